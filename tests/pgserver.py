@@ -1,0 +1,89 @@
+"""A throwaway PostgreSQL cluster for the test suite (and the benchmarks).
+
+``initdb`` and ``postgres`` refuse to run as root, so as root the cluster is created and run
+as the ``postgres`` system user (``runuser``) in a directory that user owns. Set
+``ZHANGBEN_TEST_DATABASE_URL`` to use an existing server instead.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+
+def find_bindir() -> str:
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.path.exists(os.path.join(candidate, "pg_ctl")):
+            return candidate
+    found = shutil.which("pg_ctl")
+    if found:
+        return os.path.dirname(found)
+    raise RuntimeError("PostgreSQL server binaries (pg_ctl) not found: run `make test`, "
+                       "which installs them, or `apt-get install -y postgresql`")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PgServer:
+    datadir: str
+    port: int
+    bindir: str
+    as_user: str | None
+
+    @property
+    def base_url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"{self.base_url}/{dbname}"
+
+    def _run(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        cmd = list(args)
+        if self.as_user:
+            cmd = ["runuser", "-u", self.as_user, "--", *cmd]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+    def stop(self) -> None:
+        try:
+            self._run(f"{self.bindir}/pg_ctl", "-D", self.datadir, "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(os.path.dirname(self.datadir), ignore_errors=True)
+
+
+def start(*, durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
+    """Start a cluster on a free loopback port. ``durable=False`` turns fsync off: fine for
+    tests (a crash loses the throwaway cluster anyway), never for benchmarks."""
+    bindir = find_bindir()
+    as_user = "postgres" if os.geteuid() == 0 else None
+    root = tempfile.mkdtemp(prefix="zb-pg-")
+    datadir = os.path.join(root, "data")
+    if as_user:
+        shutil.chown(root, user=as_user)
+    server = PgServer(datadir, _free_port(), bindir, as_user)
+    server._run(f"{bindir}/initdb", "-D", datadir, "-U", "postgres", "-A", "trust",
+                "--no-sync", "-E", "UTF8", "--locale=C")
+    options = [f"-p {server.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={root}",
+               "-c max_connections=200", "-c shared_buffers=256MB"]
+    if not durable:
+        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    options += list(extra)
+    server._run(f"{bindir}/pg_ctl", "-D", datadir, "-l", os.path.join(root, "log"), "-w",
+                "-o", " ".join(options), "start")
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server

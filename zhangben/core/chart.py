@@ -1,0 +1,75 @@
+"""Categories and subjects (类目/科目). The default chart is seeded by the first migration."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zhangben.core.errors import Conflict, NotFound, ValidationError
+from zhangben.core.records import ChartItem
+from zhangben.store.tables import chart
+
+# Well-known ids of the default chart.
+INCOME, INCOME_SALES = 1, 2
+EXPENSE, EXPENSE_OTHER = 4, 6
+REVERSAL, REVERSAL_SUBJECT = 17, 18
+PLATFORM, PLATFORM_INCOME, PLATFORM_EXPENSE = 19, 20, 21
+TRANSFER, TRANSFER_OUT, TRANSFER_IN = 24, 25, 26
+FIRST_CUSTOM_ID = 100
+KINDS = ("income", "expense", "transfer", "reversal", "any")
+
+
+def list_chart(conn: Connection) -> list[ChartItem]:
+    """Categories, each with its subjects, in id order."""
+    rows = conn.execute(sa.select(chart).order_by(chart.c.id)).all()
+    subjects: dict[int, list[ChartItem]] = {}
+    for r in rows:
+        if r.parent_id is not None:
+            subjects.setdefault(r.parent_id, []).append(ChartItem(r.id, r.parent_id, r.name, r.kind))
+    return [
+        ChartItem(r.id, None, r.name, r.kind, tuple(subjects.get(r.id, ())))
+        for r in rows
+        if r.parent_id is None
+    ]
+
+
+def get_item(conn: Connection, item_id: int) -> ChartItem:
+    row = conn.execute(sa.select(chart).where(chart.c.id == item_id)).first()
+    if row is None:
+        raise NotFound(f"category or subject {item_id} does not exist")
+    return ChartItem(row.id, row.parent_id, row.name, row.kind)
+
+
+def add_item(conn: Connection, *, name: str, kind: str = "any", parent_id: int | None = None) -> ChartItem:
+    """Add a category (no parent) or a subject under a category."""
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ValidationError("name", "must be 1-64 characters")
+    if kind not in KINDS:
+        raise ValidationError("kind", f"must be one of {', '.join(KINDS)}")
+    if parent_id is not None:
+        parent = get_item(conn, parent_id)
+        if parent.parent_id is not None:
+            raise ValidationError("parent_id", "a subject's parent must be a category")
+    same = sa.select(chart.c.id).where(chart.c.name == name)
+    same = same.where(chart.c.parent_id.is_(None) if parent_id is None else chart.c.parent_id == parent_id)
+    if conn.execute(same).first():
+        raise Conflict(f"{name!r} already exists there")
+    top = conn.execute(sa.select(sa.func.max(chart.c.id))).scalar() or 0
+    new_id = max(top + 1, FIRST_CUSTOM_ID)
+    conn.execute(chart.insert().values(id=new_id, parent_id=parent_id, name=name, kind=kind))
+    return get_item(conn, new_id)
+
+
+def check_classification(conn: Connection, category_id: int | None, subject_id: int | None) -> None:
+    """A subject given with a category must belong to it; unknown ids are refused."""
+    if subject_id is not None:
+        subject = get_item(conn, subject_id)
+        if subject.parent_id is None:
+            raise ValidationError("subject_id", f"{subject_id} is a category, not a subject")
+        if category_id is not None and subject.parent_id != category_id:
+            raise ValidationError("subject_id", f"subject {subject_id} is not under category {category_id}")
+    if category_id is not None:
+        category = get_item(conn, category_id)
+        if category.parent_id is not None:
+            raise ValidationError("category_id", f"{category_id} is a subject, not a category")

@@ -1,0 +1,288 @@
+"""Postings: income, expense, transfer and reversal, each one atomic write.
+
+A posting is planned in Python (:class:`PostingRequest`, a list of :class:`Leg`) and then
+executed by :func:`execute` inside one write transaction:
+
+1. an idempotency key that was seen before returns the first result (or a conflict);
+2. the affected account rows are locked in id order (``FOR UPDATE``; SQLite's
+   ``BEGIN IMMEDIATE`` already holds the write lock), so concurrent postings serialise per
+   account and cannot deadlock;
+3. every check runs (open, currency, overdraft) before anything is written;
+4. one ``postings`` row, the entries with their balance-after, and the new balances.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zhangben.core import chart as chart_ids
+from zhangben.core.errors import (
+    AccountClosed,
+    AccountNotFound,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    InsufficientFunds,
+    SameAccount,
+    ValidationError,
+)
+from zhangben.core.money import MAX_AMOUNT, format_amount, from_minor, to_minor
+from zhangben.core.queries import chart_names, entries_of_posting
+from zhangben.core.records import Entry, PostingResult
+from zhangben.store.tables import accounts, entries, postings
+
+_MAX_BALANCE_MINOR = to_minor(MAX_AMOUNT) * 1000
+
+
+@dataclass(slots=True)
+class Leg:
+    """One account movement. ``delta`` is signed minor units: + into the account."""
+
+    account: int | str
+    delta: int
+    type: str
+    category_id: int | None = None
+    subject_id: int | None = None
+    counterparty: str | None = None
+    description: str = ""
+    reverses_entry_id: int | None = None
+    platform_balance: int | None = None
+    #: For transfers: the other leg's account; its number becomes ``counterparty``.
+    counterparty_account: int | str | None = None
+
+
+@dataclass(slots=True)
+class PostingRequest:
+    kind: str
+    legs: list[Leg]
+    trade_no: str | None = None
+    trade_time: datetime | None = None
+    operator_id: int | None = None
+    remark: str = ""
+    source: str = "manual"
+    external_id: str | None = None
+    idempotency_key: str | None = None
+    reverses_posting_id: int | None = None
+    #: The caller-provided fields: two requests with the same key must have the same fingerprint.
+    fingerprint: dict = field(default_factory=dict)
+
+    def effective_key(self) -> str | None:
+        """Explicit key, else the trade number, else source + external id, else none."""
+        if self.idempotency_key:
+            return self.idempotency_key
+        if self.trade_no:
+            return f"trade:{self.trade_no}"
+        if self.external_id:
+            return f"{self.source}:{self.external_id}"
+        return None
+
+    def request_hash(self) -> str:
+        text = json.dumps(self.fingerprint, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def new_trade_no(now: datetime, tz: ZoneInfo) -> str:
+    """The 壹川 style: business date followed by eight random digits (``2018050851519948``)."""
+    return now.astimezone(tz).strftime("%Y%m%d") + f"{secrets.randbelow(10**8):08d}"
+
+
+def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResult:
+    key = req.effective_key()
+    digest = req.request_hash()
+    if key is not None:
+        found = conn.execute(
+            sa.select(postings.c.id, postings.c.request_hash).where(postings.c.idempotency_key == key)
+        ).first()
+        if found is not None:
+            if found.request_hash != digest:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} was already used for a different request"
+                )
+            return replay(conn, found.id)
+
+    locked = _lock_accounts(conn, [leg.account for leg in req.legs])
+    _check(req, locked)
+    for leg in req.legs:
+        if leg.counterparty_account is not None:
+            leg.counterparty = locked[leg.counterparty_account].number
+
+    now = datetime.now(UTC)
+    trade_time = req.trade_time or now
+    if trade_time.tzinfo is None:
+        raise ValidationError("trade_time", "must carry a time zone")
+    trade_no = req.trade_no or new_trade_no(now, tz)
+    posting_id = conn.execute(
+        postings.insert()
+        .values(
+            kind=req.kind, trade_no=trade_no, idempotency_key=key, request_hash=digest,
+            reverses_posting_id=req.reverses_posting_id, created_at=now,
+        )
+        .returning(postings.c.id)
+    ).scalar_one()
+
+    balances = {acc.id: acc.balance for acc in locked.values()}
+    rows = []
+    for leg in req.legs:
+        acc = locked[leg.account]
+        balances[acc.id] += leg.delta
+        rows.append(dict(
+            posting_id=posting_id, account_id=acc.id, type=leg.type, amount=leg.delta,
+            balance_after=balances[acc.id], trade_no=trade_no, trade_time=trade_time,
+            recorded_at=now, operator_id=req.operator_id, category_id=leg.category_id,
+            subject_id=leg.subject_id, counterparty=leg.counterparty,
+            description=leg.description, remark=req.remark, source=req.source,
+            external_id=req.external_id, reverses_entry_id=leg.reverses_entry_id,
+            platform_balance=leg.platform_balance,
+        ))
+    ids = conn.execute(
+        entries.insert().returning(entries.c.id, sort_by_parameter_order=True), rows
+    ).scalars().all()
+    conn.execute(
+        accounts.update().where(accounts.c.id == sa.bindparam("acc_id")).values(balance=sa.bindparam("new_balance")),
+        [{"acc_id": acc_id, "new_balance": bal} for acc_id, bal in balances.items()],
+    )
+    names = chart_names(conn)
+    by_id = {acc.id: acc for acc in locked.values()}
+    written = tuple(
+        _entry_record(entry_id, row, by_id[row["account_id"]], names) for entry_id, row in zip(ids, rows, strict=True)
+    )
+    return PostingResult(posting_id, req.kind, trade_no, written)
+
+
+def replay(conn: Connection, posting_id: int) -> PostingResult:
+    row = conn.execute(sa.select(postings).where(postings.c.id == posting_id)).one()
+    return PostingResult(row.id, row.kind, row.trade_no, tuple(entries_of_posting(conn, row.id)), True)
+
+
+@dataclass(slots=True)
+class _Locked:
+    id: int
+    number: str
+    name: str
+    currency: str
+    status: str
+    allow_overdraft: bool
+    balance: int
+    shop_code: str | None
+
+
+def _lock_accounts(conn: Connection, refs: list[int | str]) -> dict[int | str, _Locked]:
+    ids = [r for r in refs if isinstance(r, int)]
+    numbers = [r for r in refs if isinstance(r, str)]
+    query = (
+        sa.select(accounts.c.id, accounts.c.number, accounts.c.name, accounts.c.currency,
+                  accounts.c.status, accounts.c.allow_overdraft, accounts.c.balance,
+                  accounts.c.shop_code)
+        .where(sa.or_(accounts.c.id.in_(ids), accounts.c.number.in_(numbers)))
+        .order_by(accounts.c.id)
+        .with_for_update()
+    )
+    found: dict[int | str, _Locked] = {}
+    for row in conn.execute(query):
+        acc = _Locked(*row)
+        found[acc.id] = acc
+        found[acc.number] = acc
+    for ref in refs:
+        if ref not in found:
+            raise AccountNotFound(ref)
+    return found
+
+
+def find_by_key(conn: Connection, key: str | None) -> int | None:
+    if key is None:
+        return None
+    return conn.execute(sa.select(postings.c.id).where(postings.c.idempotency_key == key)).scalar()
+
+
+def _check(req: PostingRequest, locked: dict[int | str, _Locked]) -> None:
+    if req.kind == "transfer" and len({locked[leg.account].id for leg in req.legs}) < len(req.legs):
+        raise SameAccount("a transfer needs two different accounts")
+    currencies = {locked[leg.account].currency for leg in req.legs}
+    if len(currencies) > 1:
+        raise CurrencyMismatch(
+            "accounts hold different currencies: " + ", ".join(sorted(currencies))
+        )
+    after: dict[int, int] = {}
+    for leg in req.legs:
+        acc = locked[leg.account]
+        if acc.status != "open":
+            raise AccountClosed(f"account {acc.number} is closed")
+        after[acc.id] = after.get(acc.id, acc.balance) + leg.delta
+    for acc_id, balance in after.items():
+        acc = locked[acc_id]
+        if balance < 0 and not acc.allow_overdraft and balance < acc.balance:
+            raise InsufficientFunds(
+                f"account {acc.number} holds {format_amount(from_minor(acc.balance), 2)}; "
+                f"this posting would take it to {format_amount(from_minor(balance), 2)} "
+                "and the account does not allow overdraft"
+            )
+        if abs(balance) > _MAX_BALANCE_MINOR:
+            raise ValidationError("amount", f"account {acc.number}'s balance would overflow")
+
+
+def _entry_record(entry_id: int, row: dict, acc: _Locked, names: dict[int, str]) -> Entry:
+    return Entry(
+        id=entry_id, posting_id=row["posting_id"], account_id=acc.id, account_number=acc.number,
+        account_name=acc.name, type=row["type"], amount=from_minor(row["amount"]),
+        balance_after=from_minor(row["balance_after"]), trade_no=row["trade_no"],
+        trade_time=row["trade_time"], recorded_at=row["recorded_at"],
+        operator_id=row["operator_id"], category_id=row["category_id"],
+        subject_id=row["subject_id"], category_name=names.get(row["category_id"]),
+        subject_name=names.get(row["subject_id"]), counterparty=row["counterparty"],
+        description=row["description"], remark=row["remark"], source=row["source"],
+        external_id=row["external_id"], reverses_entry_id=row["reverses_entry_id"],
+        platform_balance=None if row["platform_balance"] is None else from_minor(row["platform_balance"]),
+        currency=acc.currency, shop_code=acc.shop_code,
+    )
+
+
+# -- planning: the four kinds of posting --------------------------------------------------
+
+
+def plan_income(account, amount_minor: int, *, category_id=None, subject_id=None, counterparty=None,
+                description: str = "") -> list[Leg]:
+    return [Leg(account, amount_minor, "income", category_id or chart_ids.INCOME,
+                subject_id, counterparty, description)]
+
+
+def plan_expense(account, amount_minor: int, *, category_id=None, subject_id=None, counterparty=None,
+                 description: str = "") -> list[Leg]:
+    return [Leg(account, -amount_minor, "expense", category_id or chart_ids.EXPENSE,
+                subject_id, counterparty, description)]
+
+
+def transfer_description(amount_minor: int, outgoing: bool) -> str:
+    """The 壹川 wording, e.g. ``帐户系统转账到账户内建商户上,转出金额为3元``."""
+    yuan = from_minor(amount_minor).normalize()
+    text = f"{yuan:f}"
+    return f"帐户系统转账到账户内建商户上,{'转出' if outgoing else '转入'}金额为{text}元"
+
+
+def plan_transfer(source: str | int, target: str | int, amount_minor: int,
+                  description: str | None = None) -> list[Leg]:
+    if source == target:
+        raise SameAccount("a transfer needs two different accounts")
+    return [
+        Leg(source, -amount_minor, "transfer_out", chart_ids.TRANSFER, chart_ids.TRANSFER_OUT,
+            None, description or transfer_description(amount_minor, True),
+            counterparty_account=target),
+        Leg(target, amount_minor, "transfer_in", chart_ids.TRANSFER, chart_ids.TRANSFER_IN,
+            None, description or transfer_description(amount_minor, False),
+            counterparty_account=source),
+    ]
+
+
+def plan_reversal(originals: list[Entry], description: str | None = None) -> list[Leg]:
+    return [
+        Leg(e.account_id, -to_minor(e.amount), "reversal", chart_ids.REVERSAL,
+            chart_ids.REVERSAL_SUBJECT, e.counterparty,
+            description or f"冲正 {e.trade_no} (流水 {e.id})", reverses_entry_id=e.id)
+        for e in originals
+    ]

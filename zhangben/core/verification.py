@@ -1,0 +1,94 @@
+"""The verifier: proof that the stored balances never drifted from the entries.
+
+Checks, over the whole ledger:
+* every account's balance equals the sum of its entries;
+* every entry's balance-after equals the previous entry's balance-after (in id order, per
+  account, starting from zero) plus its amount;
+* every transfer's legs sum to zero, and every reversal cancels exactly what it reverses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zhangben.core.money import format_amount, from_minor
+from zhangben.store.tables import accounts, entries, postings
+
+
+@dataclass
+class VerifyReport:
+    accounts_checked: int = 0
+    entries_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
+    report = VerifyReport()
+    report.accounts_checked = conn.execute(sa.select(sa.func.count()).select_from(accounts)).scalar_one()
+    report.entries_checked = conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar_one()
+
+    sums = (
+        sa.select(entries.c.account_id, sa.func.sum(entries.c.amount).label("total"))
+        .group_by(entries.c.account_id)
+        .subquery()
+    )
+    drift = sa.select(accounts.c.number, accounts.c.balance, sa.func.coalesce(sums.c.total, 0)).select_from(
+        accounts.outerjoin(sums, sums.c.account_id == accounts.c.id)
+    ).where(accounts.c.balance != sa.func.coalesce(sums.c.total, 0)).limit(limit)
+    for number, balance, total in conn.execute(drift):
+        report.problems.append(
+            f"account {number}: balance {_fmt(balance)} but its entries sum to {_fmt(total)}"
+        )
+
+    prev = sa.func.lag(entries.c.balance_after, 1, 0).over(
+        partition_by=entries.c.account_id, order_by=entries.c.id
+    )
+    chained = sa.select(
+        entries.c.id, entries.c.account_id, entries.c.amount, entries.c.balance_after,
+        prev.label("prev"),
+    ).subquery()
+    breaks = (
+        sa.select(chained, accounts.c.number)
+        .join(accounts, accounts.c.id == chained.c.account_id)
+        .where(chained.c.balance_after != chained.c.prev + chained.c.amount)
+        .order_by(chained.c.id)
+        .limit(limit)
+    )
+    for row in conn.execute(breaks):
+        report.problems.append(
+            f"account {row.number}, entry {row.id}: balance after {_fmt(row.balance_after)} "
+            f"≠ previous {_fmt(row.prev)} + amount {_fmt(row.amount)}"
+        )
+
+    unbalanced = (
+        sa.select(postings.c.id, postings.c.kind, sa.func.sum(entries.c.amount))
+        .join(entries, entries.c.posting_id == postings.c.id)
+        .where(postings.c.kind == "transfer")
+        .group_by(postings.c.id, postings.c.kind)
+        .having(sa.func.sum(entries.c.amount) != 0)
+        .limit(limit)
+    )
+    for posting_id, _kind, total in conn.execute(unbalanced):
+        report.problems.append(f"transfer {posting_id}: legs sum to {_fmt(total)}, not zero")
+
+    original = entries.alias("original")
+    bad_reversals = (
+        sa.select(entries.c.id, original.c.id)
+        .join(original, original.c.id == entries.c.reverses_entry_id)
+        .where(entries.c.amount != -original.c.amount)
+        .limit(limit)
+    )
+    for rev_id, orig_id in conn.execute(bad_reversals):
+        report.problems.append(f"reversal {rev_id} does not cancel entry {orig_id}")
+    return report
+
+
+def _fmt(minor: int) -> str:
+    return format_amount(from_minor(int(minor)), 2)

@@ -1,0 +1,36 @@
+"""One settings object, read from ``ZHANGBEN_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHANGBEN_", env_file=".env", extra="ignore")
+
+    #: SQLAlchemy URL. SQLite (a file in the working directory) is the embedded default;
+    #: PostgreSQL (``postgresql+psycopg://…``) is production.
+    database_url: str = "sqlite:///zhangben.db"
+    #: Business time zone: naive times on the wire are read in it, and times are shown in it.
+    timezone: str = "Asia/Shanghai"
+    #: Key that encrypts integrator tokens at rest (Fernet, urlsafe base64 of 32 bytes).
+    #: When unset a key is derived from the database URL, which is fine for a demo only.
+    secret_key: str | None = None
+    #: ShopEx open API: accepted clock skew of ``timestamp`` in seconds (at most 3600).
+    shopex_window_seconds: int = 300
+    #: 壹川 login sessions live this long (seconds).
+    session_ttl_seconds: int = 8 * 3600
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

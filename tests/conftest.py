@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from sqlalchemy.pool import NullPool
 
 from tests import pgserver
 from zhangben.core.ledger import Ledger
@@ -93,3 +94,31 @@ def engine(db_url):
 @pytest.fixture
 def ledger(engine) -> Ledger:
     return Ledger(engine, ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def ledger_factory(request, backend, tmp_path):
+    """For Hypothesis tests: each call gives a ledger on a fresh database of the backend."""
+    made = []
+
+    def make() -> Ledger:
+        if backend == "sqlite":
+            path = tmp_path / f"ledger{len(made)}.sqlite3"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            base = request.getfixturevalue("pg_base_url")
+            template = request.getfixturevalue("pg_template")
+            name = f"zb_prop_{os.getpid()}_{next(_counter)}"
+            _psql(base, f"CREATE DATABASE {name} TEMPLATE {template}")
+            url = f"{base}/{name}"
+        engine = make_engine(url, poolclass=NullPool)
+        made.append((engine, url))
+        return Ledger(engine, ZoneInfo("Asia/Shanghai"))
+
+    yield make
+    for engine, url in made:
+        engine.dispose()
+        if url.startswith("postgresql"):
+            base, name = url.rsplit("/", 1)
+            _psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -10,8 +10,14 @@ from zhangben.core.money import MAX_AMOUNT, format_amount, from_minor, parse_amo
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("12.34", "12.3400"), ("0.0001", "0.0001"), (5, "5.0000"), (Decimal("1.5"), "1.5000"),
-     ("  7.10 ", "7.1000"), ("12.340000", "12.3400")],
+    [
+        ("12.34", "12.3400"),
+        ("0.0001", "0.0001"),
+        (5, "5.0000"),
+        (Decimal("1.5"), "1.5000"),
+        ("  7.10 ", "7.1000"),
+        ("12.340000", "12.3400"),
+    ],
 )
 def test_parse_amount_accepts_exact_decimals(raw, expected):
     assert parse_amount(raw) == Decimal(expected)
@@ -19,9 +25,20 @@ def test_parse_amount_accepts_exact_decimals(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "why"),
-    [(1.5, "float"), ("-1", "negative"), ("0", "greater than zero"), ("0.00001", "decimal places"),
-     ("NaN", "finite"), ("inf", "finite"), ("1e3", "plain decimal"), ("abc", "not a decimal"),
-     ("100000000000000", "larger"), (True, "not an amount"), ("", "not a decimal"), (None, "not an amount")],
+    [
+        (1.5, "float"),
+        ("-1", "negative"),
+        ("0", "greater than zero"),
+        ("0.00001", "decimal places"),
+        ("NaN", "finite"),
+        ("inf", "finite"),
+        ("1e3", "plain decimal"),
+        ("abc", "not a decimal"),
+        ("100000000000000", "larger"),
+        (True, "not an amount"),
+        ("", "not a decimal"),
+        (None, "not an amount"),
+    ],
 )
 def test_parse_amount_refuses_bad_input(raw, why):
     with pytest.raises(InvalidAmount, match=why):

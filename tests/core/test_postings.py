@@ -28,8 +28,16 @@ def test_income_expense_transfer_balances(two):
     two.expense("ACC001", "0.5")
     result = two.transfer("ACC001", "ACC002", "3")
     out_leg, in_leg = result.entries
-    assert (out_leg.type, out_leg.amount, out_leg.balance_after) == ("transfer_out", Decimal("-3"), Decimal("996.5"))
-    assert (in_leg.type, in_leg.amount, in_leg.balance_after) == ("transfer_in", Decimal("3"), Decimal("3"))
+    assert (out_leg.type, out_leg.amount, out_leg.balance_after) == (
+        "transfer_out",
+        Decimal("-3"),
+        Decimal("996.5"),
+    )
+    assert (in_leg.type, in_leg.amount, in_leg.balance_after) == (
+        "transfer_in",
+        Decimal("3"),
+        Decimal("3"),
+    )
     assert out_leg.posting_id == in_leg.posting_id == result.posting_id
     assert out_leg.counterparty == "ACC002" and in_leg.counterparty == "ACC001"
     assert (out_leg.category_id, out_leg.subject_id, in_leg.subject_id) == (24, 25, 26)
@@ -43,7 +51,12 @@ def test_income_expense_transfer_balances(two):
 def test_reversal_of_entry_and_transfer(two):
     income = two.income("ACC002", "20").entries[0]
     rev = two.reverse_entry(income.id).entries[0]
-    assert (rev.type, rev.amount, rev.reverses_entry_id, rev.balance_after) == ("reversal", Decimal("-20"), income.id, 0)
+    assert (rev.type, rev.amount, rev.reverses_entry_id, rev.balance_after) == (
+        "reversal",
+        Decimal("-20"),
+        income.id,
+        0,
+    )
     with pytest.raises(errors.AlreadyReversed):
         two.reverse_entry(income.id)
     with pytest.raises(errors.ValidationError, match="cannot itself be reversed"):
@@ -91,20 +104,23 @@ def test_idempotency_replays_and_conflicts(two):
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda l: l.income("ACC001", "-1"), errors.InvalidAmount),
-        (lambda l: l.income("ACC001", "0"), errors.InvalidAmount),
-        (lambda l: l.income("ACC001", "1.00001"), errors.InvalidAmount),
-        (lambda l: l.income("ACC001", "NaN"), errors.InvalidAmount),
-        (lambda l: l.income("ACC001", 1.5), errors.InvalidAmount),
-        (lambda l: l.income("ACC001", "1" + "0" * 15), errors.InvalidAmount),
-        (lambda l: l.income("NOPE", "1"), errors.AccountNotFound),
-        (lambda l: l.expense("ACC002", "0.01"), errors.InsufficientFunds),
-        (lambda l: l.transfer("ACC001", "ACC001", "1"), errors.SameAccount),
-        (lambda l: l.transfer("ACC001", "USD1", "1"), errors.CurrencyMismatch),
-        (lambda l: l.transfer("ACC001", "GONE", "1"), errors.AccountClosed),
-        (lambda l: l.income("ACC001", "1", subject_id=25, category_id=1), errors.ValidationError),
-        (lambda l: l.income("ACC001", "1", category_id=999), errors.NotFound),
-        (lambda l: l.income("ACC001", "1", trade_time=datetime(2024, 1, 1)), errors.ValidationError),
+        (lambda lg: lg.income("ACC001", "-1"), errors.InvalidAmount),
+        (lambda lg: lg.income("ACC001", "0"), errors.InvalidAmount),
+        (lambda lg: lg.income("ACC001", "1.00001"), errors.InvalidAmount),
+        (lambda lg: lg.income("ACC001", "NaN"), errors.InvalidAmount),
+        (lambda lg: lg.income("ACC001", 1.5), errors.InvalidAmount),
+        (lambda lg: lg.income("ACC001", "1" + "0" * 15), errors.InvalidAmount),
+        (lambda lg: lg.income("NOPE", "1"), errors.AccountNotFound),
+        (lambda lg: lg.expense("ACC002", "0.01"), errors.InsufficientFunds),
+        (lambda lg: lg.transfer("ACC001", "ACC001", "1"), errors.SameAccount),
+        (lambda lg: lg.transfer("ACC001", "USD1", "1"), errors.CurrencyMismatch),
+        (lambda lg: lg.transfer("ACC001", "GONE", "1"), errors.AccountClosed),
+        (lambda lg: lg.income("ACC001", "1", subject_id=25, category_id=1), errors.ValidationError),
+        (lambda lg: lg.income("ACC001", "1", category_id=999), errors.NotFound),
+        (
+            lambda lg: lg.income("ACC001", "1", trade_time=datetime(2024, 1, 1)),
+            errors.ValidationError,
+        ),
     ],
 )
 def test_bad_input_is_refused_and_writes_nothing(two, call, error):
@@ -146,8 +162,11 @@ def test_queries_filters_paging_and_as_of(two):
     assert page.total == 6 and [e.amount for e in page.items] == [Decimal("-1"), Decimal("5")]
     page2 = two.entries(EntryFilter(account_numbers=["SHOP2"]), limit=2, before_id=page.next_cursor)
     assert [e.amount for e in page2.items] == [Decimal("4"), Decimal("3")]
-    ranged = two.entries(EntryFilter(shop_codes=["S002"], start=base + timedelta(days=1),
-                                     end=base + timedelta(days=3)))
+    ranged = two.entries(
+        EntryFilter(
+            shop_codes=["S002"], start=base + timedelta(days=1), end=base + timedelta(days=3)
+        )
+    )
     assert [e.amount for e in ranged.items] == [Decimal("3"), Decimal("2")]  # half-open
     assert two.entries(EntryFilter(types=["expense"], sources=["manual"])).total == 1
     assert two.entries(EntryFilter(shop_codes=["NOPE"])).total == 0

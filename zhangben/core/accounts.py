@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from zhangben.core.errors import AccountNotFound, Conflict, ValidationError
 from zhangben.core.money import from_minor
 from zhangben.core.records import Account
+from zhangben.store.engine import sync_sequence
 from zhangben.store.tables import accounts
 
 _NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -49,8 +50,10 @@ def open_account(
 ) -> Account:
     number = (number or "").strip()
     if not _NUMBER_RE.match(number):
-        raise ValidationError("number", f"{number!r} is not a valid account number "
-                              "(1-64 letters, digits, '.', '_' or '-')")
+        raise ValidationError(
+            "number",
+            f"{number!r} is not a valid account number (1-64 letters, digits, '.', '_' or '-')",
+        )
     if not (name or "").strip():
         raise ValidationError("name", "must not be empty")
     currency = (currency or "").strip().upper()
@@ -61,13 +64,22 @@ def open_account(
     if conn.execute(sa.select(accounts.c.id).where(accounts.c.number == number)).first():
         raise Conflict(f"account {number} already exists")
     values = dict(
-        number=number, name=name.strip(), type=type.strip(), currency=currency,
-        shop_code=(shop_code or None), owner_user_id=owner_user_id,
-        allow_overdraft=allow_overdraft, balance=0, status="open", created_at=datetime.now(UTC),
+        number=number,
+        name=name.strip(),
+        type=type.strip(),
+        currency=currency,
+        shop_code=(shop_code or None),
+        owner_user_id=owner_user_id,
+        allow_overdraft=allow_overdraft,
+        balance=0,
+        status="open",
+        created_at=datetime.now(UTC),
     )
     if id is not None:
         values["id"] = id
     new_id = conn.execute(accounts.insert().values(**values).returning(accounts.c.id)).scalar_one()
+    if id is not None:
+        sync_sequence(conn, accounts)
     return get_account(conn, new_id)
 
 

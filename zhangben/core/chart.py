@@ -25,7 +25,9 @@ def list_chart(conn: Connection) -> list[ChartItem]:
     subjects: dict[int, list[ChartItem]] = {}
     for r in rows:
         if r.parent_id is not None:
-            subjects.setdefault(r.parent_id, []).append(ChartItem(r.id, r.parent_id, r.name, r.kind))
+            subjects.setdefault(r.parent_id, []).append(
+                ChartItem(r.id, r.parent_id, r.name, r.kind)
+            )
     return [
         ChartItem(r.id, None, r.name, r.kind, tuple(subjects.get(r.id, ())))
         for r in rows
@@ -40,7 +42,9 @@ def get_item(conn: Connection, item_id: int) -> ChartItem:
     return ChartItem(row.id, row.parent_id, row.name, row.kind)
 
 
-def add_item(conn: Connection, *, name: str, kind: str = "any", parent_id: int | None = None) -> ChartItem:
+def add_item(
+    conn: Connection, *, name: str, kind: str = "any", parent_id: int | None = None
+) -> ChartItem:
     """Add a category (no parent) or a subject under a category."""
     name = (name or "").strip()
     if not name or len(name) > 64:
@@ -52,7 +56,9 @@ def add_item(conn: Connection, *, name: str, kind: str = "any", parent_id: int |
         if parent.parent_id is not None:
             raise ValidationError("parent_id", "a subject's parent must be a category")
     same = sa.select(chart.c.id).where(chart.c.name == name)
-    same = same.where(chart.c.parent_id.is_(None) if parent_id is None else chart.c.parent_id == parent_id)
+    same = same.where(
+        chart.c.parent_id.is_(None) if parent_id is None else chart.c.parent_id == parent_id
+    )
     if conn.execute(same).first():
         raise Conflict(f"{name!r} already exists there")
     top = conn.execute(sa.select(sa.func.max(chart.c.id))).scalar() or 0
@@ -61,15 +67,22 @@ def add_item(conn: Connection, *, name: str, kind: str = "any", parent_id: int |
     return get_item(conn, new_id)
 
 
-def check_classification(conn: Connection, category_id: int | None, subject_id: int | None) -> None:
-    """A subject given with a category must belong to it; unknown ids are refused."""
+def check_classification(
+    conn: Connection, category_id: int | None, subject_id: int | None
+) -> int | None:
+    """A subject given with a category must belong to it; unknown ids are refused. Returns the
+    category id, taken from the subject when only the subject is given."""
     if subject_id is not None:
         subject = get_item(conn, subject_id)
         if subject.parent_id is None:
             raise ValidationError("subject_id", f"{subject_id} is a category, not a subject")
         if category_id is not None and subject.parent_id != category_id:
-            raise ValidationError("subject_id", f"subject {subject_id} is not under category {category_id}")
+            raise ValidationError(
+                "subject_id", f"subject {subject_id} is not under category {category_id}"
+            )
+        category_id = subject.parent_id
     if category_id is not None:
         category = get_item(conn, category_id)
         if category.parent_id is not None:
             raise ValidationError("category_id", f"{category_id} is a subject, not a category")
+    return category_id

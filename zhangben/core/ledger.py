@@ -92,14 +92,21 @@ class Ledger:
         value = parse_amount(amount)
         classification = {k: kw.pop(k, None) for k in ("category_id", "subject_id", "counterparty")}
         description = kw.pop("description", "") or ""
+        fingerprint = {
+            "account": account,
+            "amount": str(value),
+            "description": description,
+            **classification,
+        }
+        if classification["category_id"] is not None or classification["subject_id"] is not None:
+            classification["category_id"] = self._read(
+                lambda c: chart_mod.check_classification(
+                    c, classification["category_id"], classification["subject_id"]
+                )
+            )
         planner = posting.plan_income if kind == "income" else posting.plan_expense
         legs = planner(account, to_minor(value), description=description, **classification)
-        req = _request(kind, legs, {"account": account, "amount": str(value),
-                                    "description": description, **classification}, **kw)
-        if any(v is not None for v in classification.values()):
-            self._read(lambda c: chart_mod.check_classification(
-                c, classification["category_id"], classification["subject_id"]))
-        return self.post(req)
+        return self.post(_request(kind, legs, fingerprint, **kw))
 
     def income(self, account: AccountRef, amount, **kw) -> PostingResult:
         """Money into ``account``. Keywords: trade_no, trade_time, operator_id, category_id,
@@ -110,12 +117,24 @@ class Ledger:
         """Money out of ``account`` (same keywords as :meth:`income`)."""
         return self._simple("expense", account, amount, **kw)
 
-    def transfer(self, source: AccountRef, target: AccountRef, amount, *,
-                 description: str | None = None, **kw) -> PostingResult:
+    def transfer(
+        self,
+        source: AccountRef,
+        target: AccountRef,
+        amount,
+        *,
+        description: str | None = None,
+        **kw,
+    ) -> PostingResult:
         """Two legs (transfer_out, transfer_in) sharing one posting id, written atomically."""
         value = parse_amount(amount)
         legs = posting.plan_transfer(source, target, to_minor(value), description)
-        fingerprint = {"from": source, "to": target, "amount": str(value), "description": description}
+        fingerprint = {
+            "from": source,
+            "to": target,
+            "amount": str(value),
+            "description": description,
+        }
         return self.post(_request("transfer", legs, fingerprint, **kw))
 
     def reverse_entry(self, entry_id: int, **kw) -> PostingResult:
@@ -126,8 +145,14 @@ class Ledger:
         """Cancel both legs of a transfer in one new posting."""
         return self._reverse(transfer_id=transfer_id, **kw)
 
-    def _reverse(self, *, entry_id: int | None = None, transfer_id: int | None = None,
-                 description: str | None = None, **kw) -> PostingResult:
+    def _reverse(
+        self,
+        *,
+        entry_id: int | None = None,
+        transfer_id: int | None = None,
+        description: str | None = None,
+        **kw,
+    ) -> PostingResult:
         target = {"entry": entry_id} if entry_id is not None else {"transfer": transfer_id}
         req = _request("reversal", [], {**target, "description": description}, **kw)
 
@@ -171,25 +196,50 @@ class Ledger:
         return self._read(verify)
 
 
-def _request(kind: str, legs, fingerprint: dict, *, trade_no: str | None = None,
-             trade_time: datetime | None = None, operator_id: int | None = None,
-             remark: str | None = None, source: str = "manual", external_id: str | None = None,
-             idempotency_key: str | None = None) -> PostingRequest:
+def _request(
+    kind: str,
+    legs,
+    fingerprint: dict,
+    *,
+    trade_no: str | None = None,
+    trade_time: datetime | None = None,
+    operator_id: int | None = None,
+    remark: str | None = None,
+    source: str = "manual",
+    external_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> PostingRequest:
     if trade_time is not None and trade_time.tzinfo is None:
         raise ValidationError("trade_time", "must carry a time zone")
-    for name, value, size in (("trade_no", trade_no, 64), ("external_id", external_id, 128),
-                              ("idempotency_key", idempotency_key, 180), ("source", source, 32)):
+    for name, value, size in (
+        ("trade_no", trade_no, 64),
+        ("external_id", external_id, 128),
+        ("idempotency_key", idempotency_key, 180),
+        ("source", source, 32),
+    ):
         if value is not None and (not str(value).strip() or len(str(value)) > size):
             raise ValidationError(name, f"must be 1-{size} characters")
     fingerprint = {
-        "kind": kind, **fingerprint, "trade_no": trade_no,
+        "kind": kind,
+        **fingerprint,
+        "trade_no": trade_no,
         "trade_time": trade_time.isoformat() if trade_time else None,
-        "operator_id": operator_id, "remark": remark, "source": source, "external_id": external_id,
+        "operator_id": operator_id,
+        "remark": remark,
+        "source": source,
+        "external_id": external_id,
     }
     return PostingRequest(
-        kind=kind, legs=legs, trade_no=trade_no, trade_time=trade_time, operator_id=operator_id,
-        remark=remark or "", source=source, external_id=external_id,
-        idempotency_key=idempotency_key, fingerprint=fingerprint,
+        kind=kind,
+        legs=legs,
+        trade_no=trade_no,
+        trade_time=trade_time,
+        operator_id=operator_id,
+        remark=remark or "",
+        source=source,
+        external_id=external_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
     )
 
 
@@ -199,18 +249,24 @@ def _originals(conn, entry_id: int | None, transfer_id: int | None) -> list[Entr
         group = queries.entries_of_posting(conn, original.posting_id)
         if len(group) > 1:
             raise ValidationError(
-                "entry_id", f"entry {entry_id} is one leg of transfer {original.posting_id}; "
-                "reverse the whole transfer instead")
+                "entry_id",
+                f"entry {entry_id} is one leg of transfer {original.posting_id}; "
+                "reverse the whole transfer instead",
+            )
     else:
-        kind = conn.execute(sa.select(postings_table.c.kind).where(
-            postings_table.c.id == transfer_id)).scalar()
+        kind = conn.execute(
+            sa.select(postings_table.c.kind).where(postings_table.c.id == transfer_id)
+        ).scalar()
         if kind != "transfer":
             raise TransferNotFound(f"transfer {transfer_id} does not exist")
         group = queries.entries_of_posting(conn, transfer_id)
     if any(e.type == "reversal" for e in group):
         raise ValidationError("entry_id", "a reversal cannot itself be reversed; post a new entry")
-    done = conn.execute(sa.select(entries_table.c.id).where(
-        entries_table.c.reverses_entry_id.in_([e.id for e in group]))).first()
+    done = conn.execute(
+        sa.select(entries_table.c.id).where(
+            entries_table.c.reverses_entry_id.in_([e.id for e in group])
+        )
+    ).first()
     if done is not None:
         raise AlreadyReversed(f"already reversed by entry {done.id}")
     if not group:

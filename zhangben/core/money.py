@@ -27,7 +27,7 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     if isinstance(value, bool):
         raise InvalidAmount(field, f"{value!r} is not an amount")
     if isinstance(value, float):
-        raise InvalidAmount(field, f"{value!r} is a float; send a decimal string like \"12.34\"")
+        raise InvalidAmount(field, f'{value!r} is a float; send a decimal string like "12.34"')
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -48,7 +48,9 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     if isinstance(exponent, int) and exponent < -SCALE and amount != amount.quantize(_QUANTUM):
         raise InvalidAmount(field, f"{value!r} has more than {SCALE} decimal places")
     if amount < 0:
-        raise InvalidAmount(field, f"{value!r} is negative; amounts are positive, the type gives the direction")
+        raise InvalidAmount(
+            field, f"{value!r} is negative; amounts are positive, the type gives the direction"
+        )
     if amount == 0 and not allow_zero:
         raise InvalidAmount(field, "must be greater than zero")
     if amount > MAX_AMOUNT:

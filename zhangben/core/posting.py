@@ -98,7 +98,9 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
     digest = req.request_hash()
     if key is not None:
         found = conn.execute(
-            sa.select(postings.c.id, postings.c.request_hash).where(postings.c.idempotency_key == key)
+            sa.select(postings.c.id, postings.c.request_hash).where(
+                postings.c.idempotency_key == key
+            )
         ).first()
         if found is not None:
             if found.request_hash != digest:
@@ -117,12 +119,16 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
     trade_time = req.trade_time or now
     if trade_time.tzinfo is None:
         raise ValidationError("trade_time", "must carry a time zone")
-    trade_no = req.trade_no or new_trade_no(now, tz)
+    trade_no = req.trade_no or new_trade_no(trade_time, tz)
     posting_id = conn.execute(
         postings.insert()
         .values(
-            kind=req.kind, trade_no=trade_no, idempotency_key=key, request_hash=digest,
-            reverses_posting_id=req.reverses_posting_id, created_at=now,
+            kind=req.kind,
+            trade_no=trade_no,
+            idempotency_key=key,
+            request_hash=digest,
+            reverses_posting_id=req.reverses_posting_id,
+            created_at=now,
         )
         .returning(postings.c.id)
     ).scalar_one()
@@ -132,33 +138,53 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
     for leg in req.legs:
         acc = locked[leg.account]
         balances[acc.id] += leg.delta
-        rows.append(dict(
-            posting_id=posting_id, account_id=acc.id, type=leg.type, amount=leg.delta,
-            balance_after=balances[acc.id], trade_no=trade_no, trade_time=trade_time,
-            recorded_at=now, operator_id=req.operator_id, category_id=leg.category_id,
-            subject_id=leg.subject_id, counterparty=leg.counterparty,
-            description=leg.description, remark=req.remark, source=req.source,
-            external_id=req.external_id, reverses_entry_id=leg.reverses_entry_id,
-            platform_balance=leg.platform_balance,
-        ))
-    ids = conn.execute(
-        entries.insert().returning(entries.c.id, sort_by_parameter_order=True), rows
-    ).scalars().all()
+        rows.append(
+            dict(
+                posting_id=posting_id,
+                account_id=acc.id,
+                type=leg.type,
+                amount=leg.delta,
+                balance_after=balances[acc.id],
+                trade_no=trade_no,
+                trade_time=trade_time,
+                recorded_at=now,
+                operator_id=req.operator_id,
+                category_id=leg.category_id,
+                subject_id=leg.subject_id,
+                counterparty=leg.counterparty,
+                description=leg.description,
+                remark=req.remark,
+                source=req.source,
+                external_id=req.external_id,
+                reverses_entry_id=leg.reverses_entry_id,
+                platform_balance=leg.platform_balance,
+            )
+        )
+    ids = (
+        conn.execute(entries.insert().returning(entries.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
     conn.execute(
-        accounts.update().where(accounts.c.id == sa.bindparam("acc_id")).values(balance=sa.bindparam("new_balance")),
+        accounts.update()
+        .where(accounts.c.id == sa.bindparam("acc_id"))
+        .values(balance=sa.bindparam("new_balance")),
         [{"acc_id": acc_id, "new_balance": bal} for acc_id, bal in balances.items()],
     )
     names = chart_names(conn)
     by_id = {acc.id: acc for acc in locked.values()}
     written = tuple(
-        _entry_record(entry_id, row, by_id[row["account_id"]], names) for entry_id, row in zip(ids, rows, strict=True)
+        _entry_record(entry_id, row, by_id[row["account_id"]], names)
+        for entry_id, row in zip(ids, rows, strict=True)
     )
     return PostingResult(posting_id, req.kind, trade_no, written)
 
 
 def replay(conn: Connection, posting_id: int) -> PostingResult:
     row = conn.execute(sa.select(postings).where(postings.c.id == posting_id)).one()
-    return PostingResult(row.id, row.kind, row.trade_no, tuple(entries_of_posting(conn, row.id)), True)
+    return PostingResult(
+        row.id, row.kind, row.trade_no, tuple(entries_of_posting(conn, row.id)), True
+    )
 
 
 @dataclass(slots=True)
@@ -177,9 +203,16 @@ def _lock_accounts(conn: Connection, refs: list[int | str]) -> dict[int | str, _
     ids = [r for r in refs if isinstance(r, int)]
     numbers = [r for r in refs if isinstance(r, str)]
     query = (
-        sa.select(accounts.c.id, accounts.c.number, accounts.c.name, accounts.c.currency,
-                  accounts.c.status, accounts.c.allow_overdraft, accounts.c.balance,
-                  accounts.c.shop_code)
+        sa.select(
+            accounts.c.id,
+            accounts.c.number,
+            accounts.c.name,
+            accounts.c.currency,
+            accounts.c.status,
+            accounts.c.allow_overdraft,
+            accounts.c.balance,
+            accounts.c.shop_code,
+        )
         .where(sa.or_(accounts.c.id.in_(ids), accounts.c.number.in_(numbers)))
         .order_by(accounts.c.id)
         .with_for_update()
@@ -229,33 +262,81 @@ def _check(req: PostingRequest, locked: dict[int | str, _Locked]) -> None:
 
 def _entry_record(entry_id: int, row: dict, acc: _Locked, names: dict[int, str]) -> Entry:
     return Entry(
-        id=entry_id, posting_id=row["posting_id"], account_id=acc.id, account_number=acc.number,
-        account_name=acc.name, type=row["type"], amount=from_minor(row["amount"]),
-        balance_after=from_minor(row["balance_after"]), trade_no=row["trade_no"],
-        trade_time=row["trade_time"], recorded_at=row["recorded_at"],
-        operator_id=row["operator_id"], category_id=row["category_id"],
-        subject_id=row["subject_id"], category_name=names.get(row["category_id"]),
-        subject_name=names.get(row["subject_id"]), counterparty=row["counterparty"],
-        description=row["description"], remark=row["remark"], source=row["source"],
-        external_id=row["external_id"], reverses_entry_id=row["reverses_entry_id"],
-        platform_balance=None if row["platform_balance"] is None else from_minor(row["platform_balance"]),
-        currency=acc.currency, shop_code=acc.shop_code,
+        id=entry_id,
+        posting_id=row["posting_id"],
+        account_id=acc.id,
+        account_number=acc.number,
+        account_name=acc.name,
+        type=row["type"],
+        amount=from_minor(row["amount"]),
+        balance_after=from_minor(row["balance_after"]),
+        trade_no=row["trade_no"],
+        trade_time=row["trade_time"],
+        recorded_at=row["recorded_at"],
+        operator_id=row["operator_id"],
+        category_id=row["category_id"],
+        subject_id=row["subject_id"],
+        category_name=names.get(row["category_id"]),
+        subject_name=names.get(row["subject_id"]),
+        counterparty=row["counterparty"],
+        description=row["description"],
+        remark=row["remark"],
+        source=row["source"],
+        external_id=row["external_id"],
+        reverses_entry_id=row["reverses_entry_id"],
+        platform_balance=None
+        if row["platform_balance"] is None
+        else from_minor(row["platform_balance"]),
+        currency=acc.currency,
+        shop_code=acc.shop_code,
     )
 
 
 # -- planning: the four kinds of posting --------------------------------------------------
 
 
-def plan_income(account, amount_minor: int, *, category_id=None, subject_id=None, counterparty=None,
-                description: str = "") -> list[Leg]:
-    return [Leg(account, amount_minor, "income", category_id or chart_ids.INCOME,
-                subject_id, counterparty, description)]
+def plan_income(
+    account,
+    amount_minor: int,
+    *,
+    category_id=None,
+    subject_id=None,
+    counterparty=None,
+    description: str = "",
+) -> list[Leg]:
+    return [
+        Leg(
+            account,
+            amount_minor,
+            "income",
+            category_id or chart_ids.INCOME,
+            subject_id,
+            counterparty,
+            description,
+        )
+    ]
 
 
-def plan_expense(account, amount_minor: int, *, category_id=None, subject_id=None, counterparty=None,
-                 description: str = "") -> list[Leg]:
-    return [Leg(account, -amount_minor, "expense", category_id or chart_ids.EXPENSE,
-                subject_id, counterparty, description)]
+def plan_expense(
+    account,
+    amount_minor: int,
+    *,
+    category_id=None,
+    subject_id=None,
+    counterparty=None,
+    description: str = "",
+) -> list[Leg]:
+    return [
+        Leg(
+            account,
+            -amount_minor,
+            "expense",
+            category_id or chart_ids.EXPENSE,
+            subject_id,
+            counterparty,
+            description,
+        )
+    ]
 
 
 def transfer_description(amount_minor: int, outgoing: bool) -> str:
@@ -265,24 +346,46 @@ def transfer_description(amount_minor: int, outgoing: bool) -> str:
     return f"帐户系统转账到账户内建商户上,{'转出' if outgoing else '转入'}金额为{text}元"
 
 
-def plan_transfer(source: str | int, target: str | int, amount_minor: int,
-                  description: str | None = None) -> list[Leg]:
+def plan_transfer(
+    source: str | int, target: str | int, amount_minor: int, description: str | None = None
+) -> list[Leg]:
     if source == target:
         raise SameAccount("a transfer needs two different accounts")
     return [
-        Leg(source, -amount_minor, "transfer_out", chart_ids.TRANSFER, chart_ids.TRANSFER_OUT,
-            None, description or transfer_description(amount_minor, True),
-            counterparty_account=target),
-        Leg(target, amount_minor, "transfer_in", chart_ids.TRANSFER, chart_ids.TRANSFER_IN,
-            None, description or transfer_description(amount_minor, False),
-            counterparty_account=source),
+        Leg(
+            source,
+            -amount_minor,
+            "transfer_out",
+            chart_ids.TRANSFER,
+            chart_ids.TRANSFER_OUT,
+            None,
+            description or transfer_description(amount_minor, True),
+            counterparty_account=target,
+        ),
+        Leg(
+            target,
+            amount_minor,
+            "transfer_in",
+            chart_ids.TRANSFER,
+            chart_ids.TRANSFER_IN,
+            None,
+            description or transfer_description(amount_minor, False),
+            counterparty_account=source,
+        ),
     ]
 
 
 def plan_reversal(originals: list[Entry], description: str | None = None) -> list[Leg]:
     return [
-        Leg(e.account_id, -to_minor(e.amount), "reversal", chart_ids.REVERSAL,
-            chart_ids.REVERSAL_SUBJECT, e.counterparty,
-            description or f"冲正 {e.trade_no} (流水 {e.id})", reverses_entry_id=e.id)
+        Leg(
+            e.account_id,
+            -to_minor(e.amount),
+            "reversal",
+            chart_ids.REVERSAL,
+            chart_ids.REVERSAL_SUBJECT,
+            e.counterparty,
+            description or f"冲正 {e.trade_no} (流水 {e.id})",
+            reverses_entry_id=e.id,
+        )
         for e in originals
     ]

@@ -58,7 +58,9 @@ _COLUMNS = (
 
 
 def _base_query(columns=_COLUMNS) -> sa.Select:
-    return sa.select(*columns).select_from(entries.join(accounts, accounts.c.id == entries.c.account_id))
+    return sa.select(*columns).select_from(
+        entries.join(accounts, accounts.c.id == entries.c.account_id)
+    )
 
 
 def _where(query: sa.Select, f: EntryFilter) -> sa.Select:
@@ -89,16 +91,31 @@ def _where(query: sa.Select, f: EntryFilter) -> sa.Select:
 
 def entry_from_row(row, names: dict[int, str]) -> Entry:
     return Entry(
-        id=row.id, posting_id=row.posting_id, account_id=row.account_id,
-        account_number=row.account_number, account_name=row.account_name, type=row.type,
-        amount=from_minor(row.amount), balance_after=from_minor(row.balance_after),
-        trade_no=row.trade_no, trade_time=row.trade_time, recorded_at=row.recorded_at,
-        operator_id=row.operator_id, category_id=row.category_id, subject_id=row.subject_id,
-        category_name=names.get(row.category_id), subject_name=names.get(row.subject_id),
-        counterparty=row.counterparty, description=row.description, remark=row.remark,
-        source=row.source, external_id=row.external_id, reverses_entry_id=row.reverses_entry_id,
+        id=row.id,
+        posting_id=row.posting_id,
+        account_id=row.account_id,
+        account_number=row.account_number,
+        account_name=row.account_name,
+        type=row.type,
+        amount=from_minor(row.amount),
+        balance_after=from_minor(row.balance_after),
+        trade_no=row.trade_no,
+        trade_time=row.trade_time,
+        recorded_at=row.recorded_at,
+        operator_id=row.operator_id,
+        category_id=row.category_id,
+        subject_id=row.subject_id,
+        category_name=names.get(row.category_id),
+        subject_name=names.get(row.subject_id),
+        counterparty=row.counterparty,
+        description=row.description,
+        remark=row.remark,
+        source=row.source,
+        external_id=row.external_id,
+        reverses_entry_id=row.reverses_entry_id,
         platform_balance=None if row.platform_balance is None else from_minor(row.platform_balance),
-        currency=row.currency, shop_code=row.shop_code,
+        currency=row.currency,
+        shop_code=row.shop_code,
     )
 
 

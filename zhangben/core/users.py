@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import Conflict, NotFound, ValidationError
 from zhangben.core.records import User
+from zhangben.store.engine import sync_sequence
 from zhangben.store.tables import users
 
 ROLES = ("staff", "user")
@@ -21,19 +22,34 @@ def user_from_row(row) -> User:
     return User(row.id, row.username, row.display_name, row.role, bool(row.enabled))
 
 
-def add_user(conn: Connection, *, username: str, display_name: str = "", role: str = "user",
-             password_hash: str | None = None, id: int | None = None) -> User:
+def add_user(
+    conn: Connection,
+    *,
+    username: str,
+    display_name: str = "",
+    role: str = "user",
+    password_hash: str | None = None,
+    id: int | None = None,
+) -> User:
     if not _USERNAME_RE.match(username or ""):
         raise ValidationError("username", "1-64 letters, digits, '_', '.', '@' or '-'")
     if role not in ROLES:
         raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
     if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
         raise Conflict(f"user {username} already exists")
-    values = dict(username=username, display_name=display_name or username, role=role,
-                  password_hash=password_hash, enabled=True, created_at=datetime.now(UTC))
+    values = dict(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=password_hash,
+        enabled=True,
+        created_at=datetime.now(UTC),
+    )
     if id is not None:
         values["id"] = id
     new_id = conn.execute(users.insert().values(**values).returning(users.c.id)).scalar_one()
+    if id is not None:
+        sync_sequence(conn, users)
     return get_user(conn, new_id)
 
 

@@ -31,17 +31,24 @@ class VerifyReport:
 
 def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
     report = VerifyReport()
-    report.accounts_checked = conn.execute(sa.select(sa.func.count()).select_from(accounts)).scalar_one()
-    report.entries_checked = conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar_one()
+    report.accounts_checked = conn.execute(
+        sa.select(sa.func.count()).select_from(accounts)
+    ).scalar_one()
+    report.entries_checked = conn.execute(
+        sa.select(sa.func.count()).select_from(entries)
+    ).scalar_one()
 
     sums = (
         sa.select(entries.c.account_id, sa.func.sum(entries.c.amount).label("total"))
         .group_by(entries.c.account_id)
         .subquery()
     )
-    drift = sa.select(accounts.c.number, accounts.c.balance, sa.func.coalesce(sums.c.total, 0)).select_from(
-        accounts.outerjoin(sums, sums.c.account_id == accounts.c.id)
-    ).where(accounts.c.balance != sa.func.coalesce(sums.c.total, 0)).limit(limit)
+    drift = (
+        sa.select(accounts.c.number, accounts.c.balance, sa.func.coalesce(sums.c.total, 0))
+        .select_from(accounts.outerjoin(sums, sums.c.account_id == accounts.c.id))
+        .where(accounts.c.balance != sa.func.coalesce(sums.c.total, 0))
+        .limit(limit)
+    )
     for number, balance, total in conn.execute(drift):
         report.problems.append(
             f"account {number}: balance {_fmt(balance)} but its entries sum to {_fmt(total)}"
@@ -51,7 +58,10 @@ def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
         partition_by=entries.c.account_id, order_by=entries.c.id
     )
     chained = sa.select(
-        entries.c.id, entries.c.account_id, entries.c.amount, entries.c.balance_after,
+        entries.c.id,
+        entries.c.account_id,
+        entries.c.amount,
+        entries.c.balance_after,
         prev.label("prev"),
     ).subquery()
     breaks = (

@@ -44,8 +44,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
 
@@ -103,3 +104,14 @@ def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
                 raise
             time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
     raise AssertionError("unreachable")
+
+
+def sync_sequence(conn: Connection, table: sa.Table, column: str = "id") -> None:
+    """After rows were inserted with explicit ids, move PostgreSQL's sequence past them."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column}'), "  # noqa: S608
+                f"(SELECT max({column}) FROM {table.name}))"
+            )
+        )

@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-24 23:59:14.238788
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import zhangben.store.types
-
 
 revision = "0001_core"
 down_revision = None
@@ -171,7 +170,8 @@ def upgrade() -> None:
         sa.column("kind", sa.String),
     )
     op.bulk_insert(
-        chart, [dict(zip(("id", "parent_id", "name", "kind"), row)) for row in DEFAULT_CHART]
+        chart,
+        [dict(zip(("id", "parent_id", "name", "kind"), row, strict=True)) for row in DEFAULT_CHART],
     )
 
 

@@ -1,0 +1,39 @@
+# The two commands a newcomer needs:  `make run`  and  `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+
+.PHONY: run test install postgres lint format bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Start the service on the embedded SQLite database (./zhangben.db), with the demo ledger.
+run: install
+	$(BIN)/zhangben serve --demo
+
+## The PostgreSQL server binaries the test suite starts its throwaway cluster with.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
+		{ echo "installing PostgreSQL server binaries"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+lint: install
+	$(BIN)/ruff check zhangben tests bench
+	$(BIN)/lint-imports
+
+## Everything: lint, layer rules, and the whole suite on SQLite and PostgreSQL.
+test: install postgres lint
+	$(BIN)/pytest
+
+format: install
+	$(BIN)/ruff format zhangben tests bench
+	$(BIN)/ruff check --fix zhangben tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

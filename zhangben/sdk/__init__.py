@@ -1,0 +1,29 @@
+"""Client SDKs for zhangben's APIs."""
+
+from zhangben.sdk.shopex import (
+    AsyncShopexClient,
+    InvalidParams,
+    PermissionDenied,
+    ReplayError,
+    ServerError,
+    ShopexClient,
+    ShopexError,
+    SignatureError,
+    TimestampError,
+    UnknownFlag,
+    UnknownMethod,
+)
+
+__all__ = [
+    "AsyncShopexClient",
+    "InvalidParams",
+    "PermissionDenied",
+    "ReplayError",
+    "ServerError",
+    "ShopexClient",
+    "ShopexError",
+    "SignatureError",
+    "TimestampError",
+    "UnknownFlag",
+    "UnknownMethod",
+]

@@ -1,0 +1,101 @@
+"""Money on the ShopEx wire, never through ``float``.
+
+* seed style: amounts are JSON *numbers* with at least two decimals (``10000.00``, ``0.10``;
+  ``12.3456`` keeps its four). :func:`dumps` writes ``Decimal`` values verbatim that way.
+* shopex style: amounts are strings with three decimals, as the original's database
+  returns them (``"12.500"``): :func:`money_str3`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from json.encoder import encode_basestring
+from typing import Any
+
+__all__ = ["decimal_literal", "dumps", "money_str3"]
+
+
+def _check_money(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise TypeError(f"money must be Decimal or int, not {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"money must be finite, not {value}")
+    return value
+
+
+def _fixed(value: Decimal) -> str:
+    text = format(value, "f")
+    return text[1:] if value.is_zero() and text.startswith("-") else text  # no "-0.00"
+
+
+def decimal_literal(value: Decimal) -> str:
+    """A JSON number literal for ``value`` with at least two decimals, exact.
+
+    ``Decimal("10000")`` → ``10000.00``, ``Decimal("0.1")`` → ``0.10``, ``Decimal("1E+3")``
+    → ``1000.00``, ``Decimal("12.3456")`` → ``12.3456``; negative zero loses its sign.
+    """
+    text = _fixed(_check_money(value))
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def money_str3(value: Decimal) -> str:
+    """The shopex-style money string with exactly three decimals: ``12.5`` → ``"12.500"``.
+
+    Values with up to three decimals are only padded. More decimals (zhangben stores four)
+    are rounded half-up: ``12.3455`` → ``"12.346"``, ``-12.3455`` → ``"-12.346"``.
+    """
+    value = _check_money(value)
+    if int(value.as_tuple().exponent) < -3:
+        with localcontext() as ctx:
+            ctx.prec = max(ctx.prec, len(value.as_tuple().digits) + 3)
+            value = value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    text = _fixed(value)
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(3, '0')}"
+
+
+def _write(obj: Any, out: list[str]) -> None:
+    if obj is None:
+        out.append("null")
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, str):
+        out.append(encode_basestring(obj))
+    elif isinstance(obj, int):
+        out.append(str(int(obj)))
+    elif isinstance(obj, Decimal):
+        out.append(decimal_literal(obj))
+    elif isinstance(obj, Mapping):
+        out.append("{")
+        for i, (key, value) in enumerate(obj.items()):
+            if isinstance(key, bool) or not isinstance(key, str | int):
+                raise TypeError(f"JSON object keys must be str or int, not {type(key).__name__}")
+            out.append("," if i else "")
+            out.append(encode_basestring(str(key)) + ":")
+            _write(value, out)
+        out.append("}")
+    elif isinstance(obj, list | tuple):
+        out.append("[")
+        for i, value in enumerate(obj):
+            out.append("," if i else "")
+            _write(value, out)
+        out.append("]")
+    elif isinstance(obj, float):
+        raise TypeError("float in a response payload: use Decimal for money")
+    else:
+        raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON (non-ASCII unescaped); ``Decimal`` as :func:`decimal_literal`.
+
+    Floats are refused (``TypeError``): money must never have been one.
+    """
+    out: list[str] = []
+    _write(obj, out)
+    return "".join(out).encode("utf-8")

@@ -122,3 +122,25 @@ def ledger_factory(request, backend, tmp_path):
         if url.startswith("postgresql"):
             base, name = url.rsplit("/", 1)
             _psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+TEST_SECRET_KEY = "mJ0Qz1c7bXq3kH2VtL8yN5rW4eP6aS9dF1gZ0xC3vB8="  # Fernet key for tests only
+
+
+@pytest.fixture
+def settings(db_url):
+    from zhangben.settings import Settings
+
+    return Settings(database_url=db_url, secret_key=TEST_SECRET_KEY)
+
+
+@pytest.fixture
+def client(settings, ledger):
+    """Real HTTP requests through the whole ASGI app (FastAPI's TestClient, httpx underneath)
+    over the test's database."""
+    from fastapi.testclient import TestClient
+
+    from zhangben.app import create_app
+
+    with TestClient(create_app(settings, ledger)) as c:
+        yield c

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
-from datetime import datetime
-from decimal import Decimal
-from functools import wraps
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from zhangben.core.errors import LedgerError
-from zhangben.core.ledger import Ledger
-from zhangben.core.money import format_amount
+from zhangben.commands.common import (
+    console,
+    fail,
+    friendly,
+    ledger,
+    local,
+    money,
+    parse_time,
+    print_entries,
+    print_result,
+    settings,
+    state,
+)
 from zhangben.core.queries import EntryFilter
-from zhangben.core.records import Entry, PostingResult
-from zhangben.settings import Settings, get_settings
+from zhangben.settings import get_settings
 from zhangben.store.engine import make_engine
-from zhangben.store.migrate import is_up_to_date, upgrade
+from zhangben.store.migrate import upgrade
 
 app = typer.Typer(
     help="zhangben (账本): accounts and their flows.",
@@ -33,33 +37,18 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 account_app = typer.Typer(help="Open, list, show and close accounts.", no_args_is_help=True)
 post_app = typer.Typer(help="Post income or expense.", no_args_is_help=True)
 chart_app = typer.Typer(help="Categories and subjects (类目/科目).", no_args_is_help=True)
-user_app = typer.Typer(help="People: operators, staff and account owners.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(account_app, name="account")
 app.add_typer(post_app, name="post")
 app.add_typer(chart_app, name="chart")
-app.add_typer(user_app, name="user")
 
-# Piped output (scripts, tests) gets wide tables instead of truncated cells.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-#: Feature packages that add their own commands (each has ``register(app)``).
-FEATURE_CLIS = (
-    "zhangben.access.cli",
-    "zhangben.shopex.cli",
-    "zhangben.yichuan.cli",
-    "zhangben.api.cli",
-    "zhangben.imports.cli",
+#: Feature command modules (each has ``register(app)``), added as the features land.
+FEATURE_COMMANDS = (
+    "zhangben.commands.shopex",
+    "zhangben.commands.users",
+    "zhangben.commands.apikeys",
+    "zhangben.commands.imports",
 )
-
-
-class State:
-    settings: Settings | None = None
-    ledger: Ledger | None = None
-
-
-state = State()
 
 
 @app.callback()
@@ -74,102 +63,6 @@ def main_callback(
         settings = settings.model_copy(update={"database_url": database_url})
     state.settings = settings
     state.ledger = None
-
-
-def settings() -> Settings:
-    return state.settings or get_settings()
-
-
-def ledger(*, migrate: bool = True) -> Ledger:
-    """The ledger for this command. The embedded SQLite database is migrated on first use;
-    PostgreSQL is migrated only by ``zhangben db upgrade``."""
-    if state.ledger is None:
-        s = settings()
-        engine = make_engine(s.database_url)
-        if migrate and not is_up_to_date(engine):
-            if engine.dialect.name != "sqlite":
-                fail("the database schema is not up to date: run `zhangben db upgrade`")
-            upgrade(engine)
-        state.ledger = Ledger(engine, s.tz)
-    return state.ledger
-
-
-def fail(message: str, code: int = 1):
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def friendly(fn):
-    """Turn a refused request into one line on stderr and exit code 1."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LedgerError as exc:
-            fail(exc.message)
-        except ValueError as exc:
-            fail(str(exc))
-
-    return wrapper
-
-
-def parse_time(value: str | None, field: str = "time") -> datetime | None:
-    """``yyyy-MM-dd[ HH:mm[:ss]]`` or ISO 8601; naive times are in the business time zone."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{field}: {value!r} is not a time like 2024-01-31 23:59:59") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings().tz)
-
-
-def money(amount: Decimal) -> str:
-    return (
-        format_amount(amount, 2)
-        if amount == amount.quantize(Decimal("0.01"))
-        else format_amount(amount)
-    )
-
-
-def local(dt: datetime) -> str:
-    return dt.astimezone(settings().tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def print_entries(items: list[Entry], title: str | None = None) -> None:
-    table = Table(title=title)
-    for col in (
-        "id",
-        "trade no",
-        "time",
-        "account",
-        "type",
-        "amount",
-        "balance",
-        "subject",
-        "remark",
-    ):
-        table.add_column(col, justify="right" if col in ("id", "amount", "balance") else "left")
-    for e in items:
-        table.add_row(
-            str(e.id),
-            e.trade_no,
-            local(e.trade_time),
-            e.account_number,
-            e.type,
-            money(e.amount),
-            money(e.balance_after),
-            e.subject_name or e.category_name or "",
-            e.remark or e.description,
-        )
-    console.print(table)
-
-
-def print_result(result: PostingResult) -> None:
-    verb = "already posted (idempotent replay)" if result.replayed else "posted"
-    console.print(f"{result.kind} {verb}: posting {result.posting_id}, trade no {result.trade_no}")
-    print_entries(list(result.entries))
 
 
 # -- db ---------------------------------------------------------------------------------------
@@ -568,8 +461,8 @@ def serve(
 
 
 def _register_features() -> None:
-    for name in FEATURE_CLIS:
-        if importlib.util.find_spec(name.rsplit(".", 1)[0]) and importlib.util.find_spec(name):
+    for name in FEATURE_COMMANDS:
+        if importlib.util.find_spec(name):
             importlib.import_module(name).register(app)
 
 

@@ -1,0 +1,1 @@
+"""CLI command modules; each feature module has ``register(app)``."""

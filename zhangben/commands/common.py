@@ -1,0 +1,129 @@
+"""What every command module shares: the ledger for this invocation, Rich output, and the
+one-line error convention."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from decimal import Decimal
+from functools import wraps
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhangben.core.errors import LedgerError
+from zhangben.core.ledger import Ledger
+from zhangben.core.money import format_amount
+from zhangben.core.records import Entry, PostingResult
+from zhangben.settings import Settings, get_settings
+from zhangben.store.engine import make_engine
+from zhangben.store.migrate import is_up_to_date, upgrade
+
+# Piped output (scripts, tests) gets wide tables instead of truncated cells.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+class State:
+    settings: Settings | None = None
+    ledger: Ledger | None = None
+
+
+state = State()
+
+
+def settings() -> Settings:
+    return state.settings or get_settings()
+
+
+def ledger(*, migrate: bool = True) -> Ledger:
+    """The ledger for this command. The embedded SQLite database is migrated on first use;
+    PostgreSQL is migrated only by ``zhangben db upgrade``."""
+    if state.ledger is None:
+        s = settings()
+        engine = make_engine(s.database_url)
+        if migrate and not is_up_to_date(engine):
+            if engine.dialect.name != "sqlite":
+                fail("the database schema is not up to date: run `zhangben db upgrade`")
+            upgrade(engine)
+        state.ledger = Ledger(engine, s.tz)
+    return state.ledger
+
+
+def fail(message: str, code: int = 1):
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def friendly(fn):
+    """Turn a refused request into one line on stderr and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LedgerError as exc:
+            fail(exc.message)
+        except ValueError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def parse_time(value: str | None, field: str = "time") -> datetime | None:
+    """``yyyy-MM-dd[ HH:mm[:ss]]`` or ISO 8601; naive times are in the business time zone."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{field}: {value!r} is not a time like 2024-01-31 23:59:59") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings().tz)
+
+
+def money(amount: Decimal) -> str:
+    return (
+        format_amount(amount, 2)
+        if amount == amount.quantize(Decimal("0.01"))
+        else format_amount(amount)
+    )
+
+
+def local(dt: datetime) -> str:
+    return dt.astimezone(settings().tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_entries(items: list[Entry], title: str | None = None) -> None:
+    table = Table(title=title)
+    for col in (
+        "id",
+        "trade no",
+        "time",
+        "account",
+        "type",
+        "amount",
+        "balance",
+        "subject",
+        "remark",
+    ):
+        table.add_column(col, justify="right" if col in ("id", "amount", "balance") else "left")
+    for e in items:
+        table.add_row(
+            str(e.id),
+            e.trade_no,
+            local(e.trade_time),
+            e.account_number,
+            e.type,
+            money(e.amount),
+            money(e.balance_after),
+            e.subject_name or e.category_name or "",
+            e.remark or e.description,
+        )
+    console.print(table)
+
+
+def print_result(result: PostingResult) -> None:
+    verb = "already posted (idempotent replay)" if result.replayed else "posted"
+    console.print(f"{result.kind} {verb}: posting {result.posting_id}, trade no {result.trade_no}")
+    print_entries(list(result.entries))

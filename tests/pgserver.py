@@ -24,8 +24,10 @@ def find_bindir() -> str:
     found = shutil.which("pg_ctl")
     if found:
         return os.path.dirname(found)
-    raise RuntimeError("PostgreSQL server binaries (pg_ctl) not found: run `make test`, "
-                       "which installs them, or `apt-get install -y postgresql`")
+    raise RuntimeError(
+        "PostgreSQL server binaries (pg_ctl) not found: run `make test`, "
+        "which installs them, or `apt-get install -y postgresql`"
+    )
 
 
 def _free_port() -> int:
@@ -71,15 +73,40 @@ def start(*, durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
     if as_user:
         shutil.chown(root, user=as_user)
     server = PgServer(datadir, _free_port(), bindir, as_user)
-    server._run(f"{bindir}/initdb", "-D", datadir, "-U", "postgres", "-A", "trust",
-                "--no-sync", "-E", "UTF8", "--locale=C")
-    options = [f"-p {server.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={root}",
-               "-c max_connections=200", "-c shared_buffers=256MB"]
+    server._run(
+        f"{bindir}/initdb",
+        "-D",
+        datadir,
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
+    options = [
+        f"-p {server.port}",
+        "-c listen_addresses=127.0.0.1",
+        f"-c unix_socket_directories={root}",
+        "-c max_connections=200",
+        "-c shared_buffers=256MB",
+    ]
     if not durable:
         options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
     options += list(extra)
-    server._run(f"{bindir}/pg_ctl", "-D", datadir, "-l", os.path.join(root, "log"), "-w",
-                "-o", " ".join(options), "start")
+    server._run(
+        f"{bindir}/pg_ctl",
+        "-D",
+        datadir,
+        "-l",
+        os.path.join(root, "log"),
+        "-w",
+        "-o",
+        " ".join(options),
+        "start",
+    )
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", server.port), timeout=0.2).close()

@@ -1,0 +1,143 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from zhangben.imports import (
+    BillFormatError,
+    detect_format,
+    formats,
+    get_format,
+    normalize_header,
+    parse_amount,
+    parse_time,
+)
+from zhangben.imports import samples as s
+from zhangben.imports.tables import cell_text, clean_cell
+
+SH = ZoneInfo("Asia/Shanghai")
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("", D(0)),
+        ("0.00", D(0)),
+        ("-0.00", D(0)),
+        ("12", D(12)),
+        ("+12.5", D("12.5")),
+        ("-34.50", D("-34.5")),
+        ("1,234.56", D("1234.56")),
+        ("12,345,678.9", D("12345678.9")),
+        ("0.1234", D("0.1234")),
+        ("0.60000", D("0.6")),
+        ("¥8.00", D(8)),
+        (" 7.10\t", D("7.1")),
+    ],
+)
+def test_amounts(text, value):
+    got = parse_amount(text)
+    assert got == value and isinstance(got, Decimal)
+
+
+@pytest.mark.parametrize(
+    "text", ["12,3O", "12,30", "1,2345.00", "1.2.3", "abc", "1e5", "12.34567", "--1", "1,"]
+)
+def test_bad_amounts(text):
+    with pytest.raises(BillFormatError):
+        parse_amount(text, 3, "金额")
+
+
+def test_error_text():
+    with pytest.raises(BillFormatError) as info:
+        parse_amount("12,3O", 37, "收入金额（+元）")
+    assert str(info.value) == 'line 37, 收入金额（+元）: "12,3O" is not an amount'
+    assert isinstance(info.value, ValueError)
+    assert str(BillFormatError(None, None, "x")) == "file: x"
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("2024-03-01 10:00:00", datetime(2024, 3, 1, 10, 0, 0, tzinfo=SH)),
+        ("2024/3/1 10:00:05", datetime(2024, 3, 1, 10, 0, 5, tzinfo=SH)),
+        ("2024-03-01 10:07", datetime(2024, 3, 1, 10, 7, tzinfo=SH)),
+        ("2024-03-01T10:00:00+00:00", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_times(text, value):
+    got = parse_time(text)
+    assert got == value and got.tzinfo is not None
+    assert got.utcoffset() == value.utcoffset()
+
+
+def test_dates_only_when_allowed():
+    assert parse_time("2024-03-01", date_only_ok=True) == datetime(2024, 3, 1, tzinfo=SH)
+    assert parse_time("2024-03-01", date_only_ok=True).utcoffset() == timedelta(hours=8)
+    with pytest.raises(BillFormatError, match="without a time"):
+        parse_time("2024-03-01", 4, "发生时间")
+
+
+@pytest.mark.parametrize("text", ["", "2024-02-30 10:00:00", "10:00", "2024-03-01 25:00:00"])
+def test_bad_times(text):
+    with pytest.raises(BillFormatError):
+        parse_time(text, 2, "t")
+
+
+def test_cleaning_and_header_normalisation():
+    assert clean_cell("`4200001234\t") == "4200001234"
+    assert clean_cell("\ufeff账务流水号") == "账务流水号"
+    assert clean_cell("  54632446537371\t") == "54632446537371"
+    assert normalize_header("收入金额（+元）") == normalize_header(" 收入金额 (+元)\t")
+    assert normalize_header("`计划ID") == normalize_header("计划id")
+
+
+def test_cell_text_for_spreadsheet_values():
+    assert cell_text(None) == ""
+    assert cell_text(12.5) == "12.5"
+    assert cell_text(100.0) == "100"
+    assert cell_text(0.1 + 0.2) == "0.30000000000000004"  # then rejected as an amount
+    assert cell_text(datetime(2024, 3, 1, 9, 59, 59, 999_700)) == "2024-03-01 10:00:00"
+
+
+HEADERS = {
+    "alipay": list(s._alipay.HEADERS),
+    "wechat_trade": s.WECHAT_TRADE_HEADERS,
+    "wechat_fund": s.WECHAT_FUND_HEADERS,
+    "wechat_shop": s.WECHAT_SHOP_HEADERS,
+    "jd_wallet": s.JD_WALLET_HEADERS,
+    "jzt": s.JZT_HEADERS,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADERS))
+def test_detection_is_unambiguous(name):
+    headers = HEADERS[name]
+    assert detect_format(headers).name == name
+    assert [f.name for f in formats() if f.matches(headers)] == [name]
+    assert get_format(name).matches(headers)
+
+
+def test_no_required_set_contains_another():
+    fs = formats()
+    for a in fs:
+        for b in fs:
+            if a is not b:
+                assert not set(a.required_headers) <= set(b.required_headers)
+    assert {f.platform for f in fs} == {"alipay", "wechat", "wechat_shop", "jd_wallet", "jzt"}
+
+
+def test_detect_and_get_errors():
+    with pytest.raises(BillFormatError, match="no known"):
+        detect_format(["a", "b"])
+    with pytest.raises(KeyError):
+        get_format("paypal")
+
+
+def test_only_ascii_digits():
+    with pytest.raises(BillFormatError):
+        parse_amount("１２.５")
+    with pytest.raises(BillFormatError):
+        parse_time("２０２４-03-01 10:00:00")

@@ -13,12 +13,20 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.pool import NullPool
 
 from tests import pgserver
 from zhangben.core.ledger import Ledger
 from zhangben.store.engine import make_engine
 from zhangben.store.migrate import upgrade
+
+# CI machines are small and shared: never fail a property test for being slow.
+hypothesis_settings.register_profile(
+    "zhangben", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("zhangben")
 
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()

@@ -33,8 +33,8 @@ class NotFound(LedgerError):
 class AccountNotFound(NotFound):
     code = "account_not_found"
 
-    def __init__(self, ref: object) -> None:
-        super().__init__(f"account {ref} does not exist")
+    def __init__(self, ref: object, message: str | None = None) -> None:
+        super().__init__(message or f"account {ref} does not exist")
         self.ref = ref
 
 

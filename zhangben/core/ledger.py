@@ -21,6 +21,7 @@ from zhangben.core import posting, queries, users
 from zhangben.core.errors import AlreadyReversed, EntryNotFound, TransferNotFound, ValidationError
 from zhangben.core.money import parse_amount, to_minor
 from zhangben.core.posting import PostingRequest
+from zhangben.core.posting_pg import execute_pg
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
@@ -81,6 +82,8 @@ class Ledger:
     def post(self, req: PostingRequest) -> PostingResult:
         """Execute a planned posting. A concurrent twin with the same idempotency key loses the
         race on the unique key; it is then answered from the winner's posting."""
+        if self.engine.dialect.name == "postgresql":
+            return execute_pg(self.engine, req, self.tz)
         try:
             return self._write(lambda c: posting.execute(c, req, self.tz))
         except sa.exc.IntegrityError:
@@ -163,6 +166,16 @@ class Ledger:
             req.legs = posting.plan_reversal(originals, description)
             req.reverses_posting_id = originals[0].posting_id
             return posting.execute(conn, req, self.tz)
+
+        if self.engine.dialect.name == "postgresql":
+            # plan from a snapshot, then one round trip; the unique reverses_entry_id column
+            # turns a concurrent second reversal into AlreadyReversed
+            with read_transaction(self.engine) as conn:
+                if posting.find_by_key(conn, req.effective_key()) is None:
+                    originals = _originals(conn, entry_id, transfer_id)
+                    req.legs = posting.plan_reversal(originals, description)
+                    req.reverses_posting_id = originals[0].posting_id
+            return execute_pg(self.engine, req, self.tz)
 
         try:
             return self._write(work)

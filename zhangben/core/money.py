@@ -15,6 +15,8 @@ MINOR_PER_UNIT = 10**SCALE
 #: The largest amount accepted for a single posting or balance (< 10**14 units).
 MAX_AMOUNT = Decimal("99999999999999.9999")
 _QUANTUM = Decimal(1).scaleb(-SCALE)
+#: A balance must fit a signed 64-bit column with room to spare.
+MAX_BALANCE_MINOR = 9 * 10**18
 
 
 def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = False) -> Decimal:

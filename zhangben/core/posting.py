@@ -33,12 +33,10 @@ from zhangben.core.errors import (
     SameAccount,
     ValidationError,
 )
-from zhangben.core.money import MAX_AMOUNT, format_amount, from_minor, to_minor
+from zhangben.core.money import MAX_BALANCE_MINOR, format_amount, from_minor, to_minor
 from zhangben.core.queries import chart_names, entries_of_posting
 from zhangben.core.records import Entry, PostingResult
 from zhangben.store.tables import accounts, entries, postings
-
-_MAX_BALANCE_MINOR = to_minor(MAX_AMOUNT) * 1000
 
 
 @dataclass(slots=True)
@@ -256,7 +254,7 @@ def _check(req: PostingRequest, locked: dict[int | str, _Locked]) -> None:
                 f"this posting would take it to {format_amount(from_minor(balance), 2)} "
                 "and the account does not allow overdraft"
             )
-        if abs(balance) > _MAX_BALANCE_MINOR:
+        if abs(balance) > MAX_BALANCE_MINOR:
             raise ValidationError("amount", f"account {acc.number}'s balance would overflow")
 
 

@@ -1,0 +1,161 @@
+"""The PostgreSQL posting path: one round trip to the ``zb_post`` function.
+
+``zb_post`` (``zhangben/store/sql/zb_post.sql``) does what :func:`zhangben.core.posting.execute`
+does — idempotency, locking in id order, every check, the writes — inside the server, so a
+posting costs one network round trip and one commit. It is called on an autocommit
+connection: the function call is its own transaction. Planning (amounts, classification,
+request hash, trade number) stays in Python and is shared with the SQLite path.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from zhangben.core import errors
+from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
+from zhangben.core.posting import PostingRequest, new_trade_no, replay
+from zhangben.core.queries import chart_names
+from zhangben.core.records import Entry, PostingResult
+
+_CALL = "SELECT * FROM zb_post(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::timestamptz, %s::integer, %s::text, %s::text, %s::text, %s::integer[], %s::text[], %s::bigint[], %s::text[], %s::integer[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint)"  # noqa: E501
+_RETRYABLE = {"40001", "40P01"}
+
+
+def _error(exc: psycopg.Error) -> Exception | None:
+    """Map zb_post's SQLSTATEs to the core's exceptions (same messages as the Python path)."""
+    state, message = exc.sqlstate or "", (exc.diag.message_primary or str(exc))
+    if state == "ZB404":
+        return errors.AccountNotFound(
+            message.removeprefix("account ").removesuffix(" does not exist")
+        )
+    mapping = {
+        "ZB409": errors.IdempotencyConflict,
+        "ZB422": errors.CurrencyMismatch,
+        "ZB423": errors.AccountClosed,
+        "ZB402": errors.InsufficientFunds,
+        "ZB411": errors.SameAccount,
+    }
+    if state in mapping:
+        return mapping[state](message)
+    if state == "ZB400":
+        return errors.ValidationError("amount", message.removeprefix("amount: "))
+    return None
+
+
+def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResult:
+    key = req.effective_key()
+    trade_no = req.trade_no or new_trade_no(req.trade_time or datetime.now(UTC), tz)
+    legs = req.legs
+    index = {leg.account: i + 1 for i, leg in enumerate(legs)}
+    params = (
+        req.kind,
+        trade_no,
+        key,
+        req.request_hash(),
+        req.reverses_posting_id,
+        req.trade_time,
+        req.operator_id,
+        req.remark,
+        req.source,
+        req.external_id,
+        [leg.account if isinstance(leg.account, int) else None for leg in legs],
+        [leg.account if isinstance(leg.account, str) else None for leg in legs],
+        [leg.delta for leg in legs],
+        [leg.type for leg in legs],
+        [leg.category_id for leg in legs],
+        [leg.subject_id for leg in legs],
+        [leg.counterparty for leg in legs],
+        [
+            index.get(leg.counterparty_account) if leg.counterparty_account is not None else None
+            for leg in legs
+        ],
+        [leg.description for leg in legs],
+        [leg.reverses_entry_id for leg in legs],
+        [leg.platform_balance for leg in legs],
+        MAX_BALANCE_MINOR,
+    )
+    for attempt in range(1, 21):
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.autocommit = True
+            try:
+                rows = raw.execute(_CALL, params).fetchall()
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == "uq_entries_reverses_entry_id":
+                    raise errors.AlreadyReversed("already reversed") from None
+                if key is None or attempt > 1:
+                    raise
+                continue  # a concurrent twin with the same key won: answer from its posting
+            except psycopg.Error as exc:
+                mapped = _error(exc)
+                if mapped is not None:
+                    raise mapped from None
+                if exc.sqlstate in _RETRYABLE and attempt < 20:
+                    time.sleep(0.001 * attempt)
+                    continue
+                raise
+            finally:
+                raw.autocommit = False
+            if rows and rows[0][0]:
+                with conn.begin():
+                    return replay(conn, rows[0][1])
+            names = chart_names(conn)
+            return PostingResult(
+                rows[0][1],
+                req.kind,
+                trade_no,
+                tuple(
+                    _entry(row, leg, req, trade_no, names)
+                    for row, leg in zip(rows, legs, strict=True)
+                ),
+            )
+    raise AssertionError("unreachable")
+
+
+def _entry(row, leg, req: PostingRequest, trade_no: str, names: dict[int, str]) -> Entry:
+    (
+        _,
+        posting_id,
+        entry_id,
+        account_id,
+        number,
+        name,
+        currency,
+        shop_code,
+        after,
+        counterparty,
+        recorded_at,
+        trade_time,
+    ) = row
+    return Entry(
+        id=entry_id,
+        posting_id=posting_id,
+        account_id=account_id,
+        account_number=number,
+        account_name=name,
+        type=leg.type,
+        amount=from_minor(leg.delta),
+        balance_after=from_minor(after),
+        trade_no=trade_no,
+        trade_time=trade_time.astimezone(UTC),
+        recorded_at=recorded_at.astimezone(UTC),
+        operator_id=req.operator_id,
+        category_id=leg.category_id,
+        subject_id=leg.subject_id,
+        category_name=names.get(leg.category_id),
+        subject_name=names.get(leg.subject_id),
+        counterparty=counterparty,
+        description=leg.description,
+        remark=req.remark,
+        source=req.source,
+        external_id=req.external_id,
+        reverses_entry_id=leg.reverses_entry_id,
+        platform_balance=None if leg.platform_balance is None else from_minor(leg.platform_balance),
+        currency=currency,
+        shop_code=shop_code,
+    )

@@ -36,7 +36,7 @@ from zhangben.core.errors import (
 from zhangben.core.money import MAX_BALANCE_MINOR, format_amount, from_minor, to_minor
 from zhangben.core.queries import chart_names, entries_of_posting
 from zhangben.core.records import Entry, PostingResult
-from zhangben.store.tables import accounts, entries, postings
+from zhangben.store.tables import accounts, postings
 
 
 @dataclass(slots=True)
@@ -92,22 +92,25 @@ def new_trade_no(now: datetime, tz: ZoneInfo) -> str:
 
 
 def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResult:
+    """The SQLite posting path, inside the caller's ``BEGIN IMMEDIATE`` transaction (which
+    already holds the database's write lock). PostgreSQL uses :mod:`posting_pg` instead.
+
+    Hot path: plain SQL on the driver's cursor, no statement compilation per call."""
+    cur = conn.connection.driver_connection.cursor()
     key = req.effective_key()
     digest = req.request_hash()
     if key is not None:
-        found = conn.execute(
-            sa.select(postings.c.id, postings.c.request_hash).where(
-                postings.c.idempotency_key == key
-            )
-        ).first()
+        found = cur.execute(
+            "SELECT id, request_hash FROM postings WHERE idempotency_key = ?", (key,)
+        ).fetchone()
         if found is not None:
-            if found.request_hash != digest:
+            if found[1] != digest:
                 raise IdempotencyConflict(
                     f"idempotency key {key!r} was already used for a different request"
                 )
-            return replay(conn, found.id)
+            return replay(conn, found[0])
 
-    locked = _lock_accounts(conn, [leg.account for leg in req.legs])
+    locked = _lock_sqlite(cur, [leg.account for leg in req.legs])
     _check(req, locked)
     for leg in req.legs:
         if leg.counterparty_account is not None:
@@ -118,18 +121,12 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
     if trade_time.tzinfo is None:
         raise ValidationError("trade_time", "must carry a time zone")
     trade_no = req.trade_no or new_trade_no(trade_time, tz)
-    posting_id = conn.execute(
-        postings.insert()
-        .values(
-            kind=req.kind,
-            trade_no=trade_no,
-            idempotency_key=key,
-            request_hash=digest,
-            reverses_posting_id=req.reverses_posting_id,
-            created_at=now,
-        )
-        .returning(postings.c.id)
-    ).scalar_one()
+    now_text, time_text = _sqlite_time(now), _sqlite_time(trade_time)
+    posting_id = cur.execute(
+        "INSERT INTO postings (kind, trade_no, idempotency_key, request_hash, "
+        "reverses_posting_id, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (req.kind, trade_no, key, digest, req.reverses_posting_id, now_text),
+    ).fetchone()[0]
 
     balances = {acc.id: acc.balance for acc in locked.values()}
     rows = []
@@ -137,45 +134,137 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
         acc = locked[leg.account]
         balances[acc.id] += leg.delta
         rows.append(
-            dict(
-                posting_id=posting_id,
-                account_id=acc.id,
-                type=leg.type,
-                amount=leg.delta,
-                balance_after=balances[acc.id],
-                trade_no=trade_no,
-                trade_time=trade_time,
-                recorded_at=now,
-                operator_id=req.operator_id,
-                category_id=leg.category_id,
-                subject_id=leg.subject_id,
-                counterparty=leg.counterparty,
-                description=leg.description,
-                remark=req.remark,
-                source=req.source,
-                external_id=req.external_id,
-                reverses_entry_id=leg.reverses_entry_id,
-                platform_balance=leg.platform_balance,
+            (
+                posting_id,
+                acc.id,
+                leg.type,
+                leg.delta,
+                balances[acc.id],
+                trade_no,
+                time_text,
+                now_text,
+                req.operator_id,
+                leg.category_id,
+                leg.subject_id,
+                leg.counterparty,
+                leg.description,
+                req.remark,
+                req.source,
+                req.external_id,
+                leg.reverses_entry_id,
+                leg.platform_balance,
             )
         )
-    ids = (
-        conn.execute(entries.insert().returning(entries.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
+    # one multi-row INSERT; SQLite assigns the AUTOINCREMENT ids in row order
+    ids = sorted(
+        r[0]
+        for r in cur.execute(
+            _INSERT_ENTRIES + ", ".join([_ENTRY_VALUES] * len(rows)) + " RETURNING id",
+            [v for row in rows for v in row],
+        ).fetchall()
     )
-    conn.execute(
-        accounts.update()
-        .where(accounts.c.id == sa.bindparam("acc_id"))
-        .values(balance=sa.bindparam("new_balance")),
-        [{"acc_id": acc_id, "new_balance": bal} for acc_id, bal in balances.items()],
+    cur.executemany(
+        "UPDATE accounts SET balance = ? WHERE id = ?",
+        [(bal, acc_id) for acc_id, bal in balances.items()],
     )
     names = chart_names(conn)
     by_id = {acc.id: acc for acc in locked.values()}
     written = tuple(
-        _entry_record(entry_id, row, by_id[row["account_id"]], names)
+        _entry_from_tuple(entry_id, row, by_id[row[1]], names, trade_time, now)
         for entry_id, row in zip(ids, rows, strict=True)
     )
     return PostingResult(posting_id, req.kind, trade_no, written)
+
+
+_INSERT_ENTRIES = (
+    "INSERT INTO entries (posting_id, account_id, type, amount, balance_after, trade_no, "
+    "trade_time, recorded_at, operator_id, category_id, subject_id, counterparty, description, "
+    "remark, source, external_id, reverses_entry_id, platform_balance) VALUES "
+)
+_ENTRY_VALUES = "(" + ", ".join(["?"] * 18) + ")"
+
+
+def _sqlite_time(dt: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds)."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _lock_sqlite(cur, refs: list[int | str]) -> dict[int | str, _Locked]:
+    ids = [r for r in refs if isinstance(r, int)]
+    numbers = [r for r in refs if isinstance(r, str)]
+    where = []
+    if ids:
+        where.append(f"id IN ({', '.join('?' * len(ids))})")
+    if numbers:
+        where.append(f"number IN ({', '.join('?' * len(numbers))})")
+    found: dict[int | str, _Locked] = {}
+    columns = "id, number, name, currency, status, allow_overdraft, balance, shop_code"
+    query = f"SELECT {columns} FROM accounts WHERE {' OR '.join(where)} ORDER BY id"  # noqa: S608
+    for row in cur.execute(query, [*ids, *numbers]):
+        acc = _Locked(*row)
+        found[acc.id] = acc
+        found[acc.number] = acc
+    for ref in refs:
+        if ref not in found:
+            raise AccountNotFound(ref)
+    return found
+
+
+def _entry_from_tuple(
+    entry_id: int,
+    row: tuple,
+    acc: _Locked,
+    names: dict[int, str],
+    trade_time: datetime,
+    now: datetime,
+) -> Entry:
+    (
+        posting_id,
+        _acc_id,
+        type_,
+        delta,
+        after,
+        trade_no,
+        _t,
+        _n,
+        operator_id,
+        category_id,
+        subject_id,
+        counterparty,
+        description,
+        remark,
+        source,
+        external_id,
+        reverses,
+        platform,
+    ) = row
+    return Entry(
+        id=entry_id,
+        posting_id=posting_id,
+        account_id=acc.id,
+        account_number=acc.number,
+        account_name=acc.name,
+        type=type_,
+        amount=from_minor(delta),
+        balance_after=from_minor(after),
+        trade_no=trade_no,
+        trade_time=trade_time.astimezone(UTC),
+        recorded_at=now,
+        operator_id=operator_id,
+        category_id=category_id,
+        subject_id=subject_id,
+        category_name=names.get(category_id),
+        subject_name=names.get(subject_id),
+        counterparty=counterparty,
+        description=description,
+        remark=remark,
+        source=source,
+        external_id=external_id,
+        reverses_entry_id=reverses,
+        platform_balance=None if platform is None else from_minor(platform),
+        currency=acc.currency,
+        shop_code=acc.shop_code,
+    )
 
 
 def replay(conn: Connection, posting_id: int) -> PostingResult:
@@ -256,38 +345,6 @@ def _check(req: PostingRequest, locked: dict[int | str, _Locked]) -> None:
             )
         if abs(balance) > MAX_BALANCE_MINOR:
             raise ValidationError("amount", f"account {acc.number}'s balance would overflow")
-
-
-def _entry_record(entry_id: int, row: dict, acc: _Locked, names: dict[int, str]) -> Entry:
-    return Entry(
-        id=entry_id,
-        posting_id=row["posting_id"],
-        account_id=acc.id,
-        account_number=acc.number,
-        account_name=acc.name,
-        type=row["type"],
-        amount=from_minor(row["amount"]),
-        balance_after=from_minor(row["balance_after"]),
-        trade_no=row["trade_no"],
-        trade_time=row["trade_time"],
-        recorded_at=row["recorded_at"],
-        operator_id=row["operator_id"],
-        category_id=row["category_id"],
-        subject_id=row["subject_id"],
-        category_name=names.get(row["category_id"]),
-        subject_name=names.get(row["subject_id"]),
-        counterparty=row["counterparty"],
-        description=row["description"],
-        remark=row["remark"],
-        source=row["source"],
-        external_id=row["external_id"],
-        reverses_entry_id=row["reverses_entry_id"],
-        platform_balance=None
-        if row["platform_balance"] is None
-        else from_minor(row["platform_balance"]),
-        currency=acc.currency,
-        shop_code=acc.shop_code,
-    )
 
 
 # -- planning: the four kinds of posting --------------------------------------------------

@@ -51,12 +51,15 @@ def machine() -> str:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
     except OSError:
         pass
-    pg = subprocess.run([f"{pgserver.find_bindir()}/postgres", "--version"], capture_output=True,
-                        text=True).stdout.strip()
+    pg = subprocess.run(
+        [f"{pgserver.find_bindir()}/postgres", "--version"], capture_output=True, text=True
+    ).stdout.strip()
     import sqlite3
 
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, {pg}, SQLite {sqlite3.sqlite_version}")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, {pg}, SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def timed_loop(op: Callable[[], None], seconds: float) -> tuple[int, list[float]]:
@@ -91,7 +94,7 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 def append_results(title: str, command: str, body: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"\n## {title}\n\nRun {stamp} with `{command}` on {machine()}.\n\n{body}\n")
+    text = f"\n## {title}\n\nRun {stamp} with `{command}` on {machine()}.\n\n{body}\n"
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(text)
     print(text)

@@ -1,6 +1,6 @@
 """Benchmark 1: single postings (one transfer per committed transaction).
 
-    .venv/bin/python bench/postings.py [--seconds 20] [--entries 200000]
+    .venv/bin/python -m bench.postings [--seconds 20] [--entries 200000]
 
 PostgreSQL (durable: fsync and synchronous_commit on), 1 and 8 client processes, random pairs
 among 100 accounts, ledgers pre-filled and ANALYZEd, all in the same run on the same server:
@@ -114,6 +114,7 @@ def _reference_worker(args) -> tuple[int, list[float], int]:
     dsn, seconds, seed = args
     pairs = _pairs(seed)
     with psycopg.connect(dsn, autocommit=True) as conn:
+
         def op():
             a, b, cents = next(pairs)
             conn.execute("SELECT ref_transfer(%s, %s, %s)", (a, b, cents * 100))
@@ -128,8 +129,12 @@ def run_clients(worker, target: str, clients: int, seconds: float) -> dict:
         results = pool.map(worker, [(target, seconds, i * 7919 + clients) for i in range(clients)])
     count = sum(r[0] for r in results)
     lat = [x for r in results for x in r[1]]
-    return {"tps": count / seconds, "p50": median(lat), "p99": pct(lat, 0.99),
-            "refused": sum(r[2] for r in results)}
+    return {
+        "tps": count / seconds,
+        "p50": median(lat),
+        "p99": pct(lat, 0.99),
+        "refused": sum(r[2] for r in results),
+    }
 
 
 def pgbench(server, clients: int, seconds: float) -> float:
@@ -139,11 +144,26 @@ def pgbench(server, clients: int, seconds: float) -> float:
     db = "pgbench_db"
     url = create_db(server, db)
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(server.port), "PGUSER": "postgres"}
-    subprocess.run([f"{bindir}/pgbench", "-i", "-q", "-s", "10", db], env=env, check=True,
-                   capture_output=True)
-    out = subprocess.run([f"{bindir}/pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)),
-                          "-T", str(int(seconds)), db], env=env, check=True, capture_output=True,
-                         text=True).stdout
+    subprocess.run(
+        [f"{bindir}/pgbench", "-i", "-q", "-s", "10", db], env=env, check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [
+            f"{bindir}/pgbench",
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, 2)),
+            "-T",
+            str(int(seconds)),
+            db,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     del url
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
 
@@ -214,29 +234,44 @@ def sqlite_raw(path: str, seconds: float) -> dict:
         CREATE INDEX ix_tt ON entries (trade_time);
         CREATE INDEX ix_p ON entries (posting_id);
     """)
-    conn.executemany("INSERT INTO accounts VALUES (?, ?, 'CNY', 'open', 0, 20000000)",
-                     [(i, f"B{i:03d}") for i in range(1, ACCOUNTS + 1)])
+    conn.executemany(
+        "INSERT INTO accounts VALUES (?, ?, 'CNY', 'open', 0, 20000000)",
+        [(i, f"B{i:03d}") for i in range(1, ACCOUNTS + 1)],
+    )
     pairs = _pairs(1)
 
     def op():
         a, b, cents = next(pairs)
         amount = cents * 100
         conn.execute("BEGIN IMMEDIATE")
-        rows = {r[1]: r for r in conn.execute(
-            "SELECT id, number, currency, status, allow_overdraft, balance FROM accounts "
-            "WHERE number IN (?, ?) ORDER BY id", (f"B{a:03d}", f"B{b:03d}"))}
+        rows = {
+            r[1]: r
+            for r in conn.execute(
+                "SELECT id, number, currency, status, allow_overdraft, balance FROM accounts "
+                "WHERE number IN (?, ?) ORDER BY id",
+                (f"B{a:03d}", f"B{b:03d}"),
+            )
+        }
         src, dst = rows[f"B{a:03d}"], rows[f"B{b:03d}"]
         now = "2024-01-01 00:00:00.000000"
-        pid = conn.execute("INSERT INTO postings (kind, trade_no, created_at) VALUES "
-                           "('transfer', 'T', ?) RETURNING id", (now,)).fetchone()[0]
+        pid = conn.execute(
+            "INSERT INTO postings (kind, trade_no, created_at) VALUES "
+            "('transfer', 'T', ?) RETURNING id",
+            (now,),
+        ).fetchone()[0]
         conn.executemany(
             "INSERT INTO entries (posting_id, account_id, type, amount, balance_after, trade_no,"
             " trade_time, recorded_at, category_id, subject_id, counterparty, description) "
             "VALUES (?, ?, ?, ?, ?, 'T', ?, ?, 24, ?, ?, '')",
-            [(pid, src[0], "transfer_out", -amount, src[5] - amount, now, now, 25, dst[1]),
-             (pid, dst[0], "transfer_in", amount, dst[5] + amount, now, now, 26, src[1])])
-        conn.executemany("UPDATE accounts SET balance = ? WHERE id = ?",
-                         [(src[5] - amount, src[0]), (dst[5] + amount, dst[0])])
+            [
+                (pid, src[0], "transfer_out", -amount, src[5] - amount, now, now, 25, dst[1]),
+                (pid, dst[0], "transfer_in", amount, dst[5] + amount, now, now, 26, src[1]),
+            ],
+        )
+        conn.executemany(
+            "UPDATE accounts SET balance = ? WHERE id = ?",
+            [(src[5] - amount, src[0]), (dst[5] + amount, dst[0])],
+        )
         conn.execute("COMMIT")
 
     count, lat = timed_loop(op, seconds)
@@ -259,10 +294,18 @@ def main() -> None:
             bench = pgbench(server, clients, args.seconds)
             ref = run_clients(_reference_worker, ref_dsn, clients, args.seconds)
             core = run_clients(_core_worker, core_url, clients, args.seconds)
-            rows.append([f"PostgreSQL, {clients} client(s)", f"{core['tps']:,.0f}",
-                         f"{ref['tps']:,.0f}", f"{core['tps'] / ref['tps']:.2f}×",
-                         f"{bench:,.0f}", f"{core['tps'] / bench:.2f}×",
-                         f"{core['p50']:.2f} / {core['p99']:.2f}", str(core["refused"])])
+            rows.append(
+                [
+                    f"PostgreSQL, {clients} client(s)",
+                    f"{core['tps']:,.0f}",
+                    f"{ref['tps']:,.0f}",
+                    f"{core['tps'] / ref['tps']:.2f}×",
+                    f"{bench:,.0f}",
+                    f"{core['tps'] / bench:.2f}×",
+                    f"{core['p50']:.2f} / {core['p99']:.2f}",
+                    str(core["refused"]),
+                ]
+            )
         from zhangben.core.ledger import Ledger
 
         assert Ledger.from_url(core_url).verify().ok
@@ -271,17 +314,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         core = sqlite_core(os.path.join(tmp, "core.db"), args.seconds)
         raw = sqlite_raw(os.path.join(tmp, "raw.db"), args.seconds)
-    rows.append(["SQLite, 1 process", f"{core['tps']:,.0f}", f"{raw['tps']:,.0f} (raw sqlite3)",
-                 f"{core['tps'] / raw['tps']:.2f}×", "–", "–",
-                 f"{core['p50']:.2f} / {core['p99']:.2f}", "0"])
-    body = table(["backend", "core transfers/s", "reference/s", "core ÷ reference", "pgbench TPC-B tps",
-                  "core ÷ pgbench", "core p50 / p99 ms", "refused (insufficient funds)"], rows)
-    body += (f"\n\n{args.entries:,} entries pre-filled over {ACCOUNTS} accounts, ANALYZEd; "
-             f"{args.seconds:g} s per run; reference = one-round-trip PL/pgSQL transfer function "
-             "on an identical pre-filled table. Targets: core ≥ 0.9× reference on PostgreSQL, "
-             "≥ 0.7× raw sqlite3 on SQLite.")
-    append_results("Single postings (bench/postings.py)",
-                   f"python bench/postings.py --seconds {args.seconds:g}", body)
+    rows.append(
+        [
+            "SQLite, 1 process",
+            f"{core['tps']:,.0f}",
+            f"{raw['tps']:,.0f} (raw sqlite3)",
+            f"{core['tps'] / raw['tps']:.2f}×",
+            "–",
+            "–",
+            f"{core['p50']:.2f} / {core['p99']:.2f}",
+            "0",
+        ]
+    )
+    body = table(
+        [
+            "backend",
+            "core transfers/s",
+            "reference/s",
+            "core ÷ reference",
+            "pgbench TPC-B tps",
+            "core ÷ pgbench",
+            "core p50 / p99 ms",
+            "refused (insufficient funds)",
+        ],
+        rows,
+    )
+    body += (
+        f"\n\n{args.entries:,} entries pre-filled over {ACCOUNTS} accounts, ANALYZEd; "
+        f"{args.seconds:g} s per run; reference = one-round-trip PL/pgSQL transfer function "
+        "on an identical pre-filled table. Targets: core ≥ 0.9× reference on PostgreSQL, "
+        "≥ 0.7× raw sqlite3 on SQLite."
+    )
+    append_results(
+        "Single postings (bench/postings.py)",
+        f".venv/bin/python -m bench.postings --seconds {args.seconds:g}",
+        body,
+    )
 
 
 if __name__ == "__main__":

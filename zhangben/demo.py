@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from zhangben.core.ledger import Ledger
+from zhangben.yichuan.demo import set_demo_passwords
 
 SEED_TRANSFERS = [  # (Unix time, amount): the 壹川 seed's transfers from account 1 to 2
     (1525746101, "1"),
@@ -98,4 +99,5 @@ def load_demo(ledger: Ledger) -> bool:
         remark="货款",
         **op,
     )
+    set_demo_passwords(ledger)
     return True

@@ -1,0 +1,301 @@
+"""Logins, sessions and user administration, over a SQLAlchemy connection.
+
+* :func:`login` checks a password (argon2) and opens a session: a random opaque token whose
+  SHA-256 alone is stored, with an expiry. Bad credentials and throttling raise
+  :class:`LoginFailed` / :class:`LoginThrottled`, never telling whether the username exists.
+* Throttling: :data:`MAX_FAILURES` failures for one username, or from one address, within
+  :data:`WINDOW` lock that username / address for :data:`LOCK`. Refused attempts during a lock
+  are not counted (so a lock ends on time).
+* :func:`authenticate` answers only for live sessions (not expired, not revoked) of enabled
+  users, so logout and disabling a user take effect at once.
+
+:func:`login` writes the failure record on ``conn`` before raising: the caller must commit
+even when it raises. :func:`login_and_commit` does that (and checks the password outside the
+write transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from zhangben.access import passwords
+from zhangben.core import accounts as acc
+from zhangben.core import users as core_users
+from zhangben.core.errors import LedgerError, ValidationError
+from zhangben.core.records import Account, User
+from zhangben.store.engine import read_transaction, run_write
+from zhangben.store.tables import accounts, users
+from zhangben.store.yichuan_tables import login_failures, sessions
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+LOCK = timedelta(minutes=15)
+_PRUNE_AFTER = timedelta(days=1)
+_MAX_TOKEN_LENGTH = 256
+
+
+class LoginFailed(LedgerError):
+    """Wrong username or password (deliberately the same for an unknown or disabled user)."""
+
+    code = "login_failed"
+
+    def __init__(self, message: str = "wrong username or password") -> None:
+        super().__init__(message)
+
+
+class LoginThrottled(LoginFailed):
+    """Too many failed logins for this username or from this address."""
+
+    code = "login_throttled"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(
+            message
+            or f"too many failed logins; logging in is locked, try again in {minutes} minute(s)"
+        )
+        self.retry_after = retry_after
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- login ------------------------------------------------------------------------------------
+
+
+def login(
+    conn: Connection,
+    username: str,
+    password: str,
+    *,
+    ip: str | None,
+    now: datetime,
+    ttl_seconds: int,
+) -> tuple[str, User, datetime]:
+    """Check the password and open a session: ``(token, user, expires_at)``."""
+    row = _precheck(conn, username, ip, now)
+    ok = _verify(row, password)
+    result = _finish(conn, username, ip, now, ttl_seconds, row, ok)
+    if isinstance(result, LoginFailed):
+        raise result
+    return result
+
+
+def login_and_commit(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    ip: str | None,
+    now: datetime,
+    ttl_seconds: int,
+) -> tuple[str, User, datetime]:
+    """:func:`login` in its own transactions: the failure record is committed before the
+    error is raised, and argon2 runs outside the write transaction."""
+    with read_transaction(engine) as conn:
+        row = _precheck(conn, username, ip, now)
+    ok = _verify(row, password)
+    result = run_write(engine, lambda c: _finish(c, username, ip, now, ttl_seconds, row, ok))
+    if isinstance(result, LoginFailed):
+        raise result
+    return result
+
+
+def _key(username: str, ip: str | None) -> tuple[str, str]:
+    return str(username or "")[:64], str(ip or "unknown")[:64]
+
+
+def _precheck(conn: Connection, username: str, ip: str | None, now: datetime):
+    _check_now(now)
+    name, addr = _key(username, ip)
+    _raise_if_locked(conn, name, addr, now)
+    return conn.execute(sa.select(users).where(users.c.username == name)).first()
+
+
+def _verify(row, password: str) -> bool:
+    if row is None:
+        passwords.dummy_verify(password or "")
+        return False
+    return passwords.verify_password(row.password_hash, password or "") and bool(row.enabled)
+
+
+def _finish(conn, username, ip, now, ttl_seconds, row, ok) -> tuple | LoginFailed:
+    name, addr = _key(username, ip)
+    try:
+        _raise_if_locked(conn, name, addr, now)
+    except LoginThrottled as exc:
+        return exc
+    current = None
+    if row is not None:
+        current = conn.execute(sa.select(users).where(users.c.id == row.id)).first()
+    if not ok or current is None or current.password_hash != row.password_hash:
+        return _record_failure(conn, name, addr, now)
+    if not current.enabled:
+        return _record_failure(conn, name, addr, now)
+    conn.execute(login_failures.delete().where(login_failures.c.username == name))
+    conn.execute(
+        sessions.delete().where(sessions.c.user_id == current.id, sessions.c.expires_at < now)
+    )
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    conn.execute(
+        sessions.insert().values(
+            token_hash=token_hash(token),
+            user_id=current.id,
+            created_at=now,
+            expires_at=expires_at,
+            ip=addr,
+        )
+    )
+    return token, core_users.user_from_row(current), expires_at
+
+
+def _record_failure(conn: Connection, name: str, addr: str, now: datetime) -> LoginFailed:
+    conn.execute(login_failures.delete().where(login_failures.c.failed_at < now - _PRUNE_AFTER))
+    conn.execute(login_failures.insert().values(username=name, ip=addr, failed_at=now))
+    until = _locked_until(conn, name, addr, now)
+    if until is not None and until > now:
+        return LoginThrottled(
+            int((until - now).total_seconds()),
+            f"wrong username or password; after {MAX_FAILURES} failed attempts logging in is "
+            f"locked for {int(LOCK.total_seconds() // 60)} minutes",
+        )
+    return LoginFailed()
+
+
+def _raise_if_locked(conn: Connection, name: str, addr: str, now: datetime) -> None:
+    until = _locked_until(conn, name, addr, now)
+    if until is not None and until > now:
+        raise LoginThrottled(int((until - now).total_seconds()) or 1)
+
+
+def _locked_until(conn: Connection, name: str, addr: str, now: datetime) -> datetime | None:
+    """End of the latest lock for the username or the address, if any."""
+    since = now - WINDOW - LOCK
+    ends = []
+    for column, value in ((login_failures.c.username, name), (login_failures.c.ip, addr)):
+        times = (
+            conn.execute(
+                sa.select(login_failures.c.failed_at)
+                .where(column == value, login_failures.c.failed_at >= since)
+                .order_by(login_failures.c.failed_at)
+            )
+            .scalars()
+            .all()
+        )
+        for i in range(MAX_FAILURES - 1, len(times)):
+            if times[i] - times[i - MAX_FAILURES + 1] <= WINDOW:
+                ends.append(times[i] + LOCK)
+    return max(ends, default=None)
+
+
+def _check_now(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValidationError("now", "must carry a time zone")
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def authenticate(conn: Connection, token: str | None, now: datetime) -> User | None:
+    """The user of a live session, or None (unknown, expired, revoked, or user disabled)."""
+    if not token or not isinstance(token, str) or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    _check_now(now)
+    row = conn.execute(
+        sa.select(users)
+        .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+        .where(
+            sessions.c.token_hash == token_hash(token),
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+            users.c.enabled.is_(True),
+        )
+    ).first()
+    return None if row is None else core_users.user_from_row(row)
+
+
+def logout(conn: Connection, token: str | None, now: datetime | None = None) -> bool:
+    """Revoke the session of ``token``; True when a live session was revoked."""
+    if not token or not isinstance(token, str) or len(token) > _MAX_TOKEN_LENGTH:
+        return False
+    result = conn.execute(
+        sessions.update()
+        .where(sessions.c.token_hash == token_hash(token), sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC))
+    )
+    return result.rowcount > 0
+
+
+def revoke_sessions(conn: Connection, user_id: int, now: datetime | None = None) -> int:
+    """Revoke every live session of a user; returns how many."""
+    result = conn.execute(
+        sessions.update()
+        .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC))
+    )
+    return result.rowcount
+
+
+# -- user administration ----------------------------------------------------------------------
+
+
+def add_user(
+    conn: Connection,
+    *,
+    username: str,
+    display_name: str = "",
+    role: str = "user",
+    password: str | None = None,
+    id: int | None = None,
+) -> User:
+    """A new user; without a password they cannot log in until :func:`set_password`."""
+    password_hash = passwords.hash_password(password) if password is not None else None
+    return core_users.add_user(
+        conn,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=password_hash,
+        id=id,
+    )
+
+
+def set_password(conn: Connection, username: str, password: str) -> User:
+    """Set a new password and revoke the user's sessions."""
+    user = core_users.get_user(conn, username)
+    conn.execute(
+        users.update()
+        .where(users.c.id == user.id)
+        .values(password_hash=passwords.hash_password(password))
+    )
+    revoke_sessions(conn, user.id)
+    return user
+
+
+def set_enabled(conn: Connection, username: str, enabled: bool) -> User:
+    """Enable or disable a user; disabling revokes their sessions at once."""
+    user = core_users.get_user(conn, username)
+    conn.execute(users.update().where(users.c.id == user.id).values(enabled=enabled))
+    if not enabled:
+        revoke_sessions(conn, user.id)
+    return core_users.get_user(conn, user.id)
+
+
+def grant_account(conn: Connection, username: str, account_number: str) -> Account:
+    """Make ``username`` the owner of an account (an account has one owner)."""
+    user = core_users.get_user(conn, username)
+    account = acc.get_account(conn, account_number)
+    conn.execute(accounts.update().where(accounts.c.id == account.id).values(owner_user_id=user.id))
+    return acc.get_account(conn, account.id)
+
+
+def owned_accounts(conn: Connection, user_id: int) -> list[Account]:
+    """The accounts a user owns, by id."""
+    return acc.list_accounts(conn, owner_user_id=user_id)

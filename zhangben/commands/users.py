@@ -1,0 +1,108 @@
+"""`zhangben user …`: the people who log in to the 壹川 API (staff and merchants)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from zhangben.access import sessions
+from zhangben.commands.common import console, friendly, ledger
+from zhangben.store.engine import run_write
+
+user_app = typer.Typer(
+    help="Users: staff (read every account) and users (read the accounts they own).",
+    no_args_is_help=True,
+)
+
+Password = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="asked for (hidden, twice) when not given",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")
+
+
+def _write(work):
+    return run_write(ledger().engine, work)
+
+
+@user_app.command("add")
+@friendly
+def user_add(
+    username: str,
+    password: Password,
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    role: Annotated[str, typer.Option(help="staff or user")] = "user",
+) -> None:
+    """Add a user who can log in."""
+    user = _write(
+        lambda c: sessions.add_user(
+            c, username=username, display_name=name, role=role, password=password
+        )
+    )
+    console.print(f"added {user.role} {user.username} ({user.display_name}), id {user.id}")
+
+
+@user_app.command("list")
+@friendly
+def user_list() -> None:
+    """Every user with their role, state and owned accounts."""
+    lg = ledger()
+    owned: dict[int, list[str]] = {}
+    for account in lg.accounts():
+        if account.owner_user_id is not None:
+            owned.setdefault(account.owner_user_id, []).append(account.number)
+    table = Table()
+    for col in ("id", "username", "name", "role", "enabled", "accounts"):
+        table.add_column(col, justify="right" if col == "id" else "left")
+    for u in lg.users():
+        table.add_row(
+            str(u.id),
+            u.username,
+            u.display_name,
+            u.role,
+            "yes" if u.enabled else "no",
+            ", ".join(owned.get(u.id, [])),
+        )
+    console.print(table)
+
+
+@user_app.command("passwd")
+@friendly
+def user_passwd(username: str, password: Password) -> None:
+    """Set a user's password (their sessions are revoked)."""
+    _write(lambda c: sessions.set_password(c, username, password))
+    console.print(f"password of {username} changed; their sessions are revoked")
+
+
+@user_app.command("disable")
+@friendly
+def user_disable(username: str) -> None:
+    """Stop a user from logging in; their sessions end at once."""
+    _write(lambda c: sessions.set_enabled(c, username, False))
+    console.print(f"{username} is disabled; their sessions are revoked")
+
+
+@user_app.command("enable")
+@friendly
+def user_enable(username: str) -> None:
+    """Let a disabled user log in again."""
+    _write(lambda c: sessions.set_enabled(c, username, True))
+    console.print(f"{username} is enabled")
+
+
+@user_app.command("grant-account")
+@friendly
+def user_grant_account(username: str, account: str) -> None:
+    """Make USERNAME the owner of ACCOUNT (an account number)."""
+    acc = _write(lambda c: sessions.grant_account(c, username, account))
+    console.print(f"{username} now owns account {acc.number} ({acc.name})")

@@ -1,0 +1,287 @@
+"""The 壹川 V3 surface: ``/v3/login``, ``/v3/logout``, ``/v3/me`` and ``/v3/accountlog``.
+
+Every answer is HTTP 200 with the envelope of :mod:`zhangben.yichuan.envelope`. Parameters come
+from the query string, a form body or a JSON object body (the body wins). The session token is
+read from ``Authorization: Bearer …``, else a ``token`` parameter, else the cookie set at login.
+The routes declare no parameters in OpenAPI (they are described in text), so schema-driven
+fuzzers see plain JSON endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import wraps
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from zhangben.access import sessions
+from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
+from zhangben.core.ledger import Ledger
+from zhangben.core.queries import EntryFilter
+from zhangben.core.records import Account, User
+from zhangben.settings import Settings
+from zhangben.store.engine import read_transaction, run_write
+from zhangben.yichuan import envelope as env
+from zhangben.yichuan.envelope import YichuanError
+from zhangben.yichuan.items import entry_item, unix_seconds
+
+log = logging.getLogger("zhangben.yichuan")
+
+TOKEN_COOKIE = "yichuan_token"  # noqa: S105 - a cookie name
+DEFAULT_ROW, MAX_ROW = 15, 100
+MAX_PAGE = 10**9
+ACCOUNTLOG_METHODS = ("GET", "POST")
+
+_ACCOUNTLOG_DOC = (
+    "The flow (流水) of one account, newest first, in the 壹川 V3 format. Parameters (query, "
+    "form or JSON): `page` (default 1), `row` (default 15, clamped to 1..100), `account_id` "
+    "(an account number such as `0000000000000001`; staff may name any account, a user only "
+    "their own; without it a user reads their first account and staff read every account). "
+    "Token: `Authorization: Bearer …`, a `token` parameter or the login cookie."
+)
+
+
+class _AccountlogRoute(APIRoute):
+    """GET and POST of ``/v3/accountlog`` are two routes (two OpenAPI operations); a 405 from
+    either names both methods in ``Allow``."""
+
+    async def handle(self, scope, receive, send) -> None:
+        if scope["method"] not in ACCOUNTLOG_METHODS:
+            raise HTTPException(405, headers={"Allow": ", ".join(ACCOUNTLOG_METHODS)})
+        await super().handle(scope, receive, send)
+
+
+def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
+    app.include_router(build_router(ledger, settings))
+
+
+def _guarded(handler: Callable[..., Awaitable[JSONResponse]]):
+    """Answer every refusal and failure in the envelope (HTTP 200)."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> JSONResponse:
+        try:
+            return await handler(request)
+        except YichuanError as exc:
+            return JSONResponse(env.error(exc.code, exc.msg))
+        except sessions.LoginThrottled as exc:
+            return JSONResponse(env.error(env.LOGIN_THROTTLED, exc.message))
+        except sessions.LoginFailed as exc:
+            return JSONResponse(env.error(env.LOGIN_FAILED, exc.message))
+        except ValidationError as exc:
+            return JSONResponse(env.error(env.BAD_PARAMETER, exc.message))
+        except AccountNotFound as exc:
+            return JSONResponse(env.error(env.UNKNOWN_ACCOUNT, exc.message))
+        except LedgerError as exc:
+            return JSONResponse(env.error(env.BAD_PARAMETER, exc.message))
+        except Exception:
+            log.exception("壹川 %s %s failed", request.method, request.url.path)
+            return JSONResponse(env.error(env.SERVER_ERROR))
+
+    return wrapper
+
+
+async def read_params(request: Request) -> dict[str, str]:
+    """Query parameters overlaid with a form or JSON-object body; values as text."""
+    params: dict[str, str] = dict(request.query_params)
+    if request.method != "POST":
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        raw = await request.body()
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise YichuanError(env.BAD_PARAMETER, "the body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise YichuanError(env.BAD_PARAMETER, "the JSON body must be an object")
+            for key, value in body.items():
+                if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
+                    raise YichuanError(env.BAD_PARAMETER, f"{key}: must be a string or integer")
+                if value is not None:
+                    params[key] = str(value)
+    elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def request_token(request: Request, params: dict[str, str]) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return params.get("token") or request.cookies.get(TOKEN_COOKIE) or None
+
+
+def int_param(params: dict[str, str], name: str, default: int) -> int:
+    """An integer parameter; empty or missing gives ``default``; negatives are refused."""
+    text = (params.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit():
+        raise YichuanError(env.BAD_PARAMETER, f"{name}: {text[:32]!r} is not a whole number")
+    if len(text) > 12:
+        raise YichuanError(env.BAD_PARAMETER, f"{name}: too large")
+    return int(text)
+
+
+def paging(params: dict[str, str]) -> tuple[int, int]:
+    page = int_param(params, "page", 1)
+    if not 1 <= page <= MAX_PAGE:
+        raise YichuanError(env.BAD_PARAMETER, f"page: must be 1..{MAX_PAGE}")
+    row = min(max(int_param(params, "row", DEFAULT_ROW), 1), MAX_ROW)
+    return page, row
+
+
+def account_scope(ledger: Ledger, user: User, number: str) -> EntryFilter:
+    """Which entries ``user`` may read for the requested account number (may be empty)."""
+    if user.is_staff:
+        if not number:
+            return EntryFilter()
+        return EntryFilter(account_ids=[ledger.account(number).id])
+    owned = ledger.accounts(owner_user_id=user.id)
+    if not number:
+        if not owned:
+            raise YichuanError(env.NO_PERMISSION, "no account is assigned to you")
+        return EntryFilter(account_ids=[owned[0].id])
+    for account in owned:
+        if account.number == number:
+            return EntryFilter(account_ids=[account.id])
+    # The same answer whether the account exists or not: nothing to learn by probing.
+    raise YichuanError(env.NO_PERMISSION, f"no permission for account {number[:64]}")
+
+
+def accountlog_data(ledger: Ledger, settings: Settings, user: User, params: dict) -> dict:
+    page, row = paging(params)
+    scope = account_scope(ledger, user, (params.get("account_id") or "").strip())
+    result = ledger.entries(scope, limit=row, offset=(page - 1) * row)
+    total = result.total or 0
+    return {
+        "page": page,
+        "row": row,
+        "count": len(result.items),
+        "total_count": total,
+        "total_page": -(-total // row),
+        "lists": [entry_item(e, settings.tz) for e in result.items],
+    }
+
+
+def user_data(user: User, owned: list[Account]) -> dict:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "accounts": [{"account_id": a.id, "number": a.number, "name": a.name} for a in owned],
+    }
+
+
+def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/v3", tags=["壹川 V3"])
+    engine = ledger.engine
+
+    def current_user(token: str | None) -> User:
+        with read_transaction(engine) as conn:
+            user = sessions.authenticate(conn, token, datetime.now(UTC))
+        if user is None:
+            raise YichuanError(env.NOT_LOGGED_IN)
+        return user
+
+    @router.post(
+        "/login",
+        summary="Log in (壹川 V3): username + password → session token",
+        description="Form or JSON body with `username` and `password`. Answers the token, its "
+        "expiry (Unix seconds) and the user, and sets the session cookie.",
+        response_class=JSONResponse,
+    )
+    @_guarded
+    async def login(request: Request) -> JSONResponse:
+        params = await read_params(request)
+        username, password = params.get("username") or "", params.get("password") or ""
+        if not username or not password:
+            raise YichuanError(env.BAD_PARAMETER, "username and password are required")
+        token, user, expires_at = await run_in_threadpool(
+            sessions.login_and_commit,
+            engine,
+            username,
+            password,
+            ip=request.client.host if request.client else None,
+            now=datetime.now(UTC),
+            ttl_seconds=settings.session_ttl_seconds,
+        )
+        owned = await run_in_threadpool(ledger.accounts, owner_user_id=user.id)
+        data = {"token": token, "expires_at": unix_seconds(expires_at)}
+        data["user"] = user_data(user, owned)
+        response = JSONResponse(env.ok(data))
+        response.set_cookie(
+            TOKEN_COOKIE,
+            token,
+            max_age=settings.session_ttl_seconds,
+            path="/v3",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @router.post(
+        "/logout",
+        summary="Log out (壹川 V3): revoke the session",
+        description="Revokes the session of the token (header, parameter or cookie) at once.",
+        response_class=JSONResponse,
+    )
+    @_guarded
+    async def logout(request: Request) -> JSONResponse:
+        token = request_token(request, await read_params(request))
+        done = await run_in_threadpool(run_write, engine, lambda c: sessions.logout(c, token))
+        if not done:
+            raise YichuanError(env.NOT_LOGGED_IN)
+        response = JSONResponse(env.ok(None))
+        response.delete_cookie(TOKEN_COOKIE, path="/v3")
+        return response
+
+    @router.get(
+        "/me",
+        summary="The logged-in user (壹川 V3) and the accounts they own",
+        response_class=JSONResponse,
+    )
+    @_guarded
+    async def me(request: Request) -> JSONResponse:
+        token = request_token(request, await read_params(request))
+
+        def work() -> dict:
+            user = current_user(token)
+            return user_data(user, ledger.accounts(owner_user_id=user.id))
+
+        return JSONResponse(env.ok(await run_in_threadpool(work)))
+
+    async def accountlog(request: Request) -> JSONResponse:
+        params = await read_params(request)
+        token = request_token(request, params)
+
+        def work() -> dict:
+            return accountlog_data(ledger, settings, current_user(token), params)
+
+        return JSONResponse(env.ok(await run_in_threadpool(work)))
+
+    for method in ACCOUNTLOG_METHODS:
+        router.add_api_route(
+            "/accountlog",
+            _guarded(accountlog),
+            methods=[method],
+            summary=f"Account flow (壹川 V3 accountlog, {method})",
+            description=_ACCOUNTLOG_DOC,
+            response_class=JSONResponse,
+            operation_id=f"yichuan_accountlog_{method.lower()}",
+            route_class_override=_AccountlogRoute,
+        )
+    return router

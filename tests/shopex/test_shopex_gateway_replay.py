@@ -1,0 +1,50 @@
+"""The replay guard lives in the database: it holds across app instances and expires."""
+
+from datetime import UTC, datetime, timedelta
+
+from conftest import ENDPOINT, body, signed
+from fastapi.testclient import TestClient
+
+from zhangben.access.replay import purge_expired, remember_sign
+from zhangben.app import create_app
+from zhangben.store.engine import read_transaction, run_write
+from zhangben.store.shopex_tables import replay_signs
+
+BAL = "finance.getAccountBalance"
+
+
+def test_replay_refused_across_two_app_instances(settings, make_app, books):
+    _, token = make_app("erp01")
+    params = signed("erp01", token, BAL)
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        assert body(one.post(ENDPOINT, data=params))["code"] == 0
+        assert body(two.post(ENDPOINT, data=params))["code"] == 401
+        assert body(one.post(ENDPOINT, data=params))["code"] == 401
+
+
+def test_remember_sign_expiry_and_purge(engine):
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    later = now + timedelta(seconds=301)
+
+    def remember(at, until):
+        return run_write(engine, lambda c: remember_sign(c, "erp01", "S" * 32, until, at))
+
+    assert remember(now, later) is True
+    assert remember(now, later) is False
+    assert run_write(engine, lambda c: remember_sign(c, "other", "S" * 32, later, now)) is True
+    assert remember(later, later + timedelta(seconds=301)) is True  # expired: taken over
+    assert remember(later, later + timedelta(seconds=301)) is False
+    far = later + timedelta(hours=1)
+    assert run_write(engine, lambda c: purge_expired(c, far)) == 2
+    with read_transaction(engine) as conn:
+        assert conn.execute(replay_signs.select()).all() == []
+
+
+def test_the_sign_is_kept_past_the_window(erp, gateway, engine):
+    params = erp.params(BAL)
+    assert body(erp.client.post(ENDPOINT, data=params))["code"] == 0
+    with read_transaction(engine) as conn:
+        (row,) = conn.execute(replay_signs.select()).all()
+    ts = datetime.fromtimestamp(int(params["timestamp"]), UTC)
+    assert row.flag == "erp01" and row.sign == params["sign"]
+    assert row.expires_at >= ts + timedelta(seconds=gateway.window_seconds)

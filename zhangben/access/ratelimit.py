@@ -1,0 +1,38 @@
+"""Per-app rate limit: fixed one-minute windows counted in the database.
+
+The counters live in ``shopex_rate_counts``, so the limit holds across processes and hosts
+sharing the database. A fixed window may let through up to twice the limit across a minute
+boundary; that is the accepted price of one upsert per call.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from zhangben.store.shopex_tables import shopex_rate_counts
+
+PURGE_EVERY = 100
+
+
+def hit(conn: Connection, flag: str, limit: int, now_ts: float) -> int | None:
+    """Count one call of ``flag`` at Unix time ``now_ts``. None when it is within ``limit``
+    calls this minute, else the seconds until the window ends (for ``Retry-After``)."""
+    minute = int(now_ts // 60)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(shopex_rate_counts).values(flag=flag, minute=minute, calls=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["flag", "minute"],
+        set_={"calls": shopex_rate_counts.c.calls + 1},
+    ).returning(shopex_rate_counts.c.calls)
+    calls = conn.execute(stmt).scalar_one()
+    if random.random() < 1 / PURGE_EVERY:  # noqa: S311 - not security relevant
+        conn.execute(shopex_rate_counts.delete().where(shopex_rate_counts.c.minute < minute - 1))
+    if calls <= limit:
+        return None
+    return max(1, int((minute + 1) * 60 - now_ts + 0.999))
+
+
+__all__ = ["hit"]

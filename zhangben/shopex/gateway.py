@@ -1,0 +1,233 @@
+"""The request pipeline of the signed open API, over a parsed parameter dict (no HTTP here).
+
+Checks run in the original server's order and the first failure ends the request:
+
+1. presence of ``flag``, ``method``, ``sign``, ``timestamp``; ``method`` is ``class.method``;
+2. ``timestamp`` within the window (before the sign, even for an unknown flag);
+3. the flag is known and the sign matches its token (a disabled flag's token still counts);
+4. the sign was not used before — it is recorded *here*, so a request that fails a later
+   check still uses up its sign;
+5. the method exists; 6. permission: flag enabled, method granted, IP allowed, rate limit;
+7. ``type`` is json (and ``charset`` utf-8); 8. application parameters; 9. the call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from zhangben.access import ratelimit, replay
+from zhangben.access.integrators import Cipher, Integrator, find_integrator, token_of
+from zhangben.core.ledger import Ledger
+from zhangben.shopex.params import ParamError
+from zhangben.shopex.registry import MethodContext, MethodRegistry, load_methods
+from zhangben.shopex.wire.codes import Reason, render_error, render_success, sign_mismatch_detail
+from zhangben.shopex.wire.signature import explain, verify_sign
+from zhangben.shopex.wire.times import parse_request_timestamp, within_window
+from zhangben.store.engine import read_transaction, run_write
+
+log = logging.getLogger("zhangben.shopex")
+
+MAX_WINDOW_SECONDS = 3600
+SYSTEM_PARAMS = ("flag", "method", "sign", "timestamp")
+
+
+class Refused(Exception):
+    """A check failed: ``reason`` picks the code, ``sub_msg`` says why."""
+
+    def __init__(self, reason: Reason, sub_msg: Any = None, retry_after: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.sub_msg = sub_msg
+        self.retry_after = retry_after
+
+
+@dataclass
+class Outcome:
+    """What the HTTP layer sends: ``body`` (a dict for ``wire.numbers.dumps``), the status
+    (200, or 429 with ``retry_after``), and what the request log may show."""
+
+    body: dict[str, Any]
+    code: int | str
+    status: int = 200
+    retry_after: int | None = None
+    flag: str | None = None
+    method: str | None = None
+
+
+@dataclass
+class Gateway:
+    ledger: Ledger
+    cipher: Cipher
+    tz: ZoneInfo
+    window_seconds: int = 300
+    registry: MethodRegistry = field(default_factory=load_methods)
+    #: The clock (Unix seconds); tests replace it to probe the window's edges.
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        self.window_seconds = min(max(int(self.window_seconds), 1), MAX_WINDOW_SECONDS)
+
+    def handle(self, params: dict[str, Any], client_ip: str | None) -> Outcome:
+        """Run every check and the call; never raises."""
+        state = _State(params=params)
+        try:
+            data = self._pipeline(state, client_ip)
+            body = render_success(data, state.style)
+            return Outcome(body, 0, flag=state.flag, method=state.method)
+        except Refused as refused:
+            return self._refusal(state, refused)
+        except Exception as exc:  # never a stack trace on the wire
+            log.error(
+                "shopex call failed: method=%s flag=%s error=%s",
+                state.method,
+                state.flag,
+                type(exc).__name__,
+                exc_info=exc,
+            )
+            return self._refusal(state, Refused(Reason.INTERNAL, "internal error"))
+
+    def refuse(self, reason: Reason, sub_msg: Any) -> Outcome:
+        """An outcome for a request that could not even be parsed."""
+        return self._refusal(_State(params={}), Refused(reason, sub_msg))
+
+    def _refusal(self, state: _State, refused: Refused) -> Outcome:
+        body = render_error(refused.reason, refused.sub_msg, state.style)
+        code = body["code"] if "code" in body else body["error_response"]["code"]
+        status = 429 if refused.reason == Reason.RATE_LIMITED else 200
+        return Outcome(body, code, status, refused.retry_after, state.flag, state.method)
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _pipeline(self, state: _State, client_ip: str | None) -> dict[str, Any]:
+        params = state.params
+        try:
+            _check_presence(state)
+        finally:  # a known flag answers in its app's style from the first check on
+            app = self._lookup(state.flag) if state.flag else None
+            if app is not None:
+                state.style = app.response_style
+        now = self.clock()
+        ts = self._check_timestamp(params["timestamp"], now)
+        if app is None:
+            raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {state.flag!r}")
+        self._check_sign(app, params)
+        self._check_replay(app, params["sign"], ts, now)
+        handler = self.registry.get(state.method)
+        if handler is None:
+            raise Refused(Reason.UNKNOWN_METHOD, f"no method {state.method!r}")
+        self._check_permission(app, state, client_ip, now)
+        _check_format(params)
+        ctx = MethodContext(self.ledger, app, self.tz, app.response_style)
+        try:
+            return handler(ctx, params)
+        except ParamError as exc:
+            reason = Reason.MISSING_APP_PARAM if exc.missing else Reason.BAD_PARAM
+            raise Refused(reason, exc.message) from None
+
+    def _lookup(self, flag: str) -> Integrator | None:
+        with read_transaction(self.ledger.engine) as conn:
+            return find_integrator(conn, flag)
+
+    def _check_timestamp(self, value: Any, now: float) -> datetime:
+        try:
+            ts = parse_request_timestamp(str(value), self.tz)
+        except ValueError:
+            raise Refused(
+                Reason.TIMESTAMP_OUT_OF_WINDOW,
+                "timestamp must be Unix seconds, yyyyMMddHHmmss or yyyy-MM-dd HH:mm:ss",
+            ) from None
+        server = datetime.fromtimestamp(now, UTC)
+        if not within_window(ts, server, self.window_seconds):
+            skew = int((ts - server).total_seconds())
+            raise Refused(
+                Reason.TIMESTAMP_OUT_OF_WINDOW,
+                f"timestamp is {skew:+d} s from server time; the window is "
+                f"±{self.window_seconds} s",
+            )
+        return ts
+
+    def _check_sign(self, app: Integrator, params: dict[str, Any]) -> None:
+        token = token_of(app, self.cipher)
+        sign = params["sign"]
+        if not verify_sign(params, token, sign):
+            steps = explain(params, token)  # the concatenation with a token param redacted
+            detail = sign_mismatch_detail(str(sign), steps["concatenation"])
+            raise Refused(Reason.SIGN_MISMATCH, detail)
+
+    def _check_replay(self, app: Integrator, sign: str, ts: datetime, now: float) -> None:
+        server = datetime.fromtimestamp(now, UTC)
+        expires = max(ts, server) + timedelta(seconds=self.window_seconds + 1)
+        fresh = run_write(
+            self.ledger.engine,
+            lambda conn: replay.remember_sign(conn, app.flag, sign, expires, server),
+        )
+        if not fresh:
+            raise Refused(Reason.REPLAYED, "this sign was already used: repeated request")
+
+    def _check_permission(
+        self, app: Integrator, state: _State, client_ip: str | None, now: float
+    ) -> None:
+        if not app.enabled:
+            # the seed's 1001 for a disabled flag; the original's e000004
+            reason = Reason.UNKNOWN_FLAG if app.response_style == "seed" else Reason.FORBIDDEN
+            raise Refused(reason, f"flag {app.flag!r} is disabled")
+        if not app.may_call(state.method):
+            raise Refused(Reason.FORBIDDEN, f"method {state.method!r} is not granted to this flag")
+        if not app.allows_ip(client_ip):
+            raise Refused(Reason.FORBIDDEN, f"address {client_ip} is not allowed for this flag")
+        if app.rate_limit_per_minute:
+            limit = app.rate_limit_per_minute
+            wait = run_write(
+                self.ledger.engine, lambda conn: ratelimit.hit(conn, app.flag, limit, now)
+            )
+            if wait is not None:
+                raise Refused(
+                    Reason.RATE_LIMITED,
+                    f"rate limit of {limit} calls per minute exceeded; retry in {wait} s",
+                    retry_after=wait,
+                )
+
+
+@dataclass
+class _State:
+    params: dict[str, Any]
+    style: str = "seed"
+    flag: str | None = None
+    method: str | None = None
+
+
+def _php_empty(value: Any) -> bool:
+    return value is None or value == "" or value == "0" or value is False or value == {}
+
+
+def _check_presence(state: _State) -> None:
+    params = state.params
+    missing = [name for name in SYSTEM_PARAMS if _php_empty(params.get(name))]
+    for name in ("flag", "method"):
+        if isinstance(params.get(name), str) and name not in missing:
+            setattr(state, name, params[name])
+    if missing:
+        raise Refused(Reason.MISSING_PARAM, f"missing system parameter: {', '.join(missing)}")
+    bad = [n for n in SYSTEM_PARAMS if not isinstance(params[n], str | int) or params[n] is True]
+    if bad:
+        raise Refused(Reason.BAD_SYSTEM_PARAM, f"system parameter must be a string: {bad[0]}")
+    method = str(params["method"])
+    klass, _, name = method.rpartition(".")
+    if not klass or not name:
+        raise Refused(Reason.BAD_SYSTEM_PARAM, "method must be class.method")
+    state.flag, state.method = str(params["flag"]), method
+
+
+def _check_format(params: dict[str, Any]) -> None:
+    kind = params.get("type")
+    if kind is not None and str(kind).strip().lower() != "json":
+        raise Refused(Reason.BAD_TYPE, "type must be json")
+    charset = params.get("charset")
+    if charset is not None and str(charset).strip().lower() not in ("utf-8", "utf8"):
+        raise Refused(Reason.BAD_SYSTEM_PARAM, "charset must be utf-8")

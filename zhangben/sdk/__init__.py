@@ -27,3 +27,7 @@ __all__ = [
     "UnknownFlag",
     "UnknownMethod",
 ]
+
+from zhangben.sdk.rest import ApiError, RestClient  # noqa: E402
+
+__all__ += ["ApiError", "RestClient"]

@@ -1,0 +1,87 @@
+"""The REST SDK against the real app: typed results, paging, retries that never post twice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from zhangben.sdk import ApiError, RestClient
+
+
+class LosesFirstResponse(httpx.BaseTransport):
+    """Delivers every request, but the first response of each write is 'lost' in transit."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.keys, self.lost = inner, [], 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST":
+            key = request.headers["Idempotency-Key"]
+            self.keys.append(key)
+            if self.keys.count(key) == 1:
+                self.lost += 1
+                raise httpx.ReadError("connection reset", request=request)
+        return response
+
+
+@pytest.fixture
+def sdk(client, make_key):
+    with RestClient("http://testserver", make_key(), transport=client._transport) as c:
+        yield c
+
+
+def test_sdk_walkthrough(sdk):
+    a = sdk.open_account("ACC001", "主账户", shop_code="S001")
+    sdk.open_account("ACC002", "备用账户", type="backup")
+    assert a.balance == Decimal("0") and a.status == "open"
+    income = sdk.post_income("ACC001", Decimal("1000.00"), remark="销售收款")
+    assert income.entries[0].amount == Decimal("1000.0000")
+    t = sdk.transfer("ACC001", "ACC002", "200.50", idempotency_key="move-1")
+    again = sdk.transfer("ACC001", "ACC002", "200.50", idempotency_key="move-1")
+    assert again == t and t.transfer_id == t.posting_id
+    assert sdk.balance("ACC002").balance == Decimal("200.5")
+    rev = sdk.reverse_transfer(t.transfer_id)
+    assert [e.amount for e in rev.entries] == [Decimal("200.5"), Decimal("-200.5")]
+    assert sdk.get_account("ACC002").balance == 0
+    assert [x.number for x in sdk.accounts(shop="S001")] == ["ACC001"]
+    page = sdk.entries(limit=2, with_total=True)
+    assert page.total == 5 and len(page.items) == 2 and page.next_cursor
+    everything = list(sdk.iter_entries(limit=2))
+    assert [e.id for e in everything] == sorted((e.id for e in everything), reverse=True)
+    assert len(everything) == 5 and everything[0] == sdk.entry(everything[0].id)
+    items, totals = sdk.balances()
+    assert totals == {"CNY": Decimal("1000")}
+    with pytest.raises(TypeError):
+        sdk.post_income("ACC001", 1.5)
+
+
+def test_sdk_errors_are_typed(sdk):
+    sdk.open_account("ACC001", "a")
+    sdk.open_account("ACC002", "b")
+    with pytest.raises(ApiError) as info:
+        sdk.transfer("ACC001", "ACC002", "5")
+    err = info.value
+    assert (err.status, err.code) == (422, "insufficient_funds")
+    assert err.type == "/api/v1/problems/insufficient_funds" and "ACC001" in err.detail
+    with pytest.raises(ApiError) as info:
+        sdk.get_account("NOPE")
+    assert info.value.status == 404 and info.value.code == "not_found"
+    with pytest.raises(ApiError) as info:
+        sdk.verify()
+    assert info.value.code == "forbidden"
+
+
+def test_sdk_retries_with_the_same_key_and_posts_once(client, make_key):
+    flaky = LosesFirstResponse(client._transport)
+    with RestClient("http://testserver", make_key(), transport=flaky, backoff=0) as c:
+        c.open_account("ACC001", "a")
+        c.open_account("ACC002", "b")
+        c.post_income("ACC001", "100")
+        t = c.transfer("ACC001", "ACC002", "10")
+        assert flaky.lost == 4 and len(flaky.keys) == 8
+        assert t.transfer_id
+        assert c.entries(with_total=True).total == 3  # income + two legs, nothing twice
+        assert c.balance("ACC001").balance == Decimal("90")

@@ -1,0 +1,137 @@
+"""Who is calling: an integrator's API key or a 壹川 login session, both as Bearer tokens.
+
+* API key (``zb_<prefix>_<secret>``): scopes ``read`` / ``write``; optionally limited to shops
+  and/or account numbers (the key's limits narrowed by its integrator's); the integrator's
+  ``rate_limit_per_minute`` applies to its REST calls (counted in the database, so across
+  worker processes).
+* Session token: staff read and write everything and alone may verify and edit the chart; a
+  user reads and writes only the accounts they own, and opens or closes none.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from zhangben.access import apikeys, ratelimit, sessions
+from zhangben.api.problems import ApiProblem
+from zhangben.core.records import Account, User
+from zhangben.store.engine import read_transaction, run_write
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="API key zb_<prefix>_<secret>, or a 壹川 session token",
+    description="An integrator's API key (`zhangben apikey add`) or a login session token.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    caller: str  # stable id of the caller for idempotency records: "key:<integrator>", "user:<id>"
+    scopes: frozenset[str]
+    shops: frozenset[str] | None = None  # None = every shop
+    accounts: frozenset[str] | None = None  # None = every account
+    user: User | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user is not None and self.user.is_staff
+
+    @property
+    def owner_id(self) -> int | None:
+        """For a non-staff user: only accounts with this owner are theirs."""
+        return self.user.id if self.user is not None and not self.user.is_staff else None
+
+    @property
+    def operator_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.shops is None and self.accounts is None and self.owner_id is None
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise ApiProblem("forbidden", f"these credentials lack the {scope!r} scope")
+
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            raise ApiProblem("forbidden", "only staff may do this")
+
+    def may_see(self, account: Account) -> bool:
+        if self.shops is not None and account.shop_code not in self.shops:
+            return False
+        if self.accounts is not None and account.number not in self.accounts:
+            return False
+        return self.owner_id is None or account.owner_user_id == self.owner_id
+
+    def check(self, account: Account) -> None:
+        if not self.may_see(account):
+            raise ApiProblem("forbidden", f"these credentials may not use account {account.number}")
+
+    def narrow(self, wanted: list[str] | None, allowed: frozenset[str] | None) -> list[str] | None:
+        """A list filter intersected with what the caller may see (None = no filter)."""
+        if allowed is None:
+            return wanted
+        return sorted(allowed if wanted is None else allowed.intersection(wanted))
+
+
+def _from_key(key: apikeys.ApiKey) -> Principal:
+    return Principal(
+        caller=f"key:{key.integrator_id}",
+        scopes=frozenset(key.scopes),
+        shops=key.allowed_shops,
+        accounts=key.allowed_accounts,
+    )
+
+
+def _from_user(user: User) -> Principal:
+    return Principal(caller=f"user:{user.id}", scopes=frozenset({"read", "write"}), user=user)
+
+
+def authenticate(engine, token: str) -> tuple[Principal, apikeys.ApiKey | None] | None:
+    with read_transaction(engine) as conn:
+        if token.startswith(apikeys.KEY_PREFIX + "_"):
+            key = apikeys.authenticate_key(conn, token)
+            return (_from_key(key), key) if key else None
+        user = sessions.authenticate(conn, token, datetime.now(UTC))
+        return (_from_user(user), None) if user else None
+
+
+def principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
+    """The dependency every API route uses."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiProblem(
+            "unauthorized",
+            "send Authorization: Bearer <API key or session token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    engine = request.app.state.zb_api.ledger.engine
+    found = authenticate(engine, credentials.credentials.strip())
+    if found is None:
+        raise ApiProblem(
+            "unauthorized",
+            "the token is unknown, revoked or expired",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    who, key = found
+    if key is not None and key.rate_limit_per_minute:
+        wait = run_write(
+            engine,
+            lambda c: ratelimit.hit(
+                c, f"rest:{key.integrator_id}", key.rate_limit_per_minute, time.time()
+            ),
+        )
+        if wait is not None:
+            raise ApiProblem(
+                "rate_limited",
+                f"more than {key.rate_limit_per_minute} requests this minute; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+    return who

@@ -1,0 +1,101 @@
+"""The ``Idempotency-Key`` protocol around every write route.
+
+With a key, the first request is claimed in :mod:`zhangben.access.idempotency`, runs, and its
+response (success or refusal) is stored; a repeat with the same key and body gets that
+response byte for byte (header ``Idempotent-Replayed: true``) and writes nothing; the same key
+with another body is a 409 ``idempotency_conflict``; a repeat while the first is still running
+is a 409 ``idempotency_in_progress`` with ``Retry-After: 1``. A server fault releases the key.
+Keys are per caller and kept 24 h.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from zhangben.access import idempotency
+from zhangben.api.auth import Principal
+from zhangben.api.problems import from_exception
+from zhangben.core.errors import LedgerError
+from zhangben.core.ledger import Ledger
+from zhangben.store.engine import run_write
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=idempotency.MAX_KEY_LENGTH,
+        pattern=r"^[!-~]+$",
+        description="Any unique string (e.g. a UUID) per logical write: a retry with the same "
+        "key and body returns the first response and writes nothing. Kept 24 h.",
+        examples=["6f1c7d0e-3f0a-4a55-9b61-3c1f0f7f8e21"],
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    ledger: Ledger
+    tz: ZoneInfo
+
+
+def context(request: Request) -> ApiContext:
+    return request.app.state.zb_api
+
+
+def ledger_key(who: Principal, key: str | None, *business_keys: str | None) -> str | None:
+    """The idempotency key handed down to the ledger core, so that a posting is never written
+    twice even if the stored response is lost. A body with its own business key (trade_no,
+    external_id) keeps the core's dedup by that key instead."""
+    if key is None or any(business_keys):
+        return None
+    return f"api:{who.caller}:{key}"
+
+
+def _render(status: int, model: BaseModel) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+
+
+def idempotent(
+    ctx: ApiContext,
+    request: Request,
+    who: Principal,
+    key: str | None,
+    payload: object,
+    action: Callable[[], tuple[int, BaseModel]],
+) -> Response:
+    """Run ``action`` (returning ``(status, model)``) under the Idempotency-Key protocol."""
+    if key is None:
+        return _render(*action())
+    engine = ctx.ledger.engine
+    digest = idempotency.request_hash(request.method, request.url.path, payload)
+    stored = run_write(engine, lambda c: idempotency.begin(c, who.caller, key, digest))
+    if stored is not None:
+        return Response(
+            stored.body,
+            status_code=stored.status,
+            media_type=stored.content_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = _render(*action())
+    except LedgerError as exc:
+        response = from_exception(exc, request.url.path)
+    except Exception:
+        run_write(engine, lambda c: idempotency.release(c, who.caller, key))
+        raise
+    body = bytes(response.body).decode()
+    run_write(
+        engine,
+        lambda c: idempotency.store(
+            c, who.caller, key, response.status_code, body, response.media_type
+        ),
+    )
+    return response

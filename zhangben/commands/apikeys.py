@@ -1,0 +1,115 @@
+"""``zhangben apikey add|list|revoke``: API keys of integrators for the REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from zhangben.access import apikeys
+from zhangben.access import integrators as apps
+from zhangben.commands.common import console, err, fail, friendly, ledger, local, settings
+from zhangben.store.engine import read_transaction, run_write
+
+apikey_app = typer.Typer(help="API keys of integrators for the REST API.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(apikey_app, name="apikey")
+
+
+def _restriction(values: list[str] | None) -> str:
+    return "all" if values is None else ", ".join(values)
+
+
+@apikey_app.command("add")
+@friendly
+def add(
+    integrator: Annotated[
+        str | None, typer.Option("--integrator", help="flag or id of an existing integrator")
+    ] = None,
+    new_integrator: Annotated[
+        str | None, typer.Option("--new-integrator", help="create an integrator of this name")
+    ] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="read (default) and/or write")
+    ] = None,
+    shop: Annotated[list[str] | None, typer.Option("--shop", help="limit to shop(s)")] = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="limit to account number(s)")
+    ] = None,
+    name: Annotated[str, typer.Option(help="a label for the key")] = "",
+) -> None:
+    """Create a key and print it ONCE (only its hash is stored)."""
+    if (integrator is None) == (new_integrator is None):
+        fail("give exactly one of --integrator FLAG_OR_ID and --new-integrator NAME")
+    s = settings()
+
+    def work(conn):
+        if new_integrator is not None:
+            cipher = apps.fernet_for(s.secret_key, s.database_url)
+            app, _token = apps.create_integrator(conn, name=new_integrator, secret_key=cipher)
+        else:
+            app = apps.get_integrator(conn, integrator)
+        key, secret = apikeys.create_key(
+            conn,
+            app.id,
+            scopes=tuple(scope or ("read",)),
+            shop_codes=shop or None,
+            account_numbers=account or None,
+            name=name,
+        )
+        return app, key, secret
+
+    app, key, secret = run_write(ledger().engine, work)
+    console.print(
+        f"API key {key.id} for integrator {app.id} ({app.name}, flag {app.flag}): "
+        f"scopes {', '.join(key.scopes)}; shops {_restriction(shop)}; "
+        f"accounts {_restriction(account)}",
+        highlight=False,
+    )
+    console.print(f"key: {secret}", highlight=False, soft_wrap=True)
+    err.print("[yellow]Store this key now: it is shown only this once.[/yellow]")
+
+
+@apikey_app.command("list")
+@friendly
+def list_(
+    integrator: Annotated[
+        str | None, typer.Option("--integrator", help="only this integrator's keys")
+    ] = None,
+) -> None:
+    """Every key (never the secret: only its public prefix)."""
+
+    def work(conn):
+        iid = apps.get_integrator(conn, integrator).id if integrator else None
+        return apikeys.list_keys(conn, iid)
+
+    with read_transaction(ledger().engine) as conn:
+        keys = work(conn)
+    table = Table()
+    for col in ("id", "integrator", "prefix", "name", "scopes", "shops", "accounts", "created"):
+        table.add_column(col)
+    table.add_column("status")
+    for k in keys:
+        table.add_row(
+            str(k.id),
+            f"{k.integrator_id} {k.integrator_name}",
+            f"zb_{k.prefix}_…",
+            k.name,
+            ",".join(k.scopes),
+            _restriction(k.shop_codes and list(k.shop_codes)),
+            _restriction(k.account_numbers and list(k.account_numbers)),
+            local(k.created_at),
+            "revoked " + local(k.revoked_at) if k.revoked_at else "active",
+        )
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+@friendly
+def revoke(key_id: Annotated[int, typer.Argument(help="id from `apikey list`")]) -> None:
+    """Revoke a key at once (idempotent)."""
+    key = run_write(ledger().engine, lambda c: apikeys.revoke_key(c, key_id))
+    console.print(f"API key {key.id} (zb_{key.prefix}_…) revoked", highlight=False)

@@ -1,0 +1,415 @@
+"""Client for zhangben's native REST API (``/api/v1``).
+
+Every write sends an ``Idempotency-Key`` (a fresh UUID unless you pass one) and reuses it on
+its retries, so retrying after a network error, a 502/503/504 or a 409
+``idempotency_in_progress`` can never post twice. Refusals raise :class:`ApiError` built from
+the problem+json body. Amounts go out as decimal strings and come back as ``Decimal``; a float
+is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+_RETRY_STATUS = {502, 503, 504}
+
+
+class ApiError(Exception):
+    """A refusal (4xx) or server fault (5xx) as described by the API's problem document."""
+
+    def __init__(self, status: int, type: str, title: str, detail: str, body: dict) -> None:
+        super().__init__(f"{status} {title}: {detail}")
+        self.status, self.type, self.title, self.detail, self.body = (
+            status,
+            type,
+            title,
+            detail,
+            body,
+        )
+
+    @property
+    def code(self) -> str:
+        """The stable code, e.g. ``insufficient_funds`` (the last part of ``type``)."""
+        return self.body.get("code") or self.type.rsplit("/", 1)[-1]
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.body.get("errors") or []
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _build(cls, data: dict, **convert):
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    for name, fn in convert.items():
+        if name in values:
+            values[name] = fn(values[name])
+    return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    number: str
+    name: str
+    type: str
+    currency: str
+    shop_code: str | None
+    owner_id: int | None
+    status: str
+    allow_overdraft: bool
+    balance: Decimal
+    created_at: datetime
+    closed_at: datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> Account:
+        return _build(cls, data, balance=Decimal, created_at=_time, closed_at=_time)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    posting_id: int
+    account: str
+    account_name: str
+    type: str
+    amount: Decimal
+    balance_after: Decimal
+    currency: str
+    trade_no: str
+    trade_time: datetime
+    recorded_at: datetime
+    category_id: int | None = None
+    category_name: str | None = None
+    subject_id: int | None = None
+    subject_name: str | None = None
+    counterparty: str | None = None
+    description: str = ""
+    remark: str = ""
+    source: str = ""
+    external_id: str | None = None
+    reverses_entry_id: int | None = None
+    shop_code: str | None = None
+    operator_id: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> Entry:
+        return _build(
+            cls,
+            data,
+            amount=Decimal,
+            balance_after=Decimal,
+            trade_time=_time,
+            recorded_at=_time,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    posting_id: int
+    kind: str
+    trade_no: str
+    replayed: bool
+    entries: list[Entry]
+    transfer_id: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> Posting:
+        return _build(cls, data, entries=lambda items: [Entry.from_json(e) for e in items])
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    items: list[Entry]
+    next_cursor: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    account: str
+    currency: str
+    balance: Decimal
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    accounts_checked: int
+    entries_checked: int
+    problems: list[str] = field(default_factory=list)
+
+
+def _amount(value: Decimal | str | int) -> str:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"amounts are Decimal, int or str, never {type(value).__name__}")
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return str(value)
+
+
+def _clean(params: dict) -> dict:
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[key] = value
+    return out
+
+
+class RestClient:
+    """``RestClient("http://127.0.0.1:8000", "zb_…")``; use as a context manager or close()."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+    ) -> None:
+        self.retries, self.backoff = retries, backoff
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/api/v1",
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RestClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        headers = {}
+        if method != "GET":
+            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self._http.request(
+                    method, path, json=json, params=_clean(params or {}), headers=headers
+                )
+            except httpx.TransportError:
+                if last:
+                    raise
+                self._sleep(attempt)
+                continue
+            if response.status_code < 400:
+                return response.json()
+            error = _error(response)
+            retryable = response.status_code in _RETRY_STATUS or (
+                error.code == "idempotency_in_progress"
+            )
+            if not retryable or last:
+                raise error
+            self._sleep(attempt, response.headers.get("Retry-After"))
+        raise AssertionError("unreachable")
+
+    def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
+        delay = self.backoff * 2**attempt
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, float(retry_after))
+        time.sleep(min(delay, 10.0))
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def open_account(
+        self,
+        number: str,
+        name: str,
+        *,
+        type: str = "main",
+        currency: str = "CNY",
+        shop_code: str | None = None,
+        owner_id: int | None = None,
+        allow_overdraft: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Account:
+        body = {
+            "number": number,
+            "name": name,
+            "type": type,
+            "currency": currency,
+            "shop_code": shop_code,
+            "owner_id": owner_id,
+            "allow_overdraft": allow_overdraft,
+        }
+        data = self._call("POST", "/accounts", json=body, idempotency_key=idempotency_key)
+        return Account.from_json(data)
+
+    def get_account(self, number: str) -> Account:
+        return Account.from_json(self._call("GET", f"/accounts/{number}"))
+
+    def accounts(
+        self,
+        *,
+        type: str | None = None,
+        shop: str | list[str] | None = None,
+        owner: int | None = None,
+        status: str | None = None,
+    ) -> list[Account]:
+        params = {"type": type, "shop": shop, "owner": owner, "status": status}
+        data = self._call("GET", "/accounts", params=params)
+        return [Account.from_json(a) for a in data["items"]]
+
+    def close_account(self, number: str, *, idempotency_key: str | None = None) -> Account:
+        data = self._call("POST", f"/accounts/{number}/close", idempotency_key=idempotency_key)
+        return Account.from_json(data)
+
+    # -- postings ----------------------------------------------------------------------------
+
+    def _post(self, path: str, body: dict, idempotency_key: str | None) -> Posting:
+        body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in body.items()}
+        body = {k: v for k, v in body.items() if v is not None}
+        return Posting.from_json(
+            self._call("POST", path, json=body, idempotency_key=idempotency_key)
+        )
+
+    def post_income(
+        self, account: str, amount: Decimal | str | int, *, idempotency_key=None, **fields
+    ) -> Posting:
+        """Fields: trade_no, trade_time, category_id, subject_id, counterparty, description,
+        remark, source, external_id."""
+        body = {"type": "income", "account": account, "amount": _amount(amount), **fields}
+        return self._post("/postings", body, idempotency_key)
+
+    def post_expense(
+        self, account: str, amount: Decimal | str | int, *, idempotency_key=None, **fields
+    ) -> Posting:
+        body = {"type": "expense", "account": account, "amount": _amount(amount), **fields}
+        return self._post("/postings", body, idempotency_key)
+
+    def transfer(
+        self,
+        from_account: str,
+        to_account: str,
+        amount: Decimal | str | int,
+        *,
+        idempotency_key: str | None = None,
+        **fields,
+    ) -> Posting:
+        """Fields: trade_no, trade_time, description, remark, external_id."""
+        body = {
+            "from_account": from_account,
+            "to_account": to_account,
+            "amount": _amount(amount),
+            **fields,
+        }
+        return self._post("/transfers", body, idempotency_key)
+
+    def reverse_entry(self, entry_id: int, *, idempotency_key=None, **fields) -> Posting:
+        return self._post(f"/entries/{entry_id}/reversal", fields, idempotency_key)
+
+    def reverse_transfer(self, transfer_id: int, *, idempotency_key=None, **fields) -> Posting:
+        return self._post(f"/transfers/{transfer_id}/reversal", fields, idempotency_key)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def entries(
+        self,
+        *,
+        account: str | list[str] | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        type: str | list[str] | None = None,
+        category: int | list[int] | None = None,
+        shop: str | list[str] | None = None,
+        source: str | list[str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        with_total: bool = False,
+    ) -> EntryPage:
+        """One page, newest first; pass ``page.next_cursor`` back for the next one."""
+        params = dict(
+            account=account,
+            start=start,
+            end=end,
+            type=type,
+            category=category,
+            shop=shop,
+            source=source,
+            limit=limit,
+            cursor=cursor,
+            with_total=with_total or None,
+        )
+        data = self._call("GET", "/entries", params=params)
+        return EntryPage(
+            [Entry.from_json(e) for e in data["items"]], data.get("next_cursor"), data.get("total")
+        )
+
+    def iter_entries(self, **filters) -> Iterator[Entry]:
+        """Every matching entry, newest first, page after page."""
+        cursor = filters.pop("cursor", None)
+        while True:
+            page = self.entries(cursor=cursor, **filters)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def entry(self, entry_id: int) -> Entry:
+        return Entry.from_json(self._call("GET", f"/entries/{entry_id}"))
+
+    def balance(self, account: str, *, as_of: datetime | str | None = None) -> Balance:
+        data = self._call("GET", f"/accounts/{account}/balance", params={"as_of": as_of})
+        return _build(Balance, data, balance=Decimal, as_of=_time)
+
+    def balances(self) -> tuple[list[Balance], dict[str, Decimal]]:
+        """Every visible account's balance, and the totals per currency."""
+        data = self._call("GET", "/balances")
+        items = [_build(Balance, b, balance=Decimal, as_of=_time) for b in data["items"]]
+        return items, {cur: Decimal(v) for cur, v in data["totals"].items()}
+
+    def verify(self) -> VerifyReport:
+        return _build(VerifyReport, self._call("GET", "/verify"))
+
+
+def _error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return ApiError(
+        response.status_code,
+        body.get("type", "about:blank"),
+        body.get("title", response.reason_phrase),
+        body.get("detail", response.text[:200]),
+        body,
+    )

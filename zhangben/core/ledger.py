@@ -122,22 +122,24 @@ class Ledger:
 
     def transfer(
         self,
-        source: AccountRef,
-        target: AccountRef,
+        from_account: AccountRef,
+        to_account: AccountRef,
         amount,
         *,
         description: str | None = None,
         **kw,
     ) -> PostingResult:
-        """Two legs (transfer_out, transfer_in) sharing one posting id, written atomically."""
+        """Two legs (transfer_out, transfer_in) sharing one posting id, written atomically.
+        Keywords as for :meth:`income` (source defaults to ``internal``)."""
         value = parse_amount(amount)
-        legs = posting.plan_transfer(source, target, to_minor(value), description)
+        legs = posting.plan_transfer(from_account, to_account, to_minor(value), description)
         fingerprint = {
-            "from": source,
-            "to": target,
+            "from": from_account,
+            "to": to_account,
             "amount": str(value),
             "description": description,
         }
+        kw.setdefault("source", "internal")
         return self.post(_request("transfer", legs, fingerprint, **kw))
 
     def reverse_entry(self, entry_id: int, **kw) -> PostingResult:

@@ -108,6 +108,7 @@ def create_transfer(
             operator_id=who.operator_id,
             remark=body.remark,
             external_id=body.external_id,
+            source="api",
             idempotency_key=ledger_key(who, idempotency_key, body.trade_no, body.external_id),
         )
         return (200 if result.replayed else 201), TransferOut.of(result, ctx.tz)

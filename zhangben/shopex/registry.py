@@ -27,7 +27,7 @@ from zhangben.access.integrators import Integrator
 from zhangben.core.ledger import Ledger
 
 #: Modules whose import registers methods; missing ones are skipped.
-METHOD_MODULES = ("zhangben.shopex.methods", "zhangben.shopex.bills")
+METHOD_MODULES = ("zhangben.shopex.methods", "zhangben.shopex.bill_methods")
 
 
 @dataclass(frozen=True, slots=True)

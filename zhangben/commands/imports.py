@@ -1,0 +1,261 @@
+"""Bill import commands: ``import``, ``imports``, ``import-rules`` and ``import-samples``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zhangben.commands.common import console, err, fail, friendly, ledger, local, money
+from zhangben.core.errors import LedgerError
+from zhangben.imports import BillFormatError
+from zhangben.imports.runner import ImportRefused, ImportReport, import_file
+from zhangben.store.engine import read_transaction, run_write
+
+SHOWN_PROBLEMS = 20
+
+rules_app = typer.Typer(help="Category rules of imported bill rows.", no_args_is_help=True)
+
+
+def _speed(task) -> str:
+    elapsed = task.elapsed or 0
+    return f"{task.completed / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="bill files (CSV, XLSX, Alipay ZIP)")],
+    account: Annotated[str, typer.Option("--account", "-a", help="the platform account")],
+    format_name: Annotated[
+        str | None, typer.Option("--format", help="alipay, wechat_trade, wechat_fund, …")
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="leave bad rows out and list them")
+    ] = False,
+    operator: Annotated[str | None, typer.Option(help="username recorded as importer")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 1000,
+) -> None:
+    """Import platform bill files into a platform account (idempotent, all-or-nothing)."""
+    lg = ledger()
+    try:
+        operator_id = lg.user(operator).id if operator else None
+    except LedgerError as exc:
+        fail(exc.message)
+    rejected = 0
+    for path in files:
+        try:
+            report = _import_one(
+                lg, path, account, format_name, skip_bad_rows, operator_id, batch_size
+            )
+        except (BillFormatError, ImportRefused, LedgerError, OSError) as exc:
+            rejected += 1
+            text = exc.message if isinstance(exc, LedgerError) else str(exc)
+            err.print(f"[red]rejected[/red] {path.name}: {text}", highlight=False)
+            continue
+        _print_report(report)
+    if rejected:
+        raise typer.Exit(1)
+
+
+def _import_one(lg, path, account, format_name, skip_bad_rows, operator_id, batch_size):
+    with _progress_bar() as bar:
+        read = bar.add_task(f"read  {path.name}", total=None, rate="")
+        write = bar.add_task(f"write {path.name}", total=None, rate="", visible=False)
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            task = read if phase == "read" else write
+            bar.update(task, completed=done, total=total, visible=True)
+            bar.update(task, rate=_speed(bar.tasks[task]))
+
+        return import_file(
+            lg,
+            path,
+            account=account,
+            format_name=format_name,
+            skip_bad_rows=skip_bad_rows,
+            operator_id=operator_id,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+
+def _print_report(r: ImportReport) -> None:
+    table = Table(title=f"{r.filename} → {r.account} (import {r.import_id})")
+    for col in ("format", "rows", "new", "duplicate", "rejected", "breaks", "rows/s", "order"):
+        table.add_column(col, justify="left" if col in ("format", "order") else "right")
+    table.add_row(
+        r.format,
+        str(r.rows_total),
+        str(r.rows_new),
+        str(r.rows_duplicate),
+        str(r.rows_rejected),
+        str(len(r.breaks)),
+        f"{r.rows_per_second:,.0f}",
+        "newest first" if r.newest_first else "oldest first",
+    )
+    console.print(table)
+    if r.first_trade_time is not None:
+        span = f"{local(r.first_trade_time)} – {local(r.last_trade_time)}"
+        if r.first_balance is not None:
+            span += f", platform balance {money(r.first_balance)} → {money(r.last_balance)}"
+        console.print(f"rows from {span}", highlight=False)
+    for title, items in (
+        ("skipped bad rows", [str(e) for e in r.bad_rows]),
+        ("continuity breaks (对账)", [str(b) for b in r.breaks]),
+        ("summary mismatch", r.summary_problems),
+    ):
+        if items:
+            console.print(f"[yellow]{title}:[/yellow]")
+            for text in items[:SHOWN_PROBLEMS]:
+                console.print(f"  - {text}", highlight=False)
+            if len(items) > SHOWN_PROBLEMS:
+                console.print(f"  … and {len(items) - SHOWN_PROBLEMS} more")
+
+
+@friendly
+def imports_command(
+    account: Annotated[str | None, typer.Option("--account", "-a")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """The import records, newest first."""
+    from zhangben.imports.queries import imports
+
+    table = Table()
+    for col in (
+        "id",
+        "file",
+        "sha256",
+        "format",
+        "account",
+        "rows",
+        "new",
+        "dup",
+        "rej",
+        "breaks",
+        "status",
+        "by",
+        "when",
+    ):
+        table.add_column(col)
+    for r in imports(ledger(), account_number=account, limit=limit):
+        table.add_row(
+            str(r.id),
+            r.filename,
+            r.file_sha256[:12],
+            r.format,
+            r.account_number,
+            str(r.rows_total),
+            str(r.rows_new),
+            str(r.rows_duplicate),
+            str(r.rows_rejected),
+            str(r.continuity_breaks),
+            r.status,
+            r.operator or "",
+            local(r.created_at),
+        )
+    console.print(table)
+
+
+@rules_app.command("list")
+@friendly
+def rules_list(platform: Annotated[str | None, typer.Option()] = None) -> None:
+    """The rules: platform + business type (+ direction) → category / subject."""
+    from zhangben.core.queries import chart_names
+    from zhangben.imports.rules import FALLBACK, list_rules
+
+    with read_transaction(ledger().engine) as conn:
+        rules, names = list_rules(conn, platform), chart_names(conn, refresh=True)
+    table = Table()
+    for col in ("platform", "business type", "direction", "category", "subject", "enabled"):
+        table.add_column(col)
+    for r in rules:
+        table.add_row(
+            r.platform,
+            r.business_type,
+            r.direction,
+            f"{r.category_id} {names.get(r.category_id, '')}",
+            "" if r.subject_id is None else f"{r.subject_id} {names.get(r.subject_id, '')}",
+            "yes" if r.enabled else "no",
+        )
+    console.print(table)
+    fallback = ", ".join(f"{d} → {c}/{s}" for d, (c, s) in FALLBACK.items())
+    console.print(f"rows matching no rule: {fallback}", highlight=False)
+
+
+@rules_app.command("set")
+@friendly
+def rules_set(
+    platform: str,
+    business_type: str,
+    category: Annotated[int | None, typer.Option(help="category id")] = None,
+    subject: Annotated[int | None, typer.Option(help="subject id")] = None,
+    direction: Annotated[str, typer.Option(help="income, expense or any")] = "any",
+    disable: Annotated[bool, typer.Option("--disable", help="keep the rule, but off")] = False,
+) -> None:
+    """Add or replace a rule."""
+    from zhangben.imports.rules import set_rule
+
+    rule = run_write(
+        ledger().engine,
+        lambda conn: set_rule(
+            conn,
+            platform,
+            business_type,
+            category_id=category,
+            subject_id=subject,
+            direction=direction,
+            enabled=not disable,
+        ),
+    )
+    console.print(
+        f"rule set: {rule.platform} {rule.business_type} ({rule.direction}) → "
+        f"{rule.category_id}/{rule.subject_id or '-'}{'' if rule.enabled else ' (disabled)'}",
+        highlight=False,
+    )
+
+
+@rules_app.command("delete")
+@friendly
+def rules_delete(platform: str, business_type: str, direction: str = "any") -> None:
+    """Remove a rule (its rows then fall back to 19/20 or 19/21)."""
+    from zhangben.imports.rules import delete_rule
+
+    done = run_write(
+        ledger().engine, lambda conn: delete_rule(conn, platform, business_type, direction)
+    )
+    if not done:
+        fail(f"no rule for {platform} {business_type} ({direction})")
+    console.print("rule deleted")
+
+
+@friendly
+def import_samples_command(
+    directory: Annotated[Path, typer.Argument(help="where to write the sample files")],
+    rows: Annotated[int, typer.Option(min=10, help="rows per file")] = 3000,
+) -> None:
+    """Write a month of sample Alipay and JD wallet bills, plus a tampered copy."""
+    from zhangben.imports.demo_files import write_demo_files
+
+    for name, path in write_demo_files(directory, rows=rows).items():
+        console.print(f"{name:>12}: {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("imports")(imports_command)
+    app.command("import-samples")(import_samples_command)
+    app.add_typer(rules_app, name="import-rules")

@@ -188,3 +188,56 @@ def test_imported_entries_in_get_transaction_list(imported):
     amounts = sorted(r["amount"] for r in out["lists"])
     assert amounts == sorted(f"{abs(t.amount):.3f}" for t in txns)
     assert {r["trans_type"] for r in out["lists"]} <= {"income", "expense"}
+
+
+def test_bill_methods_through_the_signed_gateway(imported, client, settings, engine):
+    """End to end: a signed form POST reaches the three bill methods and getTransactionList."""
+    import json
+    import secrets
+    import time
+
+    from zhangben.access.integrators import create_integrator, fernet_for
+    from zhangben.shopex.wire.signature import sign_params
+    from zhangben.store.engine import run_write
+
+    cipher = fernet_for(settings.secret_key, settings.database_url)
+    _, token = run_write(
+        engine,
+        lambda c: create_integrator(
+            c, name="erp", flag="erp-bills", secret_key=cipher, response_style="shopex"
+        ),
+    )
+
+    def call(method, **params):
+        p = {
+            "flag": "erp-bills",
+            "method": method,
+            "ver": "1",
+            "charset": "utf-8",
+            "type": "json",
+            "timestamp": str(int(time.time())),
+            "nonce": secrets.token_hex(6),
+            **params,
+        }
+        p["sign"] = sign_params(p, token)
+        r = client.post("/index.php/openapi/rpc/service/", data=p)
+        assert r.status_code == 200
+        return json.loads(r.content)
+
+    ledger, txns = imported
+    for method, fields, total in (
+        ("finance.getList", GETLIST_FIELDS, 12),
+        ("finance.getJDbill", JD_FIELDS, 12),
+        ("finance.getJZT", JZT_FIELDS, 5),
+    ):
+        out = call(method, **window())["response"]
+        assert out["count"] == total and set(out["lists"][0]) == fields
+    missing = call("finance.getList")["error_response"]
+    assert missing["code"] == "e000006"
+    flows = call(
+        "finance.getTransactionList",
+        account_id="JD001",
+        start_time="2000-01-01 00:00:00",
+        end_time="2100-01-01 00:00:00",
+    )["response"]
+    assert flows["count"] == 12

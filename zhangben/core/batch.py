@@ -30,12 +30,12 @@ from zhangben.core.errors import (
     InsufficientFunds,
     ValidationError,
 )
-from zhangben.core.money import MAX_AMOUNT, format_amount, from_minor, to_minor
+from zhangben.core.money import MAX_BALANCE_MINOR, format_amount, from_minor
 from zhangben.core.posting import _lock_accounts, new_trade_no
 from zhangben.store.tables import accounts, entries, postings
+from zhangben.store.types import UTCDateTime
 
 KINDS = ("income", "expense")
-_MAX_BALANCE_MINOR = to_minor(MAX_AMOUNT) * 1000
 #: keys per ``IN (…)`` lookup (well under SQLite's bound-parameter limit)
 _KEY_CHUNK = 900
 
@@ -161,7 +161,7 @@ def post_batch(
                 f"{item.external_id or item.trade_no or 'an item'} would take it to "
                 f"{format_amount(from_minor(after), 2)} and the account does not allow overdraft"
             )
-        if abs(after) > _MAX_BALANCE_MINOR:
+        if abs(after) > MAX_BALANCE_MINOR:
             raise ValidationError("amount", f"account {acc.number}'s balance would overflow")
         balances[acc.id] = after
 
@@ -238,11 +238,23 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
     ``COPY … FROM STDIN`` (one stream, no per-row statements), else executemany."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        return
     names = list(rows[0])
     json_cols = {n for n in names if isinstance(table.c[n].type, sa.JSON)}
+    if conn.dialect.name == "sqlite":
+        # on the driver: SQLAlchemy's per-value bind processing costs more than SQLite's insert
+        time_cols = {n for n in names if isinstance(table.c[n].type, UTCDateTime)}
+        convert = {
+            n: (lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
+            for n in json_cols
+        }
+        convert.update({n: _sqlite_time for n in time_cols})
+        plain = [(n, convert.get(n)) for n in names]
+        marks = ", ".join("?" * len(names))
+        sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({marks})'  # noqa: S608
+        conn.connection.driver_connection.cursor().executemany(
+            sql, [tuple(row[n] if f is None else f(row[n]) for n, f in plain) for row in rows]
+        )
+        return
     columns = ", ".join(f'"{n}"' for n in names)
     cursor = conn.connection.driver_connection.cursor()
     with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
@@ -304,3 +316,8 @@ def _known_keys(conn: Connection, keys: list[str]) -> dict[str, tuple[int, str |
         for key, posting_id, digest in conn.execute(query):
             found[key] = (posting_id, digest)
     return found
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC with microseconds)."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from zhangben.core import accounts as acc
 from zhangben.core import chart as chart_mod
-from zhangben.core import posting, queries, users
+from zhangben.core import many, posting, queries, users
 from zhangben.core.errors import AlreadyReversed, EntryNotFound, TransferNotFound, ValidationError
 from zhangben.core.money import parse_amount, to_minor
 from zhangben.core.posting import PostingRequest
@@ -141,6 +141,30 @@ class Ledger:
         }
         kw.setdefault("source", "internal")
         return self.post(_request("transfer", legs, fingerprint, **kw))
+
+    def post_many(self, requests: list[PostingRequest]) -> list[int]:
+        """Many postings in one transaction, all or nothing; returns their posting ids."""
+        return self._write(lambda c: many.post_many(c, requests, self.tz))
+
+    def transfer_many(self, transfers) -> list[int]:
+        """``transfers``: (from_account, to_account, amount[, idempotency_key]) tuples, posted
+        in one transaction, all or nothing."""
+        requests = []
+        for spec in transfers:
+            source, target, amount, *rest = spec
+            value = parse_amount(amount)
+            legs = posting.plan_transfer(source, target, to_minor(value))
+            fingerprint = {"from": source, "to": target, "amount": str(value), "description": None}
+            requests.append(
+                _request(
+                    "transfer",
+                    legs,
+                    fingerprint,
+                    source="internal",
+                    idempotency_key=rest[0] if rest else None,
+                )
+            )
+        return self.post_many(requests)
 
     def reverse_entry(self, entry_id: int, **kw) -> PostingResult:
         """Cancel an income or expense entry with a new reversal entry (never an edit)."""

@@ -19,7 +19,14 @@ from sqlalchemy.engine import Connection
 
 from zhangben.core.batch import _known_keys, reserve_ids
 from zhangben.core.errors import IdempotencyConflict, LedgerError
-from zhangben.core.posting import PostingRequest, _check, _lock_accounts, new_trade_no
+from zhangben.core.posting import (
+    ENTRY_COLUMNS,
+    PostingRequest,
+    _check,
+    _lock_accounts,
+    entry_values,
+    new_trade_no,
+)
 from zhangben.store.tables import accounts, entries, postings
 
 
@@ -86,24 +93,16 @@ def post_many(conn: Connection, requests: Sequence[PostingRequest], tz: ZoneInfo
             entry_rows.append(
                 (
                     next(entry_ids),
-                    pid,
-                    locked[leg.account].id,
-                    leg.type,
-                    leg.delta,
-                    balance_after,
-                    trade_no,
-                    time_value,
-                    now_value,
-                    req.operator_id,
-                    leg.category_id,
-                    leg.subject_id,
-                    leg.counterparty,
-                    leg.description,
-                    req.remark,
-                    req.source,
-                    req.external_id,
-                    leg.reverses_entry_id,
-                    leg.platform_balance,
+                    *entry_values(
+                        req,
+                        leg,
+                        pid,
+                        locked[leg.account].id,
+                        balance_after,
+                        trade_no,
+                        time_value,
+                        now_value,
+                    ),
                 )
             )
         result[i] = pid
@@ -132,27 +131,7 @@ _POSTING_COLUMNS = (
     "reverses_posting_id",
     "created_at",
 )
-_ENTRY_COLUMNS = (
-    "id",
-    "posting_id",
-    "account_id",
-    "type",
-    "amount",
-    "balance_after",
-    "trade_no",
-    "trade_time",
-    "recorded_at",
-    "operator_id",
-    "category_id",
-    "subject_id",
-    "counterparty",
-    "description",
-    "remark",
-    "source",
-    "external_id",
-    "reverses_entry_id",
-    "platform_balance",
-)
+_ENTRY_COLUMNS = ("id", *ENTRY_COLUMNS)
 
 
 def _timestamper(conn: Connection):

@@ -134,25 +134,8 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
         acc = locked[leg.account]
         balances[acc.id] += leg.delta
         rows.append(
-            (
-                posting_id,
-                acc.id,
-                leg.type,
-                leg.delta,
-                balances[acc.id],
-                trade_no,
-                time_text,
-                now_text,
-                req.operator_id,
-                leg.category_id,
-                leg.subject_id,
-                leg.counterparty,
-                leg.description,
-                req.remark,
-                req.source,
-                req.external_id,
-                leg.reverses_entry_id,
-                leg.platform_balance,
+            entry_values(
+                req, leg, posting_id, acc.id, balances[acc.id], trade_no, time_text, now_text
             )
         )
     # one multi-row INSERT; SQLite assigns the AUTOINCREMENT ids in row order
@@ -176,12 +159,35 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
     return PostingResult(posting_id, req.kind, trade_no, written)
 
 
-_INSERT_ENTRIES = (
-    "INSERT INTO entries (posting_id, account_id, type, amount, balance_after, trade_no, "
-    "trade_time, recorded_at, operator_id, category_id, subject_id, counterparty, description, "
-    "remark, source, external_id, reverses_entry_id, platform_balance) VALUES "
-)
-_ENTRY_VALUES = "(" + ", ".join(["?"] * 18) + ")"
+#: The columns of an entry row as :func:`entry_values` orders them (all but ``id``).
+ENTRY_COLUMNS = (
+    "posting_id", "account_id", "type", "amount", "balance_after", "trade_no", "trade_time",
+    "recorded_at", "operator_id", "category_id", "subject_id", "counterparty", "description",
+    "remark", "source", "external_id", "reverses_entry_id", "platform_balance",
+)  # fmt: skip
+_INSERT_ENTRIES = f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) VALUES "  # noqa: S608 - constant column names
+
+
+def entry_values(
+    req: PostingRequest,
+    leg: Leg,
+    posting_id: int,
+    account_id: int,
+    balance_after: int,
+    trade_no: str,
+    trade_time,
+    recorded_at,
+) -> tuple:
+    """One entry row in :data:`ENTRY_COLUMNS` order (times already in the driver's form)."""
+    return (
+        posting_id, account_id, leg.type, leg.delta, balance_after, trade_no, trade_time,
+        recorded_at, req.operator_id, leg.category_id, leg.subject_id, leg.counterparty,
+        leg.description, req.remark, req.source, req.external_id, leg.reverses_entry_id,
+        leg.platform_balance,
+    )  # fmt: skip
+
+
+_ENTRY_VALUES = "(" + ", ".join(["?"] * len(ENTRY_COLUMNS)) + ")"
 
 
 def _sqlite_time(dt: datetime) -> str:

@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from zhangben.access import apikeys, ratelimit, sessions
 from zhangben.api.problems import ApiProblem
 from zhangben.core.records import Account, User
-from zhangben.store.engine import read_transaction, run_write
+from zhangben.store.engine import read_statement, run_write
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -94,7 +94,7 @@ def _from_user(user: User) -> Principal:
 
 
 def authenticate(engine, token: str) -> tuple[Principal, apikeys.ApiKey | None] | None:
-    with read_transaction(engine) as conn:
+    with read_statement(engine) as conn:  # one statement either way
         if token.startswith(apikeys.KEY_PREFIX + "_"):
             key = apikeys.authenticate_key(conn, token)
             return (_from_key(key), key) if key else None

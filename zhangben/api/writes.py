@@ -24,7 +24,7 @@ from zhangben.api.auth import Principal
 from zhangben.api.problems import from_exception
 from zhangben.core.errors import LedgerError
 from zhangben.core.ledger import Ledger
-from zhangben.store.engine import run_write
+from zhangben.store.engine import run_statements
 
 IdempotencyKey = Annotated[
     str | None,
@@ -76,7 +76,7 @@ def idempotent(
         return _render(*action())
     engine = ctx.ledger.engine
     digest = idempotency.request_hash(request.method, request.url.path, payload)
-    stored = run_write(engine, lambda c: idempotency.begin(c, who.caller, key, digest))
+    stored = run_statements(engine, lambda c: idempotency.begin(c, who.caller, key, digest))
     if stored is not None:
         return Response(
             stored.body,
@@ -89,10 +89,10 @@ def idempotent(
     except LedgerError as exc:
         response = from_exception(exc, request.url.path)
     except Exception:
-        run_write(engine, lambda c: idempotency.release(c, who.caller, key))
+        run_statements(engine, lambda c: idempotency.release(c, who.caller, key))
         raise
     body = bytes(response.body).decode()
-    run_write(
+    run_statements(
         engine,
         lambda c: idempotency.store(
             c, who.caller, key, response.status_code, body, response.media_type

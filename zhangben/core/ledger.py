@@ -18,14 +18,20 @@ from sqlalchemy.engine import Engine
 from zhangben.core import accounts as acc
 from zhangben.core import chart as chart_mod
 from zhangben.core import many, posting, queries, users
-from zhangben.core.errors import AlreadyReversed, EntryNotFound, TransferNotFound, ValidationError
-from zhangben.core.money import parse_amount, to_minor
+from zhangben.core.errors import (
+    AccountNotFound,
+    AlreadyReversed,
+    EntryNotFound,
+    TransferNotFound,
+    ValidationError,
+)
+from zhangben.core.money import from_minor, parse_amount, to_minor
 from zhangben.core.posting import PostingRequest
 from zhangben.core.posting_pg import execute_pg
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
-from zhangben.store.engine import make_engine, read_transaction, run_write
+from zhangben.store.engine import make_engine, read_statement, read_transaction, run_write
 from zhangben.store.tables import entries as entries_table
 from zhangben.store.tables import postings as postings_table
 
@@ -45,6 +51,11 @@ class Ledger:
         with read_transaction(self.engine) as conn:
             return work(conn)
 
+    def _read_one(self, work):
+        """A read of one statement: one round trip on PostgreSQL (see ``read_statement``)."""
+        with read_statement(self.engine) as conn:
+            return work(conn)
+
     def _write(self, work):
         return run_write(self.engine, work)
 
@@ -54,7 +65,7 @@ class Ledger:
         return self._write(lambda c: users.add_user(c, **kw))
 
     def user(self, ref: int | str) -> User:
-        return self._read(lambda c: users.get_user(c, ref))
+        return self._read_one(lambda c: users.get_user(c, ref))
 
     def users(self) -> list[User]:
         return self._read(users.list_users)
@@ -66,10 +77,10 @@ class Ledger:
         return self._write(lambda c: acc.close_account(c, ref))
 
     def account(self, ref: AccountRef) -> Account:
-        return self._read(lambda c: acc.get_account(c, ref))
+        return self._read_one(lambda c: acc.get_account(c, ref))
 
     def accounts(self, **filters) -> list[Account]:
-        return self._read(lambda c: acc.list_accounts(c, **filters))
+        return self._read_one(lambda c: acc.list_accounts(c, **filters))
 
     def chart(self) -> list[ChartItem]:
         return self._read(chart_mod.list_chart)
@@ -211,16 +222,35 @@ class Ledger:
     # -- queries ---------------------------------------------------------------------------
 
     def entries(self, f: EntryFilter | None = None, **paging) -> Page:
-        return self._read(lambda c: queries.list_entries(c, f or EntryFilter(), **paging))
+        # one statement, the count included (see queries.list_entries)
+        return self._read_one(lambda c: queries.list_entries(c, f or EntryFilter(), **paging))
 
     def entry(self, entry_id: int) -> Entry:
-        return self._read(lambda c: queries.get_entry(c, entry_id))
+        return self._read_one(lambda c: queries.get_entry(c, entry_id))
 
     def posting_entries(self, posting_id: int) -> list[Entry]:
         return self._read(lambda c: queries.entries_of_posting(c, posting_id))
 
     def balance(self, ref: AccountRef) -> Decimal:
-        return self.account(ref).balance
+        if self.engine.dialect.name != "postgresql":
+            return self.account(ref).balance
+        # the hottest read: one prepared statement on the driver connection, one round trip
+        # (through SQLAlchemy's statement machinery it cost twice the query itself)
+        column = "id" if isinstance(ref, int) else "number"
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.autocommit = True
+            try:
+                row = raw.execute(
+                    f"SELECT balance FROM accounts WHERE {column} = %s",  # noqa: S608 - fixed
+                    (ref,),
+                    prepare=True,
+                ).fetchone()
+            finally:
+                raw.autocommit = False
+        if row is None:
+            raise AccountNotFound(ref)
+        return from_minor(row[0])
 
     def balance_as_of(self, ref: AccountRef, instant: datetime) -> Decimal:
         if instant.tzinfo is None:

@@ -70,7 +70,8 @@ def to_minor(amount: Decimal) -> int:
 
 def from_minor(minor: int) -> Decimal:
     """Integer minor units → Decimal with exactly four places."""
-    return (Decimal(minor) / MINOR_PER_UNIT).quantize(_QUANTUM)
+    # scaleb moves the exponent only: exact, four places, and much cheaper than divide+quantize
+    return Decimal(minor).scaleb(-SCALE)
 
 
 def format_amount(amount: Decimal, places: int = SCALE) -> str:

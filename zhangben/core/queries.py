@@ -89,48 +89,167 @@ def _where(query: sa.Select, f: EntryFilter) -> sa.Select:
     return query
 
 
+_ENTRY_FIELDS = (
+    "id",
+    "posting_id",
+    "account_id",
+    "account_number",
+    "account_name",
+    "type",
+    "amount",
+    "balance_after",
+    "trade_no",
+    "trade_time",
+    "recorded_at",
+    "operator_id",
+    "category_id",
+    "subject_id",
+    "counterparty",
+    "description",
+    "remark",
+    "source",
+    "external_id",
+    "reverses_entry_id",
+    "platform_balance",
+    "currency",
+    "shop_code",
+)
+
+
 def entry_from_row(row, names: dict[int, str]) -> Entry:
-    return Entry(
-        id=row.id,
-        posting_id=row.posting_id,
-        account_id=row.account_id,
-        account_number=row.account_number,
-        account_name=row.account_name,
-        type=row.type,
-        amount=from_minor(row.amount),
-        balance_after=from_minor(row.balance_after),
-        trade_no=row.trade_no,
-        trade_time=row.trade_time,
-        recorded_at=row.recorded_at,
-        operator_id=row.operator_id,
-        category_id=row.category_id,
-        subject_id=row.subject_id,
-        category_name=names.get(row.category_id),
-        subject_name=names.get(row.subject_id),
-        counterparty=row.counterparty,
-        description=row.description,
-        remark=row.remark,
-        source=row.source,
-        external_id=row.external_id,
-        reverses_entry_id=row.reverses_entry_id,
-        platform_balance=None if row.platform_balance is None else from_minor(row.platform_balance),
-        currency=row.currency,
-        shop_code=row.shop_code,
-    )
+    return _entries_from_rows([row], names)[0]
+
+
+def _entries_from_rows(rows, names: dict[int, str]) -> list[Entry]:
+    """Rows of ``_COLUMNS`` → entries. The columns are found by name once per result and the
+    rows read as plain tuples (attribute access on each of ~25 columns of every row cost more
+    than the query itself on a page of 50)."""
+    if not rows:
+        return []
+    where = {name: i for i, name in enumerate(rows[0]._fields)}
+    (
+        i_id, i_posting, i_account, i_number, i_name, i_type, i_amount, i_after, i_trade_no,
+        i_time, i_recorded, i_operator, i_category, i_subject, i_counterparty, i_description,
+        i_remark, i_source, i_external, i_reverses, i_platform, i_currency, i_shop,
+    ) = (where[name] for name in _ENTRY_FIELDS)  # fmt: skip
+    out = []
+    for row in rows:
+        t = tuple(row)
+        category, subject, platform = t[i_category], t[i_subject], t[i_platform]
+        out.append(
+            Entry(
+                id=t[i_id],
+                posting_id=t[i_posting],
+                account_id=t[i_account],
+                account_number=t[i_number],
+                account_name=t[i_name],
+                type=t[i_type],
+                amount=from_minor(t[i_amount]),
+                balance_after=from_minor(t[i_after]),
+                trade_no=t[i_trade_no],
+                trade_time=t[i_time],
+                recorded_at=t[i_recorded],
+                operator_id=t[i_operator],
+                category_id=category,
+                subject_id=subject,
+                category_name=names.get(category),
+                subject_name=names.get(subject),
+                counterparty=t[i_counterparty],
+                description=t[i_description],
+                remark=t[i_remark],
+                source=t[i_source],
+                external_id=t[i_external],
+                reverses_entry_id=t[i_reverses],
+                platform_balance=None if platform is None else from_minor(platform),
+                currency=t[i_currency],
+                shop_code=t[i_shop],
+            )
+        )
+    return out
 
 
 def _materialise(conn: Connection, rows) -> list[Entry]:
-    rows = list(rows)
+    rows = rows.all() if hasattr(rows, "all") else list(rows)
     names = chart_names(conn)
     wanted = {r.category_id for r in rows} | {r.subject_id for r in rows}
     if any(i is not None and i not in names for i in wanted):
         names = chart_names(conn, refresh=True)
-    return [entry_from_row(r, names) for r in rows]
+    return _entries_from_rows(rows, names)
 
 
 def count_entries(conn: Connection, f: EntryFilter) -> int:
     query = _where(_base_query((sa.func.count(),)), f)
     return conn.execute(query).scalar_one()
+
+
+# (filter shape, keyset?, with total?) → the statement with bind parameters for every value:
+# building a Select with its subqueries and computing its cache key cost several times the
+# query itself, so each shape is built once per process and reused.
+_LIST_STATEMENTS: dict[tuple, sa.Select] = {}
+_LIST_FILTERS = (
+    # (field, column, how the field is tested: None-check or truthiness)
+    ("account_ids", entries.c.account_id, "given"),
+    ("start", entries.c.trade_time, "given"),
+    ("end", entries.c.trade_time, "given"),
+    ("types", entries.c.type, "truthy"),
+    ("category_ids", entries.c.category_id, "truthy"),
+    ("subject_ids", entries.c.subject_id, "truthy"),
+    ("shop_codes", accounts.c.shop_code, "given"),
+    ("sources", entries.c.source, "truthy"),
+    ("owner_user_id", accounts.c.owner_user_id, "given"),
+    ("posting_id", entries.c.posting_id, "given"),
+)
+
+
+def _present(f: EntryFilter, field: str, test: str) -> bool:
+    value = getattr(f, field)
+    return value is not None if test == "given" else bool(value)
+
+
+def _list_statement(shape: tuple) -> sa.Select:
+    numbers, present, keyset, with_total = shape
+    conditions = []
+    if numbers == "one":
+        wanted = sa.select(accounts.c.id).where(accounts.c.number == sa.bindparam("zb_number"))
+        # as a filter on entries.account_id (one id, looked up first), so that PostgreSQL
+        # walks the (account_id, id) index backwards instead of sorting the account's flow
+        conditions.append(entries.c.account_id == wanted.scalar_subquery())
+    elif numbers == "many":
+        conditions.append(accounts.c.number.in_(sa.bindparam("zb_numbers", expanding=True)))
+    for (field, column, _), on in zip(_LIST_FILTERS, present, strict=True):
+        if not on:
+            continue
+        if field == "start":
+            conditions.append(column >= sa.bindparam("zb_start", type_=column.type))
+        elif field == "end":
+            conditions.append(column < sa.bindparam("zb_end", type_=column.type))
+        elif field in ("owner_user_id", "posting_id"):
+            conditions.append(column == sa.bindparam(f"zb_{field}"))
+        else:
+            conditions.append(column.in_(sa.bindparam(f"zb_{field}", expanding=True)))
+    # two steps: the page's ids first — from indexes alone where they cover the filter, e.g.
+    # (account_id, trade_time, id) — then only those rows; otherwise every row the offset
+    # skips (and every row a time filter rejects) is fetched from the heap
+    ids = _base_query((entries.c.id,)).where(*conditions)
+    if keyset:
+        ids = ids.where(entries.c.id < sa.bindparam("zb_before"))
+    ids = (
+        ids.order_by(entries.c.id.desc())
+        .limit(sa.bindparam("zb_limit", type_=sa.Integer))
+        .offset(sa.bindparam("zb_offset", type_=sa.Integer))
+    )
+    page = _base_query().where(entries.c.id.in_(ids)).order_by(entries.c.id.desc())
+    if not with_total:
+        return page
+    sub = page.subquery("page")
+    counted = (
+        _base_query((sa.func.count().label("zb_total"),)).where(*conditions).subquery("counted")
+    )
+    return (
+        sa.select(counted.c.zb_total, *sub.c)
+        .select_from(counted.outerjoin(sub, sa.true()))
+        .order_by(sub.c.id.desc())
+    )
 
 
 def list_entries(
@@ -142,16 +261,47 @@ def list_entries(
     before_id: int | None = None,
     with_total: bool = True,
 ) -> Page:
-    """Newest first (by entry id). Offset paging, or keyset paging with ``before_id``."""
-    query = _where(_base_query(), f)
-    if before_id is not None:
-        query = query.where(entries.c.id < before_id)
-    query = query.order_by(entries.c.id.desc()).limit(limit + 1).offset(offset)
-    items = _materialise(conn, conn.execute(query))
+    """Newest first (by entry id). Offset paging, or keyset paging with ``before_id``.
+
+    With the total, the page and the count are ONE statement (the count left-joined to the
+    page), so both come from the same snapshot in one round trip even past the last page."""
+    statement, params = list_statement(f, limit, offset, before_id, with_total)
+    result = conn.execute(statement, params).all()
+    total = None
+    if with_total:
+        total = int(result[0].zb_total) if result else 0
+        result = [r for r in result if r.id is not None]
+    items = _materialise(conn, result)
     more = len(items) > limit
     items = items[:limit]
-    total = count_entries(conn, f) if with_total else None
     return Page(items, total, items[-1].id if more and items else None)
+
+
+def list_statement(
+    f: EntryFilter, limit: int, offset: int, before_id: int | None, with_total: bool
+) -> tuple[sa.Select, dict]:
+    """The statement of :func:`list_entries` and its parameters (also used by the benchmarks
+    to run the very same SQL directly)."""
+    numbers = None
+    params: dict = {"zb_limit": limit + 1, "zb_offset": offset}
+    if f.account_numbers is not None:
+        wanted = list(f.account_numbers)
+        numbers = "one" if len(wanted) == 1 else "many"
+        params["zb_number" if numbers == "one" else "zb_numbers"] = (
+            wanted[0] if numbers == "one" else wanted
+        )
+    present = tuple(_present(f, field, test) for field, _, test in _LIST_FILTERS)
+    for (field, _, _), on in zip(_LIST_FILTERS, present, strict=True):
+        if on:
+            value = getattr(f, field)
+            params[f"zb_{field}"] = list(value) if isinstance(value, list | tuple) else value
+    if before_id is not None:
+        params["zb_before"] = before_id
+    shape = (numbers, present, before_id is not None, with_total)
+    statement = _LIST_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _LIST_STATEMENTS.setdefault(shape, _list_statement(shape))
+    return statement, params
 
 
 def get_entry(conn: Connection, entry_id: int) -> Entry:

@@ -29,7 +29,7 @@ from zhangben.shopex.registry import MethodContext, MethodRegistry, load_methods
 from zhangben.shopex.wire.codes import Reason, render_error, render_success, sign_mismatch_detail
 from zhangben.shopex.wire.signature import explain, verify_sign
 from zhangben.shopex.wire.times import parse_request_timestamp, within_window
-from zhangben.store.engine import read_transaction, run_write
+from zhangben.store.engine import read_statement, run_statements, run_write
 
 log = logging.getLogger("zhangben.shopex")
 
@@ -131,7 +131,7 @@ class Gateway:
             raise Refused(reason, exc.message) from None
 
     def _lookup(self, flag: str) -> Integrator | None:
-        with read_transaction(self.ledger.engine) as conn:
+        with read_statement(self.ledger.engine) as conn:
             return find_integrator(conn, flag)
 
     def _check_timestamp(self, value: Any, now: float) -> datetime:
@@ -163,7 +163,8 @@ class Gateway:
     def _check_replay(self, app: Integrator, sign: str, ts: datetime, now: float) -> None:
         server = datetime.fromtimestamp(now, UTC)
         expires = max(ts, server) + timedelta(seconds=self.window_seconds + 1)
-        fresh = run_write(
+        # each statement of remember_sign is atomic alone: no BEGIN/COMMIT round trips
+        fresh = run_statements(
             self.ledger.engine,
             lambda conn: replay.remember_sign(conn, app.flag, sign, expires, server),
         )

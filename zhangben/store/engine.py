@@ -95,6 +95,39 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def read_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read that is ONE statement (one statement always sees one snapshot).
+    On PostgreSQL it runs in autocommit mode, so the read costs one round trip instead of
+    three (BEGIN, the statement, COMMIT); elsewhere it is :func:`read_transaction`."""
+    if engine.dialect.name != "postgresql":
+        with read_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def run_statements(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` whose every statement is atomic on its own and needs no transaction around
+    it (e.g. an ``INSERT … ON CONFLICT DO NOTHING``): on PostgreSQL each statement commits by
+    itself — durably, as any commit — saving BEGIN and COMMIT round trips; elsewhere this is
+    :func:`run_write`. Transient conflicts are retried the same way."""
+    if engine.dialect.name != "postgresql":
+        return run_write(engine, work)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                return work(conn)
+        except sa.exc.DBAPIError as exc:
+            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                raise
+            time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
+    raise AssertionError("unreachable")
+
+
 def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
     """Run ``work`` in a write transaction, retrying transient conflicts with jittered backoff."""
     for attempt in range(1, MAX_ATTEMPTS + 1):

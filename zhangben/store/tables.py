@@ -97,7 +97,7 @@ entries = sa.Table(
     sa.Column("reverses_entry_id", BigId, sa.ForeignKey("entries.id"), unique=True),
     sa.Column("platform_balance", sa.BigInteger),
     sa.Index("ix_entries_account_id_id", "account_id", "id"),
-    sa.Index("ix_entries_account_id_trade_time", "account_id", "trade_time"),
+    sa.Index("ix_entries_account_id_trade_time", "account_id", "trade_time", "id"),
     sa.Index("ix_entries_trade_time", "trade_time"),
     sqlite_autoincrement=True,
 )

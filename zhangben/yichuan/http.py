@@ -27,7 +27,7 @@ from zhangben.core.ledger import Ledger
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, User
 from zhangben.settings import Settings
-from zhangben.store.engine import read_transaction, run_write
+from zhangben.store.engine import read_statement, run_write
 from zhangben.yichuan import envelope as env
 from zhangben.yichuan.envelope import YichuanError
 from zhangben.yichuan.items import entry_item, unix_seconds
@@ -190,7 +190,7 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
     engine = ledger.engine
 
     def current_user(token: str | None) -> User:
-        with read_transaction(engine) as conn:
+        with read_statement(engine) as conn:
             user = sessions.authenticate(conn, token, datetime.now(UTC))
         if user is None:
             raise YichuanError(env.NOT_LOGGED_IN)

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: run test install postgres lint format bench clean
+.PHONY: run test install system-deps lint format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,18 +17,21 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/zhangben serve --demo
 
-## The PostgreSQL server binaries the test suite starts its throwaway cluster with.
-postgres:
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
-		{ echo "installing PostgreSQL server binaries"; \
-		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+## What the suite needs from the system: PostgreSQL server binaries (the suite starts its own
+## throwaway cluster) and the PHP CLI (the signature is cross-checked against PHP itself).
+system-deps:
+	@need=""; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || need="$$need postgresql"; \
+	command -v php >/dev/null || need="$$need php-cli"; \
+	if [ -n "$$need" ]; then echo "installing:$$need"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; fi
 
 lint: install
 	$(BIN)/ruff check zhangben tests bench
 	$(BIN)/lint-imports
 
 ## Everything: lint, layer rules, and the whole suite on SQLite and PostgreSQL.
-test: install postgres lint
+test: install system-deps lint
 	$(BIN)/pytest
 
 format: install

@@ -198,3 +198,11 @@ def test_chart_has_defaults_and_admins_add(ledger):
     assert (entry.category_name, entry.subject_name) == ("广告费", "精准通")
     with pytest.raises(errors.Conflict):
         ledger.add_chart_item(name="广告费")
+
+
+def test_verifier_reports_a_category_outside_the_chart(two):
+    assert two.verify().ok
+    with two.engine.begin() as c:
+        c.execute(entries.update().where(entries.c.id == 1).values(subject_id=9999))
+    report = two.verify()
+    assert any("subject_id 9999 is not in the chart" in p for p in report.problems)

@@ -4,7 +4,8 @@ Checks, over the whole ledger:
 * every account's balance equals the sum of its entries;
 * every entry's balance-after equals the previous entry's balance-after (in id order, per
   account, starting from zero) plus its amount;
-* every transfer's legs sum to zero, and every reversal cancels exactly what it reverses.
+* every transfer's legs sum to zero, and every reversal cancels exactly what it reverses;
+* every entry's category and subject are in the chart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhangben.core.money import format_amount, from_minor
-from zhangben.store.tables import accounts, entries, postings
+from zhangben.store.tables import accounts, chart, entries, postings
 
 
 @dataclass
@@ -97,6 +98,16 @@ def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
     )
     for rev_id, orig_id in conn.execute(bad_reversals):
         report.problems.append(f"reversal {rev_id} does not cancel entry {orig_id}")
+
+    for column in (entries.c.category_id, entries.c.subject_id):
+        unknown = (
+            sa.select(entries.c.id, column)
+            .where(column.is_not(None), column.not_in(sa.select(chart.c.id)))
+            .order_by(entries.c.id)
+            .limit(limit)
+        )
+        for entry_id, item in conn.execute(unknown):
+            report.problems.append(f"entry {entry_id}: {column.name} {item} is not in the chart")
     return report
 
 

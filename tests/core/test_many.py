@@ -43,8 +43,9 @@ def test_many_is_all_or_nothing(funded):
 
 def test_many_idempotency(funded):
     first = funded.transfer_many([("M1", "M2", "1", "k1"), ("M1", "M2", "2", "k2")])
-    again = funded.transfer_many([("M1", "M2", "1", "k1"), ("M1", "M3", "3", "k3"),
-                                  ("M1", "M3", "3", "k3")])
+    again = funded.transfer_many(
+        [("M1", "M2", "1", "k1"), ("M1", "M3", "3", "k3"), ("M1", "M3", "3", "k3")]
+    )
     assert again[0] == first[0] and again[1] == again[2]
     assert funded.balance("M1") == Decimal("94")
     with pytest.raises(errors.IdempotencyConflict):

@@ -118,8 +118,9 @@ class Ledger:
                     c, classification["category_id"], classification["subject_id"]
                 )
             )
-        planner = posting.plan_income if kind == "income" else posting.plan_expense
-        legs = planner(account, to_minor(value), description=description, **classification)
+        legs = posting.plan_single(
+            kind, account, to_minor(value), description=description, **classification
+        )
         return self.post(_request(kind, legs, fingerprint, **kw))
 
     def income(self, account: AccountRef, amount, **kw) -> PostingResult:

@@ -356,7 +356,8 @@ def _check(req: PostingRequest, locked: dict[int | str, _Locked]) -> None:
 # -- planning: the four kinds of posting --------------------------------------------------
 
 
-def plan_income(
+def plan_single(
+    kind: str,
     account,
     amount_minor: int,
     *,
@@ -365,34 +366,14 @@ def plan_income(
     counterparty=None,
     description: str = "",
 ) -> list[Leg]:
+    """One income leg (money in) or one expense leg (money out)."""
+    income = kind == "income"
     return [
         Leg(
             account,
-            amount_minor,
-            "income",
-            category_id or chart_ids.INCOME,
-            subject_id,
-            counterparty,
-            description,
-        )
-    ]
-
-
-def plan_expense(
-    account,
-    amount_minor: int,
-    *,
-    category_id=None,
-    subject_id=None,
-    counterparty=None,
-    description: str = "",
-) -> list[Leg]:
-    return [
-        Leg(
-            account,
-            -amount_minor,
-            "expense",
-            category_id or chart_ids.EXPENSE,
+            amount_minor if income else -amount_minor,
+            kind,
+            category_id or (chart_ids.INCOME if income else chart_ids.EXPENSE),
             subject_id,
             counterparty,
             description,

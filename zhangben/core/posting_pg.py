@@ -22,7 +22,7 @@ from zhangben.core.posting import PostingRequest, new_trade_no, replay
 from zhangben.core.queries import chart_names
 from zhangben.core.records import Entry, PostingResult
 
-_CALL = "SELECT * FROM zb_post(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::timestamptz, %s::integer, %s::text, %s::text, %s::text, %s::integer[], %s::text[], %s::bigint[], %s::text[], %s::integer[], %s::integer[], %s::text[], %s::integer[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint)"  # noqa: E501
+_CALL = "SELECT * FROM zb_post(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::timestamptz, %s::integer, %s::text, %s::text, %s::text, %s::bigint, %s::boolean, %s::integer, %s::text, %s::bigint, %s::text, %s::integer, %s::integer, %s::text, %s::text, %s::bigint, %s::bigint, %s::integer, %s::text, %s::bigint, %s::text, %s::integer, %s::integer, %s::text, %s::text, %s::bigint, %s::bigint)"  # noqa: E501
 _RETRYABLE = {"40001", "40P01"}
 
 
@@ -51,7 +51,10 @@ def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResu
     key = req.effective_key()
     trade_no = req.trade_no or new_trade_no(req.trade_time or datetime.now(UTC), tz)
     legs = req.legs
-    index = {leg.account: i + 1 for i, leg in enumerate(legs)}
+    if not 1 <= len(legs) <= 2:
+        raise ValueError("a posting has one or two legs")
+    # transfers: each leg's counterparty is the other leg's account number
+    cross = len(legs) == 2 and all(leg.counterparty_account is not None for leg in legs)
     params = (
         req.kind,
         trade_no,
@@ -63,21 +66,10 @@ def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResu
         req.remark,
         req.source,
         req.external_id,
-        [leg.account if isinstance(leg.account, int) else None for leg in legs],
-        [leg.account if isinstance(leg.account, str) else None for leg in legs],
-        [leg.delta for leg in legs],
-        [leg.type for leg in legs],
-        [leg.category_id for leg in legs],
-        [leg.subject_id for leg in legs],
-        [leg.counterparty for leg in legs],
-        [
-            index.get(leg.counterparty_account) if leg.counterparty_account is not None else None
-            for leg in legs
-        ],
-        [leg.description for leg in legs],
-        [leg.reverses_entry_id for leg in legs],
-        [leg.platform_balance for leg in legs],
         MAX_BALANCE_MINOR,
+        cross,
+        *_leg_params(legs[0]),
+        *(_leg_params(legs[1]) if len(legs) == 2 else _NO_LEG),
     )
     for attempt in range(1, 21):
         with engine.connect() as conn:
@@ -105,33 +97,40 @@ def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResu
                 with conn.begin():
                     return replay(conn, rows[0][1])
             names = chart_names(conn)
+            row = rows[0]
             return PostingResult(
-                rows[0][1],
+                row[1],
                 req.kind,
                 trade_no,
-                tuple(
-                    _entry(row, leg, req, trade_no, names)
-                    for row, leg in zip(rows, legs, strict=True)
-                ),
+                tuple(_entry(row, n, leg, req, trade_no, names) for n, leg in enumerate(legs)),
             )
     raise AssertionError("unreachable")
 
 
-def _entry(row, leg, req: PostingRequest, trade_no: str, names: dict[int, str]) -> Entry:
-    (
-        _,
-        posting_id,
-        entry_id,
-        account_id,
-        number,
-        name,
-        currency,
-        shop_code,
-        after,
-        counterparty,
-        recorded_at,
-        trade_time,
-    ) = row
+def _leg_params(leg) -> tuple:
+    """One leg as zb_post's ten scalar parameters."""
+    account = leg.account
+    return (
+        account if isinstance(account, int) else None,
+        account if isinstance(account, str) else None,
+        leg.delta,
+        leg.type,
+        leg.category_id,
+        leg.subject_id,
+        leg.description,
+        leg.counterparty,
+        leg.reverses_entry_id,
+        leg.platform_balance,
+    )
+
+
+_NO_LEG = (None,) * 10
+
+
+def _entry(row, n: int, leg, req: PostingRequest, trade_no: str, names: dict[int, str]) -> Entry:
+    """Leg ``n`` (0 or 1) of zb_post's result row."""
+    _, posting_id, recorded_at, trade_time, currency = row[:5]
+    entry_id, account_id, number, name, shop_code, after, counterparty = row[5 + 7 * n : 12 + 7 * n]
     return Entry(
         id=entry_id,
         posting_id=posting_id,

@@ -13,7 +13,7 @@ down_revision = "0001_core"
 branch_labels = ("core_pg",)
 depends_on = None
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "zb_post.sql"
+SQL = Path(__file__).resolve().parents[2] / "sql" / "zb_post_v1.sql"
 
 
 def upgrade() -> None:

@@ -1,0 +1,33 @@
+"""PostgreSQL: zb_post v2, the same posting with scalar legs and fewer statements
+
+A posting has one or two legs; passing them as scalars instead of parallel arrays, resolving
+numbers in the locking query and returning one row made a posting ≈2× cheaper
+(bench/RESULTS.md, benchmark 1).
+
+Revision ID: 0008_zb_post_lean
+Revises: 0002_core_pg_post
+"""
+
+from pathlib import Path
+
+from alembic import op
+
+revision = "0008_zb_post_lean"
+down_revision = "0002_core_pg_post"
+branch_labels = None
+depends_on = None
+
+SQL = Path(__file__).resolve().parents[2] / "sql"
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS zb_post")
+        op.execute((SQL / "zb_post.sql").read_text(encoding="utf-8"))
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS zb_post")
+        op.execute("DROP FUNCTION IF EXISTS zb_check_balance")
+        op.execute((SQL / "zb_post_v1.sql").read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ among 100 accounts, ledgers pre-filled and ANALYZEd, all in the same run on the 
     inserts two entries with balance-after and updates both balances, called from psycopg 3,
   * pgbench's built-in TPC-B transaction (scale 10).
 SQLite (WAL, synchronous=FULL), 1 process: the core against the same statements issued
-directly with ``sqlite3``.
+directly with ``sqlite3`` on the same (migrated) schema.
 """
 
 from __future__ import annotations
@@ -216,27 +216,30 @@ def sqlite_core(path: str, seconds: float) -> dict:
 
 
 def sqlite_raw(path: str, seconds: float) -> dict:
-    """The same statements as the core's SQLite path, issued directly."""
+    """The statements the core's SQLite path issues for a transfer, issued directly with
+    ``sqlite3`` on the same schema (created by the migrations: same tables, indexes, foreign
+    keys) and the same settings (WAL, synchronous=FULL, foreign_keys=ON)."""
+    from zhangben.core.posting import ENTRY_COLUMNS
+    from zhangben.store.engine import make_engine
+    from zhangben.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript("""
-        CREATE TABLE accounts (id INTEGER PRIMARY KEY, number TEXT UNIQUE, currency TEXT,
-            status TEXT, allow_overdraft INTEGER, balance INTEGER);
-        CREATE TABLE postings (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, trade_no TEXT,
-            idempotency_key TEXT UNIQUE, request_hash TEXT, created_at TEXT);
-        CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, posting_id INTEGER,
-            account_id INTEGER, type TEXT, amount INTEGER, balance_after INTEGER, trade_no TEXT,
-            trade_time TEXT, recorded_at TEXT, category_id INTEGER, subject_id INTEGER,
-            counterparty TEXT, description TEXT);
-        CREATE INDEX ix_e ON entries (account_id, id);
-        CREATE INDEX ix_t ON entries (account_id, trade_time);
-        CREATE INDEX ix_tt ON entries (trade_time);
-        CREATE INDEX ix_p ON entries (posting_id);
-    """)
+    conn.execute("PRAGMA foreign_keys=ON")
     conn.executemany(
-        "INSERT INTO accounts VALUES (?, ?, 'CNY', 'open', 0, 20000000)",
-        [(i, f"B{i:03d}") for i in range(1, ACCOUNTS + 1)],
+        "INSERT INTO accounts (id, number, name, type, currency, status, allow_overdraft,"
+        " balance, created_at) VALUES (?, ?, ?, 'general', 'CNY', 'open', 0, 20000000,"
+        " '2024-01-01 00:00:00.000000')",
+        [(i, f"B{i:03d}", f"bench {i}") for i in range(1, ACCOUNTS + 1)],
+    )
+    insert_entries = (
+        f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) VALUES "  # noqa: S608
+        + ", ".join(["(" + ", ".join("?" * len(ENTRY_COLUMNS)) + ")"] * 2)
+        + " RETURNING id"
     )
     pairs = _pairs(1)
 
@@ -247,30 +250,32 @@ def sqlite_raw(path: str, seconds: float) -> dict:
         rows = {
             r[1]: r
             for r in conn.execute(
-                "SELECT id, number, currency, status, allow_overdraft, balance FROM accounts "
-                "WHERE number IN (?, ?) ORDER BY id",
+                "SELECT id, number, name, currency, status, allow_overdraft, balance, shop_code "
+                "FROM accounts WHERE number IN (?, ?) ORDER BY id",
                 (f"B{a:03d}", f"B{b:03d}"),
             )
         }
         src, dst = rows[f"B{a:03d}"], rows[f"B{b:03d}"]
         now = "2024-01-01 00:00:00.000000"
         pid = conn.execute(
-            "INSERT INTO postings (kind, trade_no, created_at) VALUES "
-            "('transfer', 'T', ?) RETURNING id",
+            "INSERT INTO postings (kind, trade_no, idempotency_key, request_hash, "
+            "reverses_posting_id, created_at) VALUES ('transfer', 'T', NULL, 'h', NULL, ?) "
+            "RETURNING id",
             (now,),
         ).fetchone()[0]
-        conn.executemany(
-            "INSERT INTO entries (posting_id, account_id, type, amount, balance_after, trade_no,"
-            " trade_time, recorded_at, category_id, subject_id, counterparty, description) "
-            "VALUES (?, ?, ?, ?, ?, 'T', ?, ?, 24, ?, ?, '')",
-            [
-                (pid, src[0], "transfer_out", -amount, src[5] - amount, now, now, 25, dst[1]),
-                (pid, dst[0], "transfer_in", amount, dst[5] + amount, now, now, 26, src[1]),
-            ],
-        )
+        leg = (None, 24)
+        conn.execute(
+            insert_entries,
+            (
+                *(pid, src[0], "transfer_out", -amount, src[6] - amount, "T", now, now),
+                *(*leg, 25, dst[1], "", "", "internal", None, None, None),
+                *(pid, dst[0], "transfer_in", amount, dst[6] + amount, "T", now, now),
+                *(*leg, 26, src[1], "", "", "internal", None, None, None),
+            ),
+        ).fetchall()
         conn.executemany(
             "UPDATE accounts SET balance = ? WHERE id = ?",
-            [(src[5] - amount, src[0]), (dst[5] + amount, dst[0])],
+            [(src[6] - amount, src[0]), (dst[6] + amount, dst[0])],
         )
         conn.execute("COMMIT")
 

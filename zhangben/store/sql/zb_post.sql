@@ -33,6 +33,8 @@ DECLARE
     v_found record;
     b1 bigint;
     b2 bigint;
+    v_after bigint;
+    i integer;
     v_posting bigint;
     e1 bigint;
     e2 bigint;
@@ -49,10 +51,9 @@ BEGIN
                     format('idempotency key %L was already used for a different request', p_key);
             END IF;
             -- replay: the caller reloads the first posting's entries
-            RETURN QUERY SELECT true, v_found.id, NULL::timestamptz, NULL::timestamptz,
-                NULL::text, NULL::bigint, NULL::integer, NULL::text, NULL::text, NULL::text,
-                NULL::bigint, NULL::text, NULL::bigint, NULL::integer, NULL::text, NULL::text,
-                NULL::text, NULL::bigint, NULL::text;
+            replayed := true;
+            posting_id := v_found.id;
+            RETURN NEXT;
             RETURN;
         END IF;
     END IF;
@@ -96,11 +97,25 @@ BEGIN
             b2 := a2.balance + p_delta2;
         END IF;
     END IF;
-    PERFORM zb_check_balance(a1.number, a1.balance, CASE WHEN two AND a2.id = a1.id THEN b2 ELSE b1 END,
-                             a1.allow_overdraft, p_max_balance);
-    IF two AND a2.id <> a1.id THEN
-        PERFORM zb_check_balance(a2.number, a2.balance, b2, a2.allow_overdraft, p_max_balance);
-    END IF;
+    -- overdraft and overflow, on each account's balance after the whole posting
+    FOR i IN 1..(CASE WHEN two AND a2.id <> a1.id THEN 2 ELSE 1 END) LOOP
+        IF i = 1 THEN
+            v_acc := a1;
+            v_after := CASE WHEN two AND a2.id = a1.id THEN b2 ELSE b1 END;
+        ELSE
+            v_acc := a2;
+            v_after := b2;
+        END IF;
+        IF v_after < 0 AND NOT v_acc.allow_overdraft AND v_after < v_acc.balance THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZB402', MESSAGE = format(
+                'account %s holds %s; this posting would take it to %s and the account does not allow overdraft',
+                v_acc.number, round(v_acc.balance / 10000.0, 2), round(v_after / 10000.0, 2));
+        END IF;
+        IF abs(v_after) > p_max_balance THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZB400',
+                MESSAGE = format('amount: account %s''s balance would overflow', v_acc.number);
+        END IF;
+    END LOOP;
 
     UPDATE accounts SET balance = CASE WHEN two AND a2.id = a1.id THEN b2 ELSE b1 END
     WHERE id = a1.id;
@@ -136,25 +151,15 @@ BEGIN
         RETURNING id INTO e2;
     END IF;
 
-    RETURN QUERY SELECT false, v_posting, v_now, v_time, a1.currency::text,
-        e1, a1.id, a1.number::text, a1.name::text, a1.shop_code::text, b1, cp1,
-        e2, a2.id, a2.number::text, a2.name::text, a2.shop_code::text, b2, cp2;
-END;
-$$;
-
--- The overdraft and overflow rules for one account's balance after the posting.
-CREATE FUNCTION zb_check_balance(p_number text, p_before bigint, p_after bigint,
-                                 p_overdraft boolean, p_max bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF p_after < 0 AND NOT p_overdraft AND p_after < p_before THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZB402', MESSAGE = format(
-            'account %s holds %s; this posting would take it to %s and the account does not allow overdraft',
-            p_number, round(p_before / 10000.0, 2), round(p_after / 10000.0, 2));
-    END IF;
-    IF abs(p_after) > p_max THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZB400',
-            MESSAGE = format('amount: account %s''s balance would overflow', p_number);
-    END IF;
+    replayed := false;
+    posting_id := v_posting;
+    recorded_at := v_now;
+    trade_time := v_time;
+    currency := a1.currency;
+    entry1 := e1; account1 := a1.id; number1 := a1.number; name1 := a1.name;
+    shop1 := a1.shop_code; after1 := b1; counterparty1 := cp1;
+    entry2 := e2; account2 := a2.id; number2 := a2.number; name2 := a2.name;
+    shop2 := a2.shop_code; after2 := b2; counterparty2 := cp2;
+    RETURN NEXT;
 END;
 $$;

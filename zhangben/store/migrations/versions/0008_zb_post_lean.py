@@ -29,5 +29,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS zb_post")
-        op.execute("DROP FUNCTION IF EXISTS zb_check_balance")
         op.execute((SQL / "zb_post_v1.sql").read_text(encoding="utf-8"))

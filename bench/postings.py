@@ -82,6 +82,33 @@ END $$;
 """
 
 
+#: The same one-round-trip transfer on zhangben's own tables (a postings row, entries with every
+#: column and index, B001… accounts), without zhangben's checks and code: it separates what the
+#: schema costs from what the code costs.
+SAME_SCHEMA_SQL = """
+CREATE FUNCTION ref_transfer_zb(p_from integer, p_to integer, p_amount bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE r record; t bigint; b bigint; amt bigint;
+BEGIN
+  INSERT INTO postings (kind, trade_no, created_at) VALUES ('transfer', 'R', now())
+  RETURNING id INTO t;
+  FOR r IN SELECT id, number, balance FROM accounts WHERE id IN (p_from, p_to) ORDER BY id
+           FOR UPDATE
+  LOOP
+    amt := CASE WHEN r.id = p_from THEN -p_amount ELSE p_amount END;
+    b := r.balance + amt;
+    IF b < 0 THEN RAISE EXCEPTION 'insufficient funds'; END IF;
+    INSERT INTO entries (posting_id, account_id, type, amount, balance_after, trade_no,
+                         trade_time, recorded_at, category_id, subject_id, description, remark,
+                         source)
+    VALUES (t, r.id, CASE WHEN amt < 0 THEN 'transfer_out' ELSE 'transfer_in' END, amt, b,
+            'R', now(), now(), 24, CASE WHEN amt < 0 THEN 25 ELSE 26 END, '', '', 'internal');
+    UPDATE accounts SET balance = b WHERE id = r.id;
+  END LOOP;
+END $$;
+"""
+
+
 def _pairs(seed: int):
     rng = random.Random(seed)
     while True:
@@ -120,6 +147,24 @@ def _reference_worker(args) -> tuple[int, list[float], int]:
             conn.execute("SELECT ref_transfer(%s, %s, %s)", (a, b, cents * 100))
 
         conn.execute("SELECT ref_transfer(1, 2, 1)")
+        count, lat = timed_loop(op, seconds)
+    return count, lat, 0
+
+
+def _same_schema_worker(args) -> tuple[int, list[float], int]:
+    dsn, seconds, seed = args
+    pairs = _pairs(seed)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ids = dict(conn.execute("SELECT number, id FROM accounts").fetchall())
+
+        def op():
+            a, b, cents = next(pairs)
+            conn.execute(
+                "SELECT ref_transfer_zb(%s, %s, %s)",
+                (ids[f"B{a:03d}"], ids[f"B{b:03d}"], cents * 100),
+            )
+
+        op()
         count, lat = timed_loop(op, seconds)
     return count, lat, 0
 
@@ -182,6 +227,7 @@ def prepare_core(url: str, entries: int) -> None:
             if stmt.strip():
                 conn.execute(stmt)
         conn.execute("VACUUM ANALYZE")
+        conn.execute(SAME_SCHEMA_SQL)
     ledger.engine.dispose()
     assert Ledger.from_url(url).verify().ok
 
@@ -293,11 +339,13 @@ def main() -> None:
     try:
         core_url = create_db(server, "zb_core").replace("postgresql://", "postgresql+psycopg://")
         prepare_core(core_url, args.entries)
+        core_dsn = core_url.replace("postgresql+psycopg://", "postgresql://")
         ref_dsn = create_db(server, "zb_ref")
         prepare_reference(ref_dsn, args.entries)
         for clients in (1, 8):
             bench = pgbench(server, clients, args.seconds)
             ref = run_clients(_reference_worker, ref_dsn, clients, args.seconds)
+            same = run_clients(_same_schema_worker, core_dsn, clients, args.seconds)
             core = run_clients(_core_worker, core_url, clients, args.seconds)
             rows.append(
                 [
@@ -305,6 +353,7 @@ def main() -> None:
                     f"{core['tps']:,.0f}",
                     f"{ref['tps']:,.0f}",
                     f"{core['tps'] / ref['tps']:.2f}×",
+                    f"{same['tps']:,.0f} ({core['tps'] / same['tps']:.2f}×)",
                     f"{bench:,.0f}",
                     f"{core['tps'] / bench:.2f}×",
                     f"{core['p50']:.2f} / {core['p99']:.2f}",
@@ -327,6 +376,7 @@ def main() -> None:
             f"{core['tps'] / raw['tps']:.2f}×",
             "–",
             "–",
+            "–",
             f"{core['p50']:.2f} / {core['p99']:.2f}",
             "0",
         ]
@@ -337,6 +387,7 @@ def main() -> None:
             "core transfers/s",
             "reference/s",
             "core ÷ reference",
+            "same fn on zhangben's tables/s (core ÷ it)",
             "pgbench TPC-B tps",
             "core ÷ pgbench",
             "core p50 / p99 ms",
@@ -346,9 +397,12 @@ def main() -> None:
     )
     body += (
         f"\n\n{args.entries:,} entries pre-filled over {ACCOUNTS} accounts, ANALYZEd; "
-        f"{args.seconds:g} s per run; reference = one-round-trip PL/pgSQL transfer function "
-        "on an identical pre-filled table. Targets: core ≥ 0.9× reference on PostgreSQL, "
-        "≥ 0.7× raw sqlite3 on SQLite."
+        f"{args.seconds:g} s per run; reference = the issue's one-round-trip PL/pgSQL transfer "
+        "function on its own minimal tables (pre-filled the same way); 'same fn on zhangben's "
+        "tables' = that function writing a postings row and full entries into zhangben's "
+        "schema (all its indexes), without zhangben's checks. SQLite reference = the core's "
+        "statements issued directly with sqlite3 on the migrated schema. Targets: core ≥ 0.9× "
+        "reference on PostgreSQL, ≥ 0.7× raw sqlite3 on SQLite."
     )
     append_results(
         "Single postings (bench/postings.py)",

@@ -98,7 +98,7 @@ def execute(conn: Connection, req: PostingRequest, tz: ZoneInfo) -> PostingResul
     Hot path: plain SQL on the driver's cursor, no statement compilation per call."""
     cur = conn.connection.driver_connection.cursor()
     key = req.effective_key()
-    digest = req.request_hash()
+    digest = None if key is None else req.request_hash()  # only a keyed request is compared
     if key is not None:
         found = cur.execute(
             "SELECT id, request_hash FROM postings WHERE idempotency_key = ?", (key,)

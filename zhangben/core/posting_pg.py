@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from zhangben.core import errors
 from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
 from zhangben.core.posting import PostingRequest, new_trade_no, replay
-from zhangben.core.queries import chart_names
+from zhangben.core.queries import names_for
 from zhangben.core.records import Entry, PostingResult
 
 _CALL = "SELECT * FROM zb_post(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::timestamptz, %s::integer, %s::text, %s::text, %s::text, %s::bigint, %s::boolean, %s::integer, %s::text, %s::bigint, %s::text, %s::integer, %s::integer, %s::text, %s::text, %s::bigint, %s::bigint, %s::integer, %s::text, %s::bigint, %s::text, %s::integer, %s::integer, %s::text, %s::text, %s::bigint, %s::bigint)"  # noqa: E501
@@ -59,7 +59,7 @@ def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResu
         req.kind,
         trade_no,
         key,
-        req.request_hash(),
+        None if key is None else req.request_hash(),
         req.reverses_posting_id,
         req.trade_time,
         req.operator_id,
@@ -72,38 +72,46 @@ def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResu
         *(_leg_params(legs[1]) if len(legs) == 2 else _NO_LEG),
     )
     for attempt in range(1, 21):
-        with engine.connect() as conn:
-            raw = conn.connection.driver_connection
+        # the pool's DBAPI connection itself: a SQLAlchemy Connection around it would cost
+        # more than the rest of the client's work for this one call
+        pooled = engine.raw_connection()
+        raw = pooled.driver_connection
+        try:
             raw.autocommit = True
-            try:
-                rows = raw.execute(_CALL, params).fetchall()
-            except psycopg.errors.UniqueViolation as exc:
-                if exc.diag.constraint_name == "uq_entries_reverses_entry_id":
-                    raise errors.AlreadyReversed("already reversed") from None
-                if key is None or attempt > 1:
-                    raise
-                continue  # a concurrent twin with the same key won: answer from its posting
-            except psycopg.Error as exc:
-                mapped = _error(exc)
-                if mapped is not None:
-                    raise mapped from None
-                if exc.sqlstate in _RETRYABLE and attempt < 20:
-                    time.sleep(0.001 * attempt)
-                    continue
+            rows = raw.execute(_CALL, params).fetchall()
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name == "uq_entries_reverses_entry_id":
+                raise errors.AlreadyReversed("already reversed") from None
+            if key is None or attempt > 1:
                 raise
-            finally:
+            continue  # a concurrent twin with the same key won: answer from its posting
+        except psycopg.Error as exc:
+            mapped = _error(exc)
+            if mapped is not None:
+                raise mapped from None
+            if exc.sqlstate in _RETRYABLE and attempt < 20:
+                time.sleep(0.001 * attempt)
+                continue
+            raise
+        finally:
+            try:
                 raw.autocommit = False
-            if rows and rows[0][0]:
-                with conn.begin():
-                    return replay(conn, rows[0][1])
-            names = chart_names(conn)
-            row = rows[0]
-            return PostingResult(
-                row[1],
-                req.kind,
-                trade_no,
-                tuple(_entry(row, n, leg, req, trade_no, names) for n, leg in enumerate(legs)),
-            )
+            except psycopg.Error:  # a broken connection is not given back to the pool
+                pooled.invalidate()
+            pooled.close()
+        row = rows[0]
+        if row[0]:
+            with engine.connect() as conn, conn.begin():
+                return replay(conn, row[1])
+        names = names_for(
+            engine, [i for leg in legs for i in (leg.category_id, leg.subject_id) if i is not None]
+        )
+        return PostingResult(
+            row[1],
+            req.kind,
+            trade_no,
+            tuple(_entry(row, n, leg, req, trade_no, names) for n, leg in enumerate(legs)),
+        )
     raise AssertionError("unreachable")
 
 

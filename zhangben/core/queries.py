@@ -32,6 +32,15 @@ def chart_names(conn: Connection, *, refresh: bool = False) -> dict[int, str]:
     return names
 
 
+def names_for(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
+    """The chart names, from the cache when it knows every id in ``ids``, else reloaded."""
+    names = _names_cache.get(engine)
+    if names is None or any(i not in names for i in ids):
+        with engine.connect() as conn:
+            names = chart_names(conn, refresh=True)
+    return names
+
+
 @dataclass(frozen=True, slots=True)
 class EntryFilter:
     """Filters shared by every surface. Times are half-open: ``start <= trade_time < end``."""

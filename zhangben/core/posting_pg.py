@@ -22,7 +22,7 @@ from zhangben.core.posting import PostingRequest, new_trade_no, replay
 from zhangben.core.queries import names_for
 from zhangben.core.records import Entry, PostingResult
 
-_CALL = "SELECT * FROM zb_post(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::timestamptz, %s::integer, %s::text, %s::text, %s::text, %s::bigint, %s::boolean, %s::integer, %s::text, %s::bigint, %s::text, %s::integer, %s::integer, %s::text, %s::text, %s::bigint, %s::bigint, %s::integer, %s::text, %s::bigint, %s::text, %s::integer, %s::integer, %s::text, %s::text, %s::bigint, %s::bigint)"  # noqa: E501
+_CALL = "SELECT * FROM zb_post(%b::text, %b::text, %b::text, %b::text, %b::bigint, %b::timestamptz, %b::integer, %b::text, %b::text, %b::text, %b::bigint, %b::boolean, %b::integer, %b::text, %b::bigint, %b::text, %b::integer, %b::integer, %b::text, %b::text, %b::bigint, %b::bigint, %b::integer, %b::text, %b::bigint, %b::text, %b::integer, %b::integer, %b::text, %b::text, %b::bigint, %b::bigint)"  # noqa: E501
 _RETRYABLE = {"40001", "40P01"}
 
 
@@ -78,7 +78,8 @@ def execute_pg(engine: Engine, req: PostingRequest, tz: ZoneInfo) -> PostingResu
         raw = pooled.driver_connection
         try:
             raw.autocommit = True
-            rows = raw.execute(_CALL, params).fetchall()
+            # binary parameters and results: less to format and parse on both ends
+            rows = raw.execute(_CALL, params, binary=True).fetchall()
         except psycopg.errors.UniqueViolation as exc:
             if exc.diag.constraint_name == "uq_entries_reverses_entry_id":
                 raise errors.AlreadyReversed("already reversed") from None

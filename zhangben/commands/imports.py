@@ -47,7 +47,10 @@ def import_command(
         bool, typer.Option("--skip-bad-rows", help="leave bad rows out and list them")
     ] = False,
     operator: Annotated[str | None, typer.Option(help="username recorded as importer")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 1000,
+    batch_size: Annotated[
+        int,
+        typer.Option(min=1, max=10000, hidden=True, help="ignored: rows are written set-based"),
+    ] = 1000,
 ) -> None:
     """Import platform bill files into a platform account (idempotent, all-or-nothing)."""
     lg = ledger()

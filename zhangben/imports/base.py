@@ -25,9 +25,12 @@ MAX_PLACES = 4
 PLATFORMS = ("alipay", "wechat", "wechat_shop", "jd_wallet", "jzt")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BillRow:
-    """One data row of a bill, typed. ``raw`` is keyed by the format's canonical headers."""
+    """One data row of a bill, typed. ``raw`` is keyed by the format's canonical headers.
+
+    (Slots, not frozen: a frozen dataclass costs ≈2 µs more per row to build, on a path that
+    builds one per bill row.)"""
 
     line: int
     raw: dict[str, str]

@@ -1,16 +1,19 @@
 """The one import runner for every bill format: validate, dedup, check, post, record.
 
-:func:`import_file` works in two passes over a file, in constant memory:
+:func:`import_file` reads a file once, in constant memory, inside ONE write transaction:
 
-1. **Validate** — stream the file through its extractor. The first bad row rejects the file
-   whole (:class:`BillFormatError` naming line, column and reason; nothing is written) unless
-   ``skip_bad_rows``, in which case bad rows are listed in the report and left out. Good rows
-   are spooled, a batch at a time, to an anonymous temporary file, so the second pass writes
-   exactly what was validated without parsing the file again.
-2. **Write** — in ONE write transaction, batch by batch: look the batch's unique keys up in
-   ``bill_rows`` (one query), post the new rows as ledger entries with
-   :func:`zhangben.core.batch.post_batch`, insert their ``bill_rows``, and run the continuity
-   check; then the ``import_batches`` record. Any failure rolls the whole file back.
+1. **Validate and stage** — stream the file through its extractor. The first bad row rejects
+   the file whole (:class:`BillFormatError` naming line, column and reason; nothing is
+   written: the transaction is rolled back) unless ``skip_bad_rows``, in which case bad rows
+   are listed in the report and left out. Each good row becomes one flat tuple (keys, minor
+   units, category, the entry's texts and request hash, the raw cells as JSON) streamed into
+   a temporary staging table (PostgreSQL ``COPY``, SQLite ``executemany``); the server
+   takes them in while the next rows are parsed.
+2. **Post** — once the whole file is read: lock the account, then set-based SQL
+   (:mod:`zhangben.imports.staging`): the rows not stored yet (one anti-join), their
+   balance-after (window function), the postings, entries and ``bill_rows`` (one INSERT …
+   SELECT each), one balance update; then the continuity check and the ``import_batches``
+   record. Any failure rolls the whole file back.
 
 Order: rows are posted in chronological order. A file whose last row is older than its
 first (Alipay downloads are often newest first) is written from its end, so the ledger's
@@ -22,28 +25,28 @@ is ``warnings``), because the rows themselves are what the platform says happene
 from __future__ import annotations
 
 import hashlib
-import pickle
-import tempfile
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.core.accounts import get_account
-from zhangben.core.batch import BatchItem, bulk_insert, post_batch
 from zhangben.core.errors import AccountClosed
 from zhangben.core.ledger import Ledger
 from zhangben.core.money import to_minor
+from zhangben.core.posting import _lock_accounts
 from zhangben.core.records import Account
 from zhangben.imports.base import PLATFORMS, ZERO, BillFormatError, BillRow, unique_key
 from zhangben.imports.continuity import Break, ChainChecker, ChainPoint, join_break
 from zhangben.imports.extraction import Extraction, extract
-from zhangben.imports.rules import rule_book
+from zhangben.imports.rules import RuleBook, rule_book
+from zhangben.imports.staging import CELL_SEP, Stage, Target, post_staged, sqlite_time
 from zhangben.store.engine import run_write
 from zhangben.store.imports_tables import bill_rows, import_batches
 
@@ -87,6 +90,9 @@ class ImportReport:
     last_balance: Decimal | None = None
     newest_first: bool = False
     seconds: float = 0.0
+    #: where the time went: "read" (parse, validate, stage), "post" (the set-based writes),
+    #: "check" (continuity and the record)
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -118,7 +124,8 @@ def import_file(
     Raises :class:`BillFormatError` for a rejected file, :class:`ImportRefused` for a file
     that does not belong to the account, and the ledger's errors (account closed,
     insufficient funds under the account's overdraft policy) — in every case having written
-    nothing.
+    nothing. ``batch_size`` is accepted for older callers and ignored: the rows are written
+    set-based (:mod:`zhangben.imports.staging`).
     """
     started = time.perf_counter()
     path = Path(path)
@@ -132,14 +139,13 @@ def import_file(
             f"{path.name} is a {fmt.name} bill ({fmt.platform}); account {acc.number} is a "
             f"{acc.type} account"
         )
-    report = ImportReport(str(path), path.name, _sha256(path), fmt.name, fmt.platform, acc.number)
-    with tempfile.TemporaryFile(prefix="zhangben-import-") as spool_file:
-        spool = _validate(ext, report, spool_file, skip_bad_rows, batch_size, progress)
-        validated = report
-        report = run_write(
-            ledger.engine,
-            lambda conn: _write(conn, ledger, acc, fmt, spool, validated, operator_id, progress),
-        )
+    if skip_bad_rows:
+        ext._parse = _tolerant(ext._parse)  # the extractor raises at the first bad row
+    given = ImportReport(str(path), path.name, _sha256(path), fmt.name, fmt.platform, acc.number)
+    report = run_write(
+        ledger.engine,
+        lambda conn: _import(conn, ledger, acc, ext, given, skip_bad_rows, operator_id, progress),
+    )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -150,30 +156,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-# -- pass 1: validate and spool -------------------------------------------------------------
-
-
-@dataclass
-class _Spool:
-    file: object
-    offsets: list[int] = field(default_factory=list)
-    first: BillRow | None = None
-    last: BillRow | None = None
-    count: int = 0
-
-    @property
-    def newest_first(self) -> bool:
-        return bool(self.first and self.last and self.last.trade_time < self.first.trade_time)
-
-    def batches(self) -> Iterator[list[BillRow]]:
-        """The spooled rows in chronological order, a batch at a time."""
-        order = reversed(self.offsets) if self.newest_first else self.offsets
-        for offset in order:
-            self.file.seek(offset)
-            batch = pickle.load(self.file)  # noqa: S301 - our own spool, written above
-            yield batch[::-1] if self.newest_first else batch
 
 
 def _tolerant(parse):
@@ -188,54 +170,264 @@ def _tolerant(parse):
     return parse_or_error
 
 
-def _validate(
-    ext: Extraction, report: ImportReport, file, skip_bad_rows: bool, batch_size: int, progress
-) -> _Spool:
-    spool = _Spool(file)
-    if skip_bad_rows:
-        ext._parse = _tolerant(ext._parse)  # the extractor raises at the first bad row
-    tally = _Tally()
-    batch: list[BillRow] = []
-    seen = 0
+def _import(
+    conn: Connection,
+    ledger: Ledger,
+    acc: Account,
+    ext: Extraction,
+    given: ImportReport,
+    skip_bad_rows: bool,
+    operator_id: int | None,
+    progress: Progress | None,
+) -> ImportReport:
+    report = ImportReport(**given.__dict__)  # fresh counters on a retried transaction
+    report.bad_rows, report.summary_problems, report.breaks = [], [], []
+    report.phases = {}
+    clock = time.perf_counter()
+    fmt = ext.format
+    now = datetime.now(UTC)
+    book = rule_book(conn, fmt.platform)  # before the COPY holds the connection
+    stage = Stage(conn)
+    try:
+        scan = _scan(ext, stage, report, book, acc, ledger.tz, skip_bad_rows, progress)
+        stage.close()
+    except BaseException as exc:
+        stage.abort(exc)
+        raise
+    report.rows_total = scan.count
+    report.newest_first = scan.newest_first
+    report.summary_problems = scan.tally.compare(ext.summary)
+    if progress:
+        progress("write", 0, scan.count)
+    report.phases["read"], clock = time.perf_counter() - clock, time.perf_counter()
+
+    import_id = conn.execute(
+        import_batches.insert()
+        .values(
+            account_id=acc.id,
+            filename=report.filename[:255],
+            file_sha256=report.sha256,
+            format=report.format,
+            platform=fmt.platform,
+            operator_id=operator_id,
+            created_at=now,
+        )
+        .returning(import_batches.c.id)
+    ).scalar_one()
+    report.import_id = import_id
+    locked = _lock_accounts(conn, [acc.id])[acc.id]
+    if locked.status != "open":
+        raise AccountClosed(f"account {locked.number} is closed")
+    first, last = scan.in_posting_order()
+    if fmt.has_balance and first is not None:
+        stored = _neighbour(conn, fmt.platform, acc.id, first.trade_time, before=True)
+        report.breaks.extend(b for b in [join_break(stored, _point(first, fmt.platform))] if b)
+    posted = post_staged(
+        stage,
+        Target(
+            platform=fmt.platform,
+            account_id=acc.id,
+            account_number=locked.number,
+            allow_overdraft=locked.allow_overdraft,
+            balance=locked.balance,
+            import_id=import_id,
+            operator_id=operator_id,
+            now=now,
+            newest_first=scan.newest_first,
+            headers=ext.headers,
+        ),
+    )
+    report.rows_new = posted.fresh
+    report.rows_duplicate = scan.count - posted.fresh
+    report.entries_written = posted.entries
+    report.phases["post"], clock = time.perf_counter() - clock, time.perf_counter()
+    if fmt.has_balance and last is not None:
+        if scan.breaks_in_file():  # rare: replay the exact check over the staged rows
+            checker = ChainChecker()
+            for values in stage.rows_in_order(scan.newest_first):
+                checker.feed(ChainPoint(*values))
+            report.breaks.extend(checker.finish())
+        stored = _neighbour(conn, fmt.platform, acc.id, last.trade_time, before=False)
+        if stored is not None and stored.import_id != import_id:
+            report.breaks.extend(b for b in [join_break(_point(last, fmt.platform), stored)] if b)
+    _finish_record(conn, import_id, report, first, last)
+    report.phases["check"] = time.perf_counter() - clock
+    if progress:
+        progress("write", scan.count, scan.count)
+    return report
+
+
+# -- pass 1: validate and stage -------------------------------------------------------------
+
+
+@dataclass
+class _Scan:
+    """What reading the file found; the rows themselves are in the staging table."""
+
+    tally: _Tally
+    count: int = 0
+    first: BillRow | None = None
+    last: BillRow | None = None
+    #: consecutive rows that do not chain, read forwards / backwards (file order)
+    forward_breaks: int = 0
+    backward_breaks: int = 0
+
+    @property
+    def newest_first(self) -> bool:
+        return bool(self.first and self.last and self.last.trade_time < self.first.trade_time)
+
+    def in_posting_order(self) -> tuple[BillRow | None, BillRow | None]:
+        return (self.last, self.first) if self.newest_first else (self.first, self.last)
+
+    def breaks_in_file(self) -> int:
+        return self.backward_breaks if self.newest_first else self.forward_breaks
+
+
+def _scan(
+    ext: Extraction,
+    stage: Stage,
+    report: ImportReport,
+    book: RuleBook,
+    acc: Account,
+    tz: ZoneInfo,
+    skip_bad_rows: bool,
+    progress: Progress | None,
+) -> _Scan:
+    """Stream the file: validate each row and stage it as one flat tuple (staging.COLUMNS).
+
+    The continuity check is prepared here in both directions at once (a file is posted
+    backwards when it turns out to be newest first): it only counts the places where two
+    consecutive rows do not chain; where there are none, there is no break to report.
+    """
+    fmt = ext.format
+    platform = fmt.platform
+    label = PLATFORM_LABELS.get(platform, platform)
+    pg = stage.pg
+    has_balance = fmt.has_balance
+    classify = book.classify
+    add = stage.add
+    account_text = str(acc.id)
+    headers = ext.headers
+    scan = _Scan(_Tally())
+    tally_add = scan.tally.add
+    prev_balance = prev_net = None
+    seen = ordinal = 0
     for row in ext.rows():
         seen += 1
+        if progress and seen % 1000 == 0:
+            progress("read", seen, None)
         if isinstance(row, BillFormatError):
             report.rows_rejected += 1
             if len(report.bad_rows) < MAX_LISTED_BAD_ROWS:
                 report.bad_rows.append(row)
             continue
-        key = unique_key(row, ext.format.platform)
+        key = row.flow_no or unique_key(row, platform)
         if len(key) > MAX_KEY:
             error = BillFormatError(row.line, None, f"flow number is over {MAX_KEY} characters")
             if not skip_bad_rows:
                 raise error
             report.rows_rejected += 1
-            report.bad_rows.append(error)
+            if len(report.bad_rows) < MAX_LISTED_BAD_ROWS:
+                report.bad_rows.append(error)
             continue
-        if spool.first is None:
-            spool.first = row
-        spool.last = row
-        tally.add(row)
-        batch.append(row)
-        if len(batch) >= batch_size:
-            _dump(spool, batch)
-            batch = []
-        if progress and seen % 1000 == 0:
-            progress("read", seen, None)
-    if batch:
-        _dump(spool, batch)
-    report.rows_total = spool.count
-    report.newest_first = spool.newest_first
+        income, expense = _minor_units(row.income), _minor_units(row.expense)
+        balance = None if row.balance is None else _minor_units(row.balance)
+        net = income - expense
+        if has_balance:
+            if prev_balance is not None:
+                if prev_balance + net != balance:
+                    scan.forward_breaks += 1
+                if balance + prev_net != prev_balance:
+                    scan.backward_breaks += 1
+            prev_balance, prev_net = balance, net
+        if scan.first is None:
+            scan.first = row
+        scan.last = row
+        tally_add(row)
+        when = row.trade_time
+        local = when if when.tzinfo is tz else when.astimezone(tz)
+        extra = row.extra
+        ref = extra.get("plan_id") or extra.get("merchant_id")
+        bill_date = extra.get("bill_date") or extra.get("launch_date")
+        counterparty = row.counterparty or None
+        if net:
+            kind = "income" if net > 0 else "expense"
+            category_id, subject_id = classify(row.business_type, kind)
+            description = f"{label} {row.business_type}" if row.business_type else label
+            remark = row.remark or ""
+            if row.order_no:
+                remark = f"{remark} 订单号:{row.order_no}" if remark else f"订单号:{row.order_no}"
+            # BatchItem.fingerprint of the entry (trade_no is None: it is generated)
+            fields = (
+                kind,
+                account_text,
+                str(net),
+                _text(category_id),
+                _text(subject_id),
+                "\x00" if counterparty is None else counterparty[:64],
+                description,
+                remark,
+                platform,
+                row.flow_no or key,
+                "\x00",
+                when.isoformat(),
+            )
+            digest = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+        else:
+            category_id = subject_id = description = remark = digest = None
+        add(
+            (
+                ordinal,
+                row.line,
+                key,
+                row.flow_no,
+                when if pg else sqlite_time(when),
+                local.year * 10000 + local.month * 100 + local.day,
+                income,
+                expense,
+                balance,
+                counterparty and counterparty[:128],
+                _cut(row.order_no, 128),
+                _cut(row.business_type, 64),
+                row.remark,
+                _cut(extra.get("account"), 64),
+                _cut(ref, 64),
+                bill_date if pg or bill_date is None else bill_date.isoformat(),
+                *_raw(row.raw, headers, pg),
+                category_id,
+                subject_id,
+                description,
+                remark,
+                digest,
+            )
+        )
+        ordinal += 1
+    scan.count = ordinal
     if progress:
         progress("read", seen, seen)
-    report.summary_problems = tally.compare(ext.summary)
-    return spool
+    return scan
 
 
-def _dump(spool: _Spool, batch: list[BillRow]) -> None:
-    spool.offsets.append(spool.file.tell())
-    pickle.dump(batch, spool.file, protocol=pickle.HIGHEST_PROTOCOL)
-    spool.count += len(batch)
+def _raw(raw: dict[str, str], headers: tuple[str, ...], pg: bool) -> tuple[str | None, str | None]:
+    """(raw JSON, raw cells joined): PostgreSQL builds the JSON from the joined cells."""
+    if pg and tuple(raw) == headers:
+        joined = CELL_SEP.join(raw.values())
+        if joined.count(CELL_SEP) == len(headers) - 1:  # no cell holds the separator
+            return None, joined
+    return json.dumps(raw, ensure_ascii=False), None
+
+
+def _text(value: int | None) -> str:
+    return "\x00" if value is None else str(value)
+
+
+def _minor_units(value: Decimal) -> int:
+    """Decimal yuan -> minor units; the extractors admit at most four places."""
+    minor = value.scaleb(4)
+    units = int(minor)
+    if units != minor:
+        return to_minor(value)  # raises with the reason
+    return units
 
 
 @dataclass
@@ -279,18 +471,17 @@ class _Tally:
         ]
 
 
-# -- pass 2: write --------------------------------------------------------------------------
+# -- continuity around the file -------------------------------------------------------------
 
 
-def _point(row: BillRow, key: str, import_id: int | None = None) -> ChainPoint:
+def _point(row: BillRow, platform: str) -> ChainPoint:
     return ChainPoint(
         row.line,
         row.flow_no,
         row.trade_time,
         to_minor(row.income) - to_minor(row.expense),
         to_minor(row.balance),
-        key,
-        import_id,
+        unique_key(row, platform),
     )
 
 
@@ -324,171 +515,18 @@ def _neighbour(conn: Connection, platform: str, account_id: int, when: datetime,
     return None if row is None else _stored_point(row)
 
 
-def _write(
-    conn: Connection,
-    ledger: Ledger,
-    acc: Account,
-    fmt,
-    spool: _Spool,
-    given: ImportReport,
-    operator_id: int | None,
-    progress,
-) -> ImportReport:
-    report = ImportReport(**given.__dict__)  # fresh counters on a retried transaction
-    report.bad_rows, report.summary_problems = list(given.bad_rows), list(given.summary_problems)
-    report.breaks = []
-    acc = get_account(conn, acc.id)
-    platform = report.platform
-    now = datetime.now(UTC)
-    import_id = conn.execute(
-        import_batches.insert()
-        .values(
-            account_id=acc.id,
-            filename=report.filename[:255],
-            file_sha256=report.sha256,
-            format=report.format,
-            platform=platform,
-            operator_id=operator_id,
-            created_at=now,
-        )
-        .returning(import_batches.c.id)
-    ).scalar_one()
-    report.import_id = import_id
-    book = rule_book(conn, platform)
-    checker = ChainChecker() if fmt.has_balance else None
-    first = last = None
-    written = 0
-    for batch in spool.batches():
-        keys = [unique_key(r, platform) for r in batch]
-        if checker is not None:
-            points = [_point(r, k) for r, k in zip(batch, keys, strict=True)]
-            if first is None and points:
-                first = points[0]
-                stored = _neighbour(conn, platform, acc.id, first.trade_time, before=True)
-                report.breaks.extend(b for b in [join_break(stored, first)] if b)
-            for p in points:
-                checker.feed(p)
-            last = points[-1] if points else last
-        fresh = _new_rows(conn, platform, acc.id, batch, keys)
-        report.rows_duplicate += len(batch) - len(fresh)
-        report.rows_new += len(fresh)
-        items = [_item(acc, platform, row, key, book, operator_id) for row, key in fresh]
-        posted = [i for i, item in enumerate(items) if item is not None]
-        result = post_batch(conn, [items[i] for i in posted], ledger.tz, now=now)
-        entry_of = dict(zip(posted, result.entry_ids, strict=True))
-        report.entries_written += result.written
-        bulk_insert(
-            conn,
-            bill_rows,
-            [
-                _bill_row(row, key, platform, acc.id, import_id, entry_of.get(i), now)
-                for i, (row, key) in enumerate(fresh)
-            ],
-        )
-        written += len(batch)
-        if progress:
-            progress("write", written, spool.count)
-    if checker is not None:
-        report.breaks.extend(checker.finish())
-        if last is not None:
-            stored = _neighbour(conn, platform, acc.id, last.trade_time, before=False)
-            if stored is not None and stored.import_id != import_id:
-                report.breaks.extend(b for b in [join_break(last, stored)] if b)
-    _finish_record(conn, import_id, report, spool)
-    return report
-
-
-def _new_rows(conn, platform, account_id, batch, keys) -> list[tuple[BillRow, str]]:
-    """The batch's rows not stored yet (nor repeated earlier in the batch)."""
-    wanted = list(set(keys))
-    if conn.dialect.name == "postgresql":
-        # one index probe per key: a plain IN list over a table growing inside this
-        # transaction (no statistics yet) is planned as a scan of the account's rows
-        query = sa.text(
-            "SELECT b.unique_key FROM unnest(CAST(:keys AS text[])) AS k(key) "
-            "JOIN bill_rows b ON b.platform = :platform AND b.account_id = :account "
-            "AND b.unique_key = k.key"
-        ).bindparams(keys=wanted, platform=platform, account=account_id)
-    else:
-        query = sa.select(bill_rows.c.unique_key).where(
-            bill_rows.c.platform == platform,
-            bill_rows.c.account_id == account_id,
-            bill_rows.c.unique_key.in_(wanted),
-        )
-    known = set(conn.execute(query).scalars())
-    fresh = []
-    for row, key in zip(batch, keys, strict=True):
-        if key not in known:
-            known.add(key)
-            fresh.append((row, key))
-    return fresh
-
-
-def _item(acc: Account, platform: str, row: BillRow, key: str, book, operator_id):
-    """The ledger entry of a row; None for a row that moves no money."""
-    net = to_minor(row.income) - to_minor(row.expense)
-    if net == 0:
-        return None
-    kind = "income" if net > 0 else "expense"
-    category_id, subject_id = book.classify(row.business_type, kind)
-    remark = " ".join(
-        part for part in (row.remark, f"订单号:{row.order_no}" if row.order_no else None) if part
-    )
-    label = PLATFORM_LABELS.get(platform, platform)
-    return BatchItem(
-        account=acc.id,
-        delta=net,
-        type=kind,
-        category_id=category_id,
-        subject_id=subject_id,
-        counterparty=(row.counterparty or None) and row.counterparty[:64],
-        description=f"{label} {row.business_type}" if row.business_type else label,
-        remark=remark,
-        source=platform,
-        external_id=row.flow_no or key,
-        trade_time=row.trade_time,
-        platform_balance=None if row.balance is None else to_minor(row.balance),
-        idempotency_key=f"import:{platform}:{acc.id}:{key}",
-        operator_id=operator_id,
-    )
-
-
 def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
 
 
-def _bill_row(row: BillRow, key, platform, account_id, import_id, entry_id, now) -> dict:
-    extra = row.extra
-    ref = extra.get("plan_id") or extra.get("merchant_id")
-    return dict(
-        platform=platform,
-        account_id=account_id,
-        unique_key=key,
-        import_id=import_id,
-        entry_id=entry_id,
-        line=row.line,
-        flow_no=row.flow_no,
-        trade_time=row.trade_time,
-        income=to_minor(row.income),
-        expense=to_minor(row.expense),
-        balance=None if row.balance is None else to_minor(row.balance),
-        counterparty=_cut(row.counterparty, 128),
-        order_no=_cut(row.order_no, 128),
-        business_type=_cut(row.business_type, 64),
-        remark=row.remark,
-        platform_account=_cut(extra.get("account"), 64),
-        ref_id=_cut(ref, 64),
-        bill_date=extra.get("bill_date") or extra.get("launch_date"),
-        raw=row.raw,
-        imported_at=now,
-        updated_at=now,
-    )
-
-
-def _finish_record(conn: Connection, import_id: int, report: ImportReport, spool: _Spool):
-    rows = [spool.first, spool.last] if not spool.newest_first else [spool.last, spool.first]
-    first, last = rows
-    if first is not None:
+def _finish_record(
+    conn: Connection,
+    import_id: int,
+    report: ImportReport,
+    first: BillRow | None,
+    last: BillRow | None,
+) -> None:
+    if first is not None and last is not None:
         report.first_trade_time, report.last_trade_time = first.trade_time, last.trade_time
         report.first_balance, report.last_balance = first.balance, last.balance
     conn.execute(

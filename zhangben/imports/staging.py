@@ -1,0 +1,441 @@
+"""The set-based write path of an import: a staging table, then a few INSERT … SELECTs.
+
+The runner streams every validated row, as one flat tuple (:data:`COLUMNS`), into a
+temporary table ``zb_stage`` of the write transaction — PostgreSQL ``COPY … FROM STDIN``,
+SQLite ``executemany`` — while it reads the file. Once the whole file is validated, the rows
+are posted with SQL, whatever their number:
+
+1. ``zb_fresh``: the staged rows whose key is neither stored for this platform and account
+   (one anti-join on the ``bill_rows`` unique index) nor repeated earlier in the file (in
+   posting order);
+2. ``zb_post``: the fresh rows that move money, numbered in posting order, with their
+   balance-after as a running sum (window function) over the account's locked balance, and
+   their posting and entry ids (reserved from the sequences in one query, ascending, so the
+   balance-after chain follows entry ids);
+3. the overdraft and overflow checks (one query each, on the first offending row);
+4. ``INSERT INTO postings / entries / bill_rows … SELECT`` (one statement each) and one
+   balance update of the account.
+
+Posting order is the file's order, or its reverse for a newest-first file (``ord`` is the
+row's position in the file). If an idempotency key of the import's postings is already taken
+(only possible when a caller posted with an ``import:…`` key of its own), the postings insert
+fails inside a savepoint and :func:`post_staged` redoes it with those rows as replays (same
+request hash: no new entry) or raises :class:`IdempotencyConflict` (another request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from zhangben.core.errors import IdempotencyConflict, InsufficientFunds, ValidationError
+from zhangben.core.money import MAX_BALANCE_MINOR, format_amount, from_minor
+
+#: the staging table's columns, in the order of the runner's tuples
+COLUMNS = (
+    ("ord", "INTEGER"),
+    ("line", "INTEGER"),
+    ("ukey", "TEXT"),
+    ("flow_no", "TEXT"),
+    ("trade_time", "TIMESTAMPTZ"),  # SQLite: naive UTC text, as UTCDateTime stores it
+    ("trade_day", "INTEGER"),  # yyyymmdd in the ledger's time zone (trade numbers)
+    ("income", "BIGINT"),
+    ("expense", "BIGINT"),
+    ("balance", "BIGINT"),
+    ("counterparty", "TEXT"),
+    ("order_no", "TEXT"),
+    ("business_type", "TEXT"),
+    ("remark", "TEXT"),
+    ("platform_account", "TEXT"),
+    ("ref_id", "TEXT"),
+    ("bill_date", "DATE"),  # SQLite: yyyy-mm-dd text
+    ("raw", "TEXT"),  # JSON text (SQLite; PostgreSQL only for rows raw_cells cannot hold)
+    ("raw_cells", "TEXT"),  # PostgreSQL: the raw cells joined by CELL_SEP, in header order
+    ("category_id", "INTEGER"),
+    ("subject_id", "INTEGER"),
+    ("description", "TEXT"),
+    ("ent_remark", "TEXT"),
+    ("request_hash", "TEXT"),
+)
+NAMES = ", ".join(name for name, _ in COLUMNS)
+#: joins a row's raw cells for PostgreSQL, which builds the JSON object (json_object) itself
+CELL_SEP = "\x1f"
+#: sorts and hashes of the set-based statements stay in memory (PostgreSQL)
+WORK_MEM = "256MB"
+#: rows per SQLite executemany
+SQLITE_CHUNK = 5000
+
+
+class Stage:
+    """The staging table of one import, inside the caller's write transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
+        self.cursor = conn.connection.driver_connection.cursor()
+        self._copy_cm = self._copy = None
+        self._pending: list[tuple] = []
+        if self.pg:
+            types = ", ".join(f"{n} {t}" for n, t in COLUMNS)
+            self.cursor.execute(
+                "DROP TABLE IF EXISTS pg_temp.zb_stage, pg_temp.zb_fresh, pg_temp.zb_post; "
+                f"SET LOCAL work_mem = '{WORK_MEM}'; "
+                f"CREATE TEMP TABLE zb_stage ({types}) ON COMMIT DROP"
+            )
+            self._copy_cm = self.cursor.copy(f"COPY zb_stage ({NAMES}) FROM STDIN")
+            self._copy = self._copy_cm.__enter__()
+            self.add = self._copy.write_row  # type: ignore[method-assign]
+        else:
+            types = ", ".join(f"{n} {t.replace('TIMESTAMPTZ', 'TEXT')}" for n, t in COLUMNS)
+            types = types.replace("ord INTEGER", "ord INTEGER PRIMARY KEY", 1)
+            for name in ("zb_stage", "zb_fresh", "zb_post"):
+                self.cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            self.cursor.execute(f"CREATE TEMP TABLE zb_stage ({types})")
+            marks = ", ".join("?" * len(COLUMNS))
+            self._insert = f"INSERT INTO temp.zb_stage ({NAMES}) VALUES ({marks})"  # noqa: S608
+
+    def add(self, row: tuple) -> None:  # SQLite; PostgreSQL binds COPY's write_row instead
+        self._pending.append(row)
+        if len(self._pending) >= SQLITE_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.cursor.executemany(self._insert, self._pending)
+            self._pending = []
+
+    def abort(self, exc: BaseException) -> None:
+        """End an open COPY after a failure (the transaction is then rolled back)."""
+        if self._copy_cm is not None:
+            cm, self._copy_cm = self._copy_cm, None
+            try:
+                cm.__exit__(type(exc), exc, exc.__traceback__)
+            except Exception:  # noqa: BLE001, S110 - the original error is what matters
+                pass
+
+    def close(self) -> None:
+        """All rows are in: end the COPY, index and analyse the staging table."""
+        if self.pg:
+            cm, self._copy_cm = self._copy_cm, None
+            if cm is not None:
+                cm.__exit__(None, None, None)
+            self.cursor.execute("ANALYZE zb_stage (ord, ukey)")
+        else:
+            self._flush()
+            self.cursor.execute("CREATE INDEX temp.zb_stage_ukey ON zb_stage (ukey, ord)")
+
+    def rows_in_order(self, newest_first: bool) -> Iterator[tuple]:
+        """(line, flow_no, trade_time, net, balance, key) of every staged row in posting
+        order, streamed (for the continuity check's full replay)."""
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            "SELECT line, flow_no, trade_time, income - expense, balance, ukey "  # noqa: S608
+            f"FROM zb_stage ORDER BY ord {order}"
+        )
+        if self.pg:
+            with self.conn.connection.driver_connection.cursor(name="zb_chain") as cur:
+                cur.itersize = 5000
+                cur.execute(sql)
+                yield from cur
+        else:
+            cur = self.conn.connection.driver_connection.cursor()
+            for line, flow, when, net, bal, key in cur.execute(sql):
+                yield line, flow, _sqlite_instant(when), net, bal, key
+
+
+@dataclass
+class Posted:
+    fresh: int  # rows not stored before (bill rows written)
+    entries: int  # ledger entries written
+    final_balance: int
+
+
+@dataclass
+class Target:
+    """Where and how the staged rows go."""
+
+    platform: str
+    account_id: int
+    account_number: str
+    allow_overdraft: bool
+    balance: int  # the account's balance, read under its lock
+    import_id: int
+    operator_id: int | None
+    now: datetime
+    newest_first: bool
+    headers: tuple[str, ...] = ()  # the raw cells' names, in raw_cells order
+
+
+def post_staged(stage: Stage, t: Target) -> Posted:
+    """Post the staged rows (see the module doc); returns what was written."""
+    conn, cur, pg = stage.conn, stage.cursor, stage.pg
+    before = "<" if not t.newest_first else ">"
+    order = "DESC" if t.newest_first else "ASC"
+    temp = "pg_temp." if pg else "temp."
+    on_commit = " ON COMMIT DROP" if pg else ""
+    p = _params(pg)
+    args = dict(platform=t.platform, account=t.account_id)
+    cur.execute(
+        f"CREATE TEMP TABLE {temp}zb_fresh{on_commit} AS "  # noqa: S608
+        "SELECT s.ord, s.income - s.expense AS net, s.trade_day FROM zb_stage s "
+        "WHERE NOT EXISTS (SELECT 1 FROM bill_rows b WHERE b.platform = {platform} "
+        "AND b.account_id = {account} AND b.unique_key = s.ukey) "
+        "AND NOT EXISTS (SELECT 1 FROM zb_stage d WHERE d.ukey = s.ukey "
+        f"AND d.ord {before} s.ord)".format(**p),
+        _bind(pg, args, "platform", "account"),
+    )
+    fresh = _scalar(cur, "SELECT count(*) FROM zb_fresh")
+    if not fresh:
+        return Posted(0, 0, t.balance)
+    if pg:
+        cur.execute("ANALYZE zb_fresh")
+    prefix = f"import:{t.platform}:{t.account_id}:"
+    cur.execute("SAVEPOINT zb_import")
+    try:
+        entries = _post(stage, t, order, prefix, replays=False)
+    except conn.dialect.dbapi.IntegrityError as exc:  # an import:… key taken already
+        if not _is_unique_violation(exc):
+            raise
+        cur.execute("ROLLBACK TO SAVEPOINT zb_import")
+        entries = _post(stage, t, order, prefix, replays=True)
+    cur.execute("RELEASE SAVEPOINT zb_import")
+    cur.execute("SELECT balance_after FROM zb_post ORDER BY k DESC LIMIT 1")
+    last = cur.fetchone()
+    final = t.balance if last is None else last[0]
+    cur.execute(
+        "UPDATE accounts SET balance = {b} WHERE id = {account}".format(**p),  # noqa: S608
+        _bind(pg, dict(b=final, account=t.account_id), "b", "account"),
+    )
+    _insert_bill_rows(stage, t)
+    return Posted(fresh, entries, final)
+
+
+def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) -> int:
+    """Number the fresh rows that move money, check them, insert postings and entries."""
+    cur, pg = stage.cursor, stage.pg
+    p = _params(pg)
+    temp = "pg_temp." if pg else "temp."
+    on_commit = " ON COMMIT DROP" if pg else ""
+    cur.execute(f"DROP TABLE IF EXISTS {temp}zb_post")
+    skip = ""
+    if replays:
+        skip = _replays(stage, prefix)
+    window = f"WINDOW w AS (ORDER BY f.ord {order} ROWS UNBOUNDED PRECEDING)"
+    numbered = (
+        "SELECT f.ord, f.trade_day, row_number() OVER w AS k, "  # noqa: S608
+        f"{{start}} + sum(f.net) OVER w AS balance_after FROM zb_fresh f WHERE f.net <> 0{skip} "
+        f"{window}"
+    ).format(**p)
+    if pg:
+        ids = (
+            "SELECT row_number() OVER (ORDER BY v) AS k, v FROM (SELECT nextval("
+            "CAST(%(seq)s AS regclass)) AS v FROM generate_series(1, (SELECT count(*) FROM p))) q"
+        )
+        sql = (
+            f"CREATE TEMP TABLE zb_post{on_commit} AS WITH p AS ({numbered}), "  # noqa: S608
+            f"pid AS ({ids.replace('%(seq)s', '%(pseq)s')}), "
+            f"eid AS ({ids.replace('%(seq)s', '%(eseq)s')}) "
+            "SELECT p.ord, p.k, p.balance_after, pid.v AS posting_id, eid.v AS entry_id, "
+            "p.trade_day::text || lpad(floor(random() * 100000000)::int::text, 8, '0') "
+            "AS trade_no FROM p JOIN pid USING (k) JOIN eid USING (k)"
+        )
+        cur.execute(
+            sql,
+            dict(
+                start=t.balance,
+                prefix=prefix,
+                pseq=_sequence(cur, "postings"),
+                eseq=_sequence(cur, "entries"),
+            ),
+        )
+    else:
+        pstart, estart = _sqlite_next_id(cur, "postings"), _sqlite_next_id(cur, "entries")
+        cur.execute(
+            f"CREATE TEMP TABLE {temp}zb_post AS SELECT ord, k, balance_after, "  # noqa: S608
+            f"{pstart} + k - 1 AS posting_id, {estart} + k - 1 AS entry_id, "
+            "printf('%d%08d', trade_day, abs(random()) % 100000000) AS trade_no "
+            f"FROM ({numbered})",
+            dict(start=t.balance, prefix=prefix),
+        )
+        cur.execute("CREATE INDEX temp.zb_post_ord ON zb_post (ord)")
+    entries = _scalar(cur, "SELECT count(*) FROM zb_post")
+    if not entries:
+        return 0
+    if pg:
+        cur.execute("ANALYZE zb_post")
+    _check(stage, t)
+    cur.execute(
+        "INSERT INTO postings (id, kind, trade_no, idempotency_key, request_hash, "  # noqa: S608
+        "reverses_posting_id, created_at) SELECT p.posting_id, "
+        "CASE WHEN s.income > s.expense THEN 'income' ELSE 'expense' END, p.trade_no, "
+        "{prefix} || s.ukey, s.request_hash, NULL, {now} "
+        "FROM zb_post p JOIN zb_stage s ON s.ord = p.ord".format(**p),
+        _bind(pg, dict(prefix=prefix, now=_when(pg, t.now)), "prefix", "now"),
+    )
+    cur.execute(
+        "INSERT INTO entries (id, posting_id, account_id, type, amount, balance_after, "  # noqa: S608
+        "trade_no, trade_time, recorded_at, operator_id, category_id, subject_id, "
+        "counterparty, description, remark, source, external_id, reverses_entry_id, "
+        "platform_balance) SELECT p.entry_id, p.posting_id, {account}, "
+        "CASE WHEN s.income > s.expense THEN 'income' ELSE 'expense' END, "
+        "s.income - s.expense, p.balance_after, p.trade_no, s.trade_time, {now}, "
+        "CAST({operator} AS INTEGER), "
+        "s.category_id, s.subject_id, substr(s.counterparty, 1, 64), s.description, "
+        "s.ent_remark, {platform}, coalesce(s.flow_no, s.ukey), NULL, s.balance "
+        "FROM zb_post p JOIN zb_stage s ON s.ord = p.ord".format(**p),
+        _bind(
+            pg,
+            dict(
+                account=t.account_id,
+                now=_when(pg, t.now),
+                operator=t.operator_id,
+                platform=t.platform,
+            ),
+            "account",
+            "now",
+            "operator",
+            "platform",
+        ),
+    )
+    return entries
+
+
+def _replays(stage: Stage, prefix: str) -> str:
+    """Rows whose posting key is taken: the same request (replay, no entry) or a conflict."""
+    cur, pg = stage.cursor, stage.pg
+    p = _params(pg)
+    cur.execute(
+        "SELECT s.ukey, s.request_hash, q.request_hash FROM zb_fresh f "  # noqa: S608
+        "JOIN zb_stage s ON s.ord = f.ord "
+        "JOIN postings q ON q.idempotency_key = {prefix} || s.ukey WHERE f.net <> 0".format(**p),
+        _bind(pg, dict(prefix=prefix), "prefix"),
+    )
+    for ukey, ours, theirs in cur.fetchall():
+        if ours != theirs:
+            raise IdempotencyConflict(
+                f"idempotency key {prefix + ukey!r} was already used for a different request"
+            )
+    return (
+        " AND NOT EXISTS (SELECT 1 FROM zb_stage s JOIN postings q "
+        "ON q.idempotency_key = {prefix} || s.ukey WHERE s.ord = f.ord)"
+    )
+
+
+def _check(stage: Stage, t: Target) -> None:
+    """The first row that would overdraw the account (without overdraft) or overflow it."""
+    cur = stage.cursor
+    cond = f"abs(p.balance_after) > {MAX_BALANCE_MINOR}"
+    if not t.allow_overdraft:
+        cond += " OR (p.balance_after < 0 AND s.income < s.expense)"
+    cur.execute(
+        "SELECT p.balance_after, s.income - s.expense, coalesce(s.flow_no, s.ukey) "  # noqa: S608
+        f"FROM zb_post p JOIN zb_stage s ON s.ord = p.ord WHERE {cond} ORDER BY p.k LIMIT 1"
+    )
+    bad = cur.fetchone()
+    if bad is None:
+        return
+    after, delta, ref = bad
+    if after < 0 and delta < 0 and not t.allow_overdraft:
+        raise InsufficientFunds(
+            f"account {t.account_number} holds {format_amount(from_minor(after - delta), 2)}; "
+            f"{ref} would take it to {format_amount(from_minor(after), 2)} and the account "
+            "does not allow overdraft"
+        )
+    raise ValidationError("amount", f"account {t.account_number}'s balance would overflow")
+
+
+def _insert_bill_rows(stage: Stage, t: Target) -> None:
+    """Bill rows in posting order (their ids follow it, as the continuity checks expect)."""
+    cur, pg = stage.cursor, stage.pg
+    p = _params(pg)
+    order = "DESC" if t.newest_first else "ASC"
+    raw = "s.raw"
+    if pg:
+        raw = (
+            "coalesce(CAST(s.raw AS json), json_object(CAST(%(headers)s AS text[]), "
+            "string_to_array(s.raw_cells, %(sep)s)))"
+        )
+    cur.execute(
+        "INSERT INTO bill_rows (platform, account_id, unique_key, import_id, entry_id, "  # noqa: S608
+        "line, flow_no, trade_time, income, expense, balance, counterparty, order_no, "
+        "business_type, remark, platform_account, ref_id, bill_date, raw, imported_at, "
+        "updated_at) SELECT {platform}, {account}, s.ukey, {import_id}, p.entry_id, s.line, "
+        "s.flow_no, s.trade_time, s.income, s.expense, s.balance, s.counterparty, s.order_no, "
+        f"s.business_type, s.remark, s.platform_account, s.ref_id, s.bill_date, {raw}, "
+        "{now}, {now} FROM zb_fresh f JOIN zb_stage s ON s.ord = f.ord "
+        f"LEFT JOIN zb_post p ON p.ord = f.ord ORDER BY f.ord {order}".format(**p),
+        _bind(
+            pg,
+            dict(
+                platform=t.platform,
+                account=t.account_id,
+                import_id=t.import_id,
+                now=_when(pg, t.now),
+            ),
+            "platform",
+            "account",
+            "import_id",
+            "now",
+        )
+        | ({"headers": list(t.headers), "sep": CELL_SEP} if pg else {}),
+    )
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+_NAMES = ("platform", "account", "prefix", "now", "operator", "import_id", "b", "start")
+
+
+def _params(pg: bool) -> dict[str, str]:
+    """Placeholders by name: psycopg ``%(x)s``, sqlite3 ``:x``."""
+    return {n: (f"%({n})s" if pg else f":{n}") for n in _NAMES}
+
+
+def _bind(pg: bool, values: dict, *names: str) -> dict:
+    return {n: values[n] for n in names}
+
+
+def _scalar(cur, sql: str):
+    cur.execute(sql)
+    return cur.fetchone()[0]
+
+
+def _when(pg: bool, value: datetime):
+    return value if pg else sqlite_time(value)
+
+
+def _sequence(cur, table: str) -> str:
+    cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,))
+    return cur.fetchone()[0]
+
+
+def _sqlite_next_id(cur, table: str) -> int:
+    """The next id after SQLite's AUTOINCREMENT high-water mark (the write lock is held)."""
+    cur.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+    found = cur.fetchone()
+    cur.execute(f"SELECT max(id) FROM {table}")  # noqa: S608
+    top = cur.fetchone()[0]
+    return max(found[0] if found else 0, top or 0) + 1
+
+
+def _is_unique_violation(orig: Exception) -> bool:
+    code = getattr(orig, "sqlstate", None)
+    if code is not None:
+        return code == "23505"
+    return "UNIQUE constraint failed" in str(orig)
+
+
+def sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC with microseconds)."""
+    naive = value.replace(tzinfo=None) - value.utcoffset()
+    text = naive.isoformat(" ")
+    return text if naive.microsecond else text + ".000000"
+
+
+def _sqlite_instant(text: str) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

@@ -160,23 +160,19 @@ class Ledger:
 
     def transfer_many(self, transfers) -> list[int]:
         """``transfers``: (from_account, to_account, amount[, idempotency_key]) tuples, posted
-        in one transaction, all or nothing."""
-        requests = []
-        for spec in transfers:
-            source, target, amount, *rest = spec
-            value = parse_amount(amount)
-            legs = posting.plan_transfer(source, target, to_minor(value))
-            fingerprint = {"from": source, "to": target, "amount": str(value), "description": None}
-            requests.append(
-                _request(
-                    "transfer",
-                    legs,
-                    fingerprint,
-                    source="internal",
-                    idempotency_key=rest[0] if rest else None,
-                )
-            )
-        return self.post_many(requests)
+        in one transaction, all or nothing; returns each transfer's posting id.
+
+        The same rules as :meth:`transfer` one by one (idempotency shared with it, locking,
+        every check, balance-after chaining) on a columnar path (:func:`many.transfer_many`).
+        A batch that loses a race on an idempotency key to a concurrent writer is run again,
+        and then answers from the winner's postings (or refuses a conflict)."""
+        batch = many.plan_transfers(transfers)
+        for _ in range(4):
+            try:
+                return self._write(lambda c: many.transfer_many(c, batch, self.tz))
+            except many.KeyRace:
+                continue  # rolled back; the next attempt sees the winner's keys
+        return self._write(lambda c: many.transfer_many(c, batch, self.tz))
 
     def reverse_entry(self, entry_id: int, **kw) -> PostingResult:
         """Cancel an income or expense entry with a new reversal entry (never an edit)."""

@@ -69,14 +69,13 @@ from zhangben.core.posting import (
 from zhangben.store.tables import accounts, entries, postings
 
 
-def post_many(conn: Connection, requests: Sequence[PostingRequest], tz: ZoneInfo) -> list[int]:
-    """Write ``requests`` in order inside the caller's write transaction. Returns each
-    request's posting id (the earlier posting's id for an idempotent replay)."""
-    now = datetime.now(UTC)
-    keys = [r.effective_key() for r in requests]
-    digests = [r.request_hash() for r in requests]
-    known = _known_keys(conn, [k for k in keys if k is not None])
-    result: list[int | None] = [None] * len(requests)
+def sort_keys(
+    keys: Sequence[str | None], digests: Sequence[str | None], known: dict
+) -> tuple[list[int | None], list[int], dict[str, int]]:
+    """Sort a batch by its idempotency keys: (result with the earlier posting id of every
+    replay, positions still to write, first position of each new key). A key seen before
+    with other content, or twice in the batch with different content, is a conflict."""
+    result: list[int | None] = [None] * len(keys)
     todo: list[int] = []
     first: dict[str, int] = {}
     for i, key in enumerate(keys):
@@ -94,6 +93,17 @@ def post_many(conn: Connection, requests: Sequence[PostingRequest], tz: ZoneInfo
         else:
             first[key] = i
             todo.append(i)
+    return result, todo, first
+
+
+def post_many(conn: Connection, requests: Sequence[PostingRequest], tz: ZoneInfo) -> list[int]:
+    """Write ``requests`` in order inside the caller's write transaction. Returns each
+    request's posting id (the earlier posting's id for an idempotent replay)."""
+    now = datetime.now(UTC)
+    keys = [r.effective_key() for r in requests]
+    digests = [r.request_hash() for r in requests]
+    known = _known_keys(conn, [k for k in keys if k is not None])
+    result, todo, first = sort_keys(keys, digests, known)
 
     refs = list(dict.fromkeys(leg.account for i in todo for leg in requests[i].legs))
     locked = _lock_accounts(conn, refs) if refs else {}
@@ -342,23 +352,7 @@ def transfer_many(conn: Connection, batch: TransferBatch, tz: ZoneInfo) -> list[
     result: list[int | None] = [None] * n
     first: dict = {}
     if has_keys:
-        todo = []
-        for i, key in enumerate(keys):
-            if key is None:
-                todo.append(i)
-            elif key in known:
-                if known[key][1] != digests[i]:
-                    raise IdempotencyConflict(
-                        f"request {i}: idempotency key {key!r} was already used for a "
-                        "different request"
-                    )
-                result[i] = known[key][0]
-            elif key in first:
-                if digests[first[key]] != digests[i]:
-                    raise IdempotencyConflict(f"request {i}: idempotency key {key!r} is used twice")
-            else:
-                first[key] = i
-                todo.append(i)
+        result, todo, first = sort_keys(keys, digests, known)
         if len(todo) < n:
             needed = dict.fromkeys(chain.from_iterable((src[i], dst[i]) for i in todo))
         else:

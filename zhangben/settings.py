@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     shopex_window_seconds: int = 300
     #: 壹川 login sessions live this long (seconds).
     session_ttl_seconds: int = 8 * 3600
+    #: Each worker process caches an API key's or a ShopEx app's record this long (seconds)
+    #: after reading it, so a revoked key or a changed app takes effect within this time in
+    #: every process; 0 reads the database on every request.
+    auth_cache_seconds: float = Field(5.0, ge=0, le=60)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -141,3 +141,100 @@ def test_staff_session_sees_and_writes_everything(client, api, make_session):
     )
     assert r.status_code == 201
     assert client.get(f"{V1}/verify", headers=s).json()["ok"] is True
+
+
+# -- the per-process cache of verified API keys ----------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def key_cache(client):
+    cache = client.app.state.zb_api.keys
+    cache.clock = FakeClock()
+    assert cache.ttl == 5.0  # ZHANGBEN_AUTH_CACHE_SECONDS' default
+    return cache
+
+
+def test_a_revoked_key_stops_working_within_the_cache_ttl(client, ledger, make_key, key_cache):
+    from zhangben.access import apikeys
+    from zhangben.store.engine import run_write
+
+    secret = make_key()
+    assert client.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 200
+    assert len(key_cache) == 1
+    key_id = run_write(ledger.engine, lambda c: apikeys.list_keys(c))[-1].id
+    run_write(ledger.engine, lambda c: apikeys.revoke_key(c, key_id))
+    key_cache.clock.now += 4.9  # still cached in this process: at most ttl seconds
+    assert client.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 200
+    key_cache.clock.now += 0.2  # past the ttl: read again, refused
+    r = client.get(f"{V1}/accounts", headers=bearer(secret))
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+    assert client.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 401
+    assert len(key_cache) == 0  # refusals are not cached
+
+
+def test_a_disabled_integrator_and_narrowed_grants_apply_within_the_ttl(
+    client, ledger, make_key, key_cache
+):
+    from zhangben.access import apikeys, integrators
+    from zhangben.store.engine import run_write
+
+    secret = make_key()
+    assert client.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 200
+    iid = run_write(ledger.engine, lambda c: apikeys.list_keys(c))[-1].integrator_id
+    run_write(ledger.engine, lambda c: integrators.grant(c, iid, shop_codes=["S009"]))
+    key_cache.clock.now += 5.1
+    r = client.post(f"{V1}/accounts", json={"number": "X1", "name": "x"}, headers=bearer(secret))
+    assert r.status_code == 403  # the new shop limit is seen
+    run_write(ledger.engine, lambda c: integrators.set_enabled(c, iid, False))
+    key_cache.clock.now += 5.1
+    assert client.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 401
+
+
+def test_a_tampered_key_is_refused_even_while_the_real_one_is_cached(client, make_key, key_cache):
+    secret = make_key()
+    assert client.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 200
+    tampered = secret[:-1] + ("A" if not secret.endswith("A") else "B")
+    assert client.get(f"{V1}/accounts", headers=bearer(tampered)).status_code == 401
+
+
+def test_rate_limit_is_counted_on_every_request_even_when_the_key_is_cached(
+    client, make_key, key_cache
+):
+    secret = make_key(rate=3)
+    codes = [client.get(f"{V1}/accounts", headers=bearer(secret)).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+
+
+def test_sessions_are_not_cached_logout_ends_them_at_once(client, ledger, make_session):
+    from datetime import UTC, datetime
+
+    from zhangben.access import sessions
+    from zhangben.store.engine import run_write
+
+    token, _ = make_session("boss", role="staff")
+    assert client.get(f"{V1}/accounts", headers=bearer(token)).status_code == 200
+    run_write(ledger.engine, lambda c: sessions.logout(c, token, datetime.now(UTC)))
+    assert client.get(f"{V1}/accounts", headers=bearer(token)).status_code == 401
+
+
+def test_no_cache_with_ttl_zero(settings, ledger, make_key):
+    from fastapi.testclient import TestClient
+
+    from zhangben.access import apikeys
+    from zhangben.app import create_app
+    from zhangben.store.engine import run_write
+
+    secret = make_key()
+    with TestClient(create_app(settings.model_copy(update={"auth_cache_seconds": 0}), ledger)) as c:
+        assert c.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 200
+        key_id = run_write(ledger.engine, lambda conn: apikeys.list_keys(conn))[-1].id
+        run_write(ledger.engine, lambda conn: apikeys.revoke_key(conn, key_id))
+        assert c.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 401

@@ -127,7 +127,7 @@ class AccountOut(BaseModel):
 
     @classmethod
     def of(cls, a: Account, tz: tzinfo) -> AccountOut:
-        return cls(
+        return cls.model_construct(
             id=a.id,
             number=a.number,
             name=a.name,
@@ -181,7 +181,8 @@ class EntryOut(BaseModel):
 
     @classmethod
     def of(cls, e: Entry, tz: tzinfo) -> EntryOut:
-        return cls(
+        # built from the ledger's own records: no validation (it cost ~20 µs an entry)
+        return cls.model_construct(
             id=e.id,
             posting_id=e.posting_id,
             account=e.account_number,
@@ -228,13 +229,7 @@ class PostingOut(BaseModel):
 
     @classmethod
     def of(cls, r: PostingResult, tz: tzinfo) -> PostingOut:
-        return cls(
-            posting_id=r.posting_id,
-            kind=r.kind,
-            trade_no=r.trade_no,
-            replayed=r.replayed,
-            entries=[EntryOut.of(e, tz) for e in r.entries],
-        )
+        return cls.model_construct(**_posting_fields(r, tz))
 
 
 class TransferOut(PostingOut):
@@ -242,8 +237,17 @@ class TransferOut(PostingOut):
 
     @classmethod
     def of(cls, r: PostingResult, tz: tzinfo) -> TransferOut:
-        base = PostingOut.of(r, tz)
-        return cls(**base.model_dump(), transfer_id=r.posting_id)
+        return cls.model_construct(**_posting_fields(r, tz), transfer_id=r.posting_id)
+
+
+def _posting_fields(r: PostingResult, tz: tzinfo) -> dict:
+    return dict(
+        posting_id=r.posting_id,
+        kind=r.kind,
+        trade_no=r.trade_no,
+        replayed=r.replayed,
+        entries=[EntryOut.of(e, tz) for e in r.entries],
+    )
 
 
 class _PostingFields(Request):

@@ -11,15 +11,16 @@ Keys are per caller and kept 24 h.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from zhangben.access import idempotency
+from zhangben.access.cache import TtlCache
 from zhangben.api.auth import Principal
 from zhangben.api.problems import from_exception
 from zhangben.core.errors import LedgerError
@@ -44,10 +45,20 @@ IdempotencyKey = Annotated[
 class ApiContext:
     ledger: Ledger
     tz: ZoneInfo
+    #: verified API keys (SHA-256 of the key → VerifiedKey), see zhangben.api.auth
+    keys: TtlCache = field(default_factory=lambda: TtlCache(5.0))
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    # async: a sync dependency would cost a thread hand-off per request
     return request.app.state.zb_api
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """A model as JSON, serialized once by pydantic (FastAPI would validate a returned model
+    against the response model again, in a worker thread for a sync route, before encoding
+    it). Same bytes as FastAPI's own rendering."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def ledger_key(who: Principal, key: str | None, *business_keys: str | None) -> str | None:
@@ -59,8 +70,8 @@ def ledger_key(who: Principal, key: str | None, *business_keys: str | None) -> s
     return f"api:{who.caller}:{key}"
 
 
-def _render(status: int, model: BaseModel) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+def _render(status: int, model: BaseModel) -> Response:
+    return json_response(model, status)
 
 
 def idempotent(
@@ -71,10 +82,13 @@ def idempotent(
     payload: object,
     action: Callable[[], tuple[int, BaseModel]],
 ) -> Response:
-    """Run ``action`` (returning ``(status, model)``) under the Idempotency-Key protocol."""
+    """Run ``action`` (returning ``(status, model)``) under the Idempotency-Key protocol.
+    ``payload`` is the request body (a model, dumped only when there is a key) or a dict."""
     if key is None:
         return _render(*action())
     engine = ctx.ledger.engine
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
     digest = idempotency.request_hash(request.method, request.url.path, payload)
     stored = run_statements(engine, lambda c: idempotency.begin(c, who.caller, key, digest))
     if stored is not None:

@@ -110,6 +110,7 @@ def list_(
 @apikey_app.command("revoke")
 @friendly
 def revoke(key_id: Annotated[int, typer.Argument(help="id from `apikey list`")]) -> None:
-    """Revoke a key at once (idempotent)."""
+    """Revoke a key (idempotent). Servers stop accepting it within ZHANGBEN_AUTH_CACHE_SECONDS
+    (5 s by default), the time each process may reuse a verified key."""
     key = run_write(ledger().engine, lambda c: apikeys.revoke_key(c, key_id))
     console.print(f"API key {key.id} (zb_{key.prefix}_…) revoked", highlight=False)

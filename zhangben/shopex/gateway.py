@@ -9,6 +9,12 @@ Checks run in the original server's order and the first failure ends the request
    check still uses up its sign;
 5. the method exists; 6. permission: flag enabled, method granted, IP allowed, rate limit;
 7. ``type`` is json (and ``charset`` utf-8); 8. application parameters; 9. the call.
+
+Apps are cached per process (``cache_seconds``, with their decrypted token) for checks 1-3.
+The replay guard's statement reads the app's current record in the same round trip (see
+:func:`zhangben.access.replay.remember_sign_and_read_app`), and checks 3-9 then use that
+record: a rotated token, a disabled flag or changed grants take effect on the next call, as
+without the cache. Only the response style of a refusal at checks 1-2 may lag (≤ the ttl).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zhangben.access import ratelimit, replay
+from zhangben.access.cache import TtlCache
 from zhangben.access.integrators import Cipher, Integrator, find_integrator, token_of
 from zhangben.core.ledger import Ledger
 from zhangben.shopex.params import ParamError
@@ -29,7 +36,7 @@ from zhangben.shopex.registry import MethodContext, MethodRegistry, load_methods
 from zhangben.shopex.wire.codes import Reason, render_error, render_success, sign_mismatch_detail
 from zhangben.shopex.wire.signature import explain, verify_sign
 from zhangben.shopex.wire.times import parse_request_timestamp, within_window
-from zhangben.store.engine import read_statement, run_statements, run_write
+from zhangben.store.engine import read_statement, run_statements
 
 log = logging.getLogger("zhangben.shopex")
 
@@ -60,6 +67,15 @@ class Outcome:
     method: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KnownApp:
+    """An app as the gateway holds it: its record and its token in clear text (decrypted once
+    per token, not per call)."""
+
+    app: Integrator
+    token: str = field(repr=False)
+
+
 @dataclass
 class Gateway:
     ledger: Ledger
@@ -69,9 +85,12 @@ class Gateway:
     registry: MethodRegistry = field(default_factory=load_methods)
     #: The clock (Unix seconds); tests replace it to probe the window's edges.
     clock: Callable[[], float] = time.time
+    #: How long an app's record may serve checks 1-3 before it is read again (seconds).
+    cache_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         self.window_seconds = min(max(int(self.window_seconds), 1), MAX_WINDOW_SECONDS)
+        self.apps: TtlCache[str, KnownApp] = TtlCache(self.cache_seconds)
 
     def handle(self, params: dict[str, Any], client_ip: str | None) -> Outcome:
         """Run every check and the call; never raises."""
@@ -106,18 +125,21 @@ class Gateway:
 
     def _pipeline(self, state: _State, client_ip: str | None) -> dict[str, Any]:
         params = state.params
+        known: KnownApp | None = None
+        cached = False
         try:
             _check_presence(state)
         finally:  # a known flag answers in its app's style from the first check on
-            app = self._lookup(state.flag) if state.flag else None
-            if app is not None:
-                state.style = app.response_style
+            if state.flag:
+                known, cached = self._lookup(state.flag)
+            if known is not None:
+                state.style = known.app.response_style
         now = self.clock()
         ts = self._check_timestamp(params["timestamp"], now)
-        if app is None:
+        if known is None:
             raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {state.flag!r}")
-        self._check_sign(app, params)
-        self._check_replay(app, params["sign"], ts, now)
+        known = self._check_sign(known, cached, params)
+        app = self._check_replay(known, state, params, ts, now)
         handler = self.registry.get(state.method)
         if handler is None:
             raise Refused(Reason.UNKNOWN_METHOD, f"no method {state.method!r}")
@@ -130,9 +152,22 @@ class Gateway:
             reason = Reason.MISSING_APP_PARAM if exc.missing else Reason.BAD_PARAM
             raise Refused(reason, exc.message) from None
 
-    def _lookup(self, flag: str) -> Integrator | None:
+    def _lookup(self, flag: str) -> tuple[KnownApp | None, bool]:
+        """The app of ``flag`` and whether it came from the cache."""
+        known = self.apps.get(flag)
+        if known is not None:
+            return known, True
         with read_statement(self.ledger.engine) as conn:
-            return find_integrator(conn, flag)
+            app = find_integrator(conn, flag)
+        return (None if app is None else self._remember(app)), False
+
+    def _remember(self, app: Integrator, previous: KnownApp | None = None) -> KnownApp:
+        if previous is not None and previous.app.token_encrypted == app.token_encrypted:
+            known = KnownApp(app, previous.token)
+        else:
+            known = KnownApp(app, token_of(app, self.cipher))
+        self.apps.put(app.flag, known)
+        return known
 
     def _check_timestamp(self, value: Any, now: float) -> datetime:
         try:
@@ -152,24 +187,49 @@ class Gateway:
             )
         return ts
 
-    def _check_sign(self, app: Integrator, params: dict[str, Any]) -> None:
-        token = token_of(app, self.cipher)
-        sign = params["sign"]
-        if not verify_sign(params, token, sign):
-            steps = explain(params, token)  # the concatenation with a token param redacted
-            detail = sign_mismatch_detail(str(sign), steps["concatenation"])
-            raise Refused(Reason.SIGN_MISMATCH, detail)
+    def _check_sign(self, known: KnownApp, cached: bool, params: dict[str, Any]) -> KnownApp:
+        if verify_sign(params, known.token, params["sign"]):
+            return known
+        if cached:  # the token may have been rotated since it was cached: read it again
+            self.apps.discard(known.app.flag)
+            fresh, _ = self._lookup(known.app.flag)
+            if fresh is None:
+                raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {known.app.flag!r}")
+            known = fresh
+            if verify_sign(params, known.token, params["sign"]):
+                return known
+        raise self._sign_mismatch(known, params)
 
-    def _check_replay(self, app: Integrator, sign: str, ts: datetime, now: float) -> None:
+    @staticmethod
+    def _sign_mismatch(known: KnownApp, params: dict[str, Any]) -> Refused:
+        steps = explain(params, known.token)  # the concatenation with a token param redacted
+        detail = sign_mismatch_detail(str(params["sign"]), steps["concatenation"])
+        return Refused(Reason.SIGN_MISMATCH, detail)
+
+    def _check_replay(
+        self, known: KnownApp, state: _State, params: dict[str, Any], ts: datetime, now: float
+    ) -> Integrator:
+        """Record the sign (durably, in the database) and return the app's current record,
+        read in the same statement."""
         server = datetime.fromtimestamp(now, UTC)
         expires = max(ts, server) + timedelta(seconds=self.window_seconds + 1)
-        # each statement of remember_sign is atomic alone: no BEGIN/COMMIT round trips
-        fresh = run_statements(
+        flag, sign = known.app.flag, params["sign"]
+        # one atomic statement: no BEGIN/COMMIT round trips
+        fresh, current = run_statements(
             self.ledger.engine,
-            lambda conn: replay.remember_sign(conn, app.flag, sign, expires, server),
+            lambda conn: replay.remember_sign_and_read_app(conn, flag, sign, expires, server),
         )
+        if current is None:  # deleted since it was cached
+            self.apps.discard(flag)
+            raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {flag!r}")
+        state.style = current.response_style
+        rotated = current.token_encrypted != known.app.token_encrypted
+        known = self._remember(current, known)  # just read: cached afresh
+        if rotated and not verify_sign(params, known.token, sign):
+            raise self._sign_mismatch(known, params)
         if not fresh:
             raise Refused(Reason.REPLAYED, "this sign was already used: repeated request")
+        return current
 
     def _check_permission(
         self, app: Integrator, state: _State, client_ip: str | None, now: float
@@ -184,7 +244,8 @@ class Gateway:
             raise Refused(Reason.FORBIDDEN, f"address {client_ip} is not allowed for this flag")
         if app.rate_limit_per_minute:
             limit = app.rate_limit_per_minute
-            wait = run_write(
+            # one atomic upsert: no BEGIN/COMMIT round trips
+            wait = run_statements(
                 self.ledger.engine, lambda conn: ratelimit.hit(conn, app.flag, limit, now)
             )
             if wait is not None:

@@ -23,7 +23,7 @@ from zhangben.api.schemas import (
     Instant,
     amount_text,
 )
-from zhangben.api.writes import ApiContext, IdempotencyKey, context, idempotent
+from zhangben.api.writes import ApiContext, IdempotencyKey, context, idempotent, json_response
 from zhangben.core.errors import NotFound, ValidationError
 from zhangben.core.records import Account
 
@@ -97,7 +97,7 @@ def open_account(
         )
         return 201, AccountOut.of(account, ctx.tz)
 
-    return idempotent(ctx, request, who, idempotency_key, body.model_dump(mode="json"), action)
+    return idempotent(ctx, request, who, idempotency_key, body, action)
 
 
 @router.get(
@@ -114,10 +114,12 @@ def list_accounts(
     status: Literal["open", "closed"] | None = None,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
-) -> AccountList:
+) -> Response:
     who.require("read")
     found = _visible(ctx, who, type=type, shop=shop, owner=owner, status=status)
-    return AccountList(items=[AccountOut.of(a, ctx.tz) for a in found])
+    return json_response(
+        AccountList.model_construct(items=[AccountOut.of(a, ctx.tz) for a in found])
+    )
 
 
 def _get(ctx: ApiContext, who: Principal, number: str) -> Account:
@@ -137,9 +139,9 @@ def get_account(
     number: AccountNumber,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
-) -> AccountOut:
+) -> Response:
     who.require("read")
-    return AccountOut.of(_get(ctx, who, number), ctx.tz)
+    return json_response(AccountOut.of(_get(ctx, who, number), ctx.tz))
 
 
 @router.post(
@@ -182,16 +184,18 @@ def get_balance(
     ] = None,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
-) -> BalanceOut:
+) -> Response:
     who.require("read")
     account = _get(ctx, who, number)
     instant = local(ctx, as_of)
     balance = account.balance if instant is None else ctx.ledger.balance_as_of(number, instant)
-    return BalanceOut(
-        account=account.number,
-        currency=account.currency,
-        balance=amount_text(balance),
-        as_of=instant.astimezone(ctx.tz) if instant else None,
+    return json_response(
+        BalanceOut(
+            account=account.number,
+            currency=account.currency,
+            balance=amount_text(balance),
+            as_of=instant.astimezone(ctx.tz) if instant else None,
+        )
     )
 
 
@@ -208,16 +212,18 @@ def list_balances(
     status: Literal["open", "closed"] | None = None,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
-) -> BalancesOut:
+) -> Response:
     who.require("read")
     found = _visible(ctx, who, type=type, shop=shop, status=status)
     totals: dict[str, Decimal] = {}
     for a in found:
         totals[a.currency] = totals.get(a.currency, Decimal(0)) + a.balance
-    return BalancesOut(
-        items=[
-            BalanceOut(account=a.number, currency=a.currency, balance=amount_text(a.balance))
-            for a in found
-        ],
-        totals={cur: amount_text(total) for cur, total in sorted(totals.items())},
+    return json_response(
+        BalancesOut(
+            items=[
+                BalanceOut(account=a.number, currency=a.currency, balance=amount_text(a.balance))
+                for a in found
+            ],
+            totals={cur: amount_text(total) for cur, total in sorted(totals.items())},
+        )
     )

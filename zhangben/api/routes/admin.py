@@ -52,7 +52,7 @@ def add_category(
         item = ctx.ledger.add_chart_item(name=body.name, kind=body.kind, parent_id=body.parent_id)
         return 201, ChartItemOut.of(item)
 
-    return idempotent(ctx, request, who, idempotency_key, body.model_dump(mode="json"), action)
+    return idempotent(ctx, request, who, idempotency_key, body, action)
 
 
 @router.get(

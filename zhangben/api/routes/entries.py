@@ -7,6 +7,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import Depends, Query
+from fastapi.responses import Response
 
 from zhangben.api.auth import Principal, principal
 from zhangben.api.problems import invalid
@@ -20,7 +21,7 @@ from zhangben.api.schemas import (
     EntryType,
     Instant,
 )
-from zhangben.api.writes import ApiContext, context
+from zhangben.api.writes import ApiContext, context, json_response
 from zhangben.core.queries import EntryFilter
 
 router = make_router()
@@ -70,7 +71,7 @@ def list_entries(
     with_total: Annotated[bool, Query(description="also count every match")] = False,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
-) -> EntryPage:
+) -> Response:
     """Each page costs the same however deep it is (``id < cursor``); entries added while you
     page appear on no later page, and none is skipped or repeated. The caller only ever sees
     entries of accounts it may see."""
@@ -91,10 +92,12 @@ def list_entries(
     )
     before = decode_cursor(cursor) if cursor is not None else None
     page = ctx.ledger.entries(f, limit=limit, before_id=before, with_total=with_total)
-    return EntryPage(
-        items=[EntryOut.of(e, ctx.tz) for e in page.items],
-        next_cursor=encode_cursor(page.next_cursor),
-        total=page.total,
+    return json_response(
+        EntryPage.model_construct(
+            items=[EntryOut.of(e, ctx.tz) for e in page.items],
+            next_cursor=encode_cursor(page.next_cursor),
+            total=page.total,
+        )
     )
 
 
@@ -109,8 +112,8 @@ def get_entry(
     entry_id: EntryId,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
-) -> EntryOut:
+) -> Response:
     who.require("read")
     entry = ctx.ledger.entry(entry_id)
     check_entries(ctx, who, [entry])
-    return EntryOut.of(entry, ctx.tz)
+    return json_response(EntryOut.of(entry, ctx.tz))

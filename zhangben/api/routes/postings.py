@@ -74,7 +74,7 @@ def create_posting(
         )
         return (200 if result.replayed else 201), PostingOut.of(result, ctx.tz)
 
-    return idempotent(ctx, request, who, idempotency_key, body.model_dump(mode="json"), action)
+    return idempotent(ctx, request, who, idempotency_key, body, action)
 
 
 @router.post(
@@ -113,7 +113,7 @@ def create_transfer(
         )
         return (200 if result.replayed else 201), TransferOut.of(result, ctx.tz)
 
-    return idempotent(ctx, request, who, idempotency_key, body.model_dump(mode="json"), action)
+    return idempotent(ctx, request, who, idempotency_key, body, action)
 
 
 def _reverse(ctx, request, who, key, body: ReversalIn | None, entries, reverse) -> Response:
@@ -132,7 +132,7 @@ def _reverse(ctx, request, who, key, body: ReversalIn | None, entries, reverse) 
         )
         return (200 if result.replayed else 201), PostingOut.of(result, ctx.tz)
 
-    return idempotent(ctx, request, who, key, body.model_dump(mode="json"), action)
+    return idempotent(ctx, request, who, key, body, action)
 
 
 _REVERSAL_ERRORS = errors("already_reversed", *_MONEY_ERRORS)

@@ -4,6 +4,8 @@ import random
 import threading
 from decimal import Decimal
 
+import pytest
+
 from zhangben.core import errors
 
 WORKERS, TRANSFERS, ACCOUNTS = 16, 300, 10
@@ -45,3 +47,30 @@ def test_concurrent_transfers_lose_nothing(ledger):
     assert min(balances) >= 0  # overdraft is off
     transfers = ledger.entries(with_total=True, limit=1).total - ACCOUNTS
     assert transfers == 2 * (WORKERS * TRANSFERS - refused[0])
+
+
+def test_sqlite_writers_take_turns_on_the_lock_file(ledger):
+    """A writer waits for its turn on ``<db>.writer-lock`` (here held by the test, as another
+    process would) and goes ahead as soon as it is released; nothing is lost."""
+    import fcntl
+    import os
+    import time
+
+    if ledger.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writers queue on row locks")
+    ledger.open_account(number="L1", name="L1")
+    fd = os.open(f"{ledger.engine.url.database}.writer-lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (ledger.income("L1", "5"), done.set()))
+    thread.start()
+    try:
+        assert not done.wait(0.5)  # still waiting for its turn
+    finally:
+        released = time.monotonic()
+        os.close(fd)
+    assert done.wait(5)
+    assert time.monotonic() - released < 0.5
+    thread.join()
+    assert ledger.balance("L1") == Decimal(5)
+    assert ledger.verify().ok

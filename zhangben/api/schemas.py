@@ -127,7 +127,7 @@ class AccountOut(BaseModel):
 
     @classmethod
     def of(cls, a: Account, tz: tzinfo) -> AccountOut:
-        return cls.model_construct(
+        return cls(
             id=a.id,
             number=a.number,
             name=a.name,
@@ -181,8 +181,10 @@ class EntryOut(BaseModel):
 
     @classmethod
     def of(cls, e: Entry, tz: tzinfo) -> EntryOut:
-        # built from the ledger's own records: no validation (it cost ~20 µs an entry)
-        return cls.model_construct(
+        # a plain constructor, not ``model_construct``: pydantic-core validates these scalar
+        # fields faster than the pure-Python ``model_construct`` fills them in (a page of 50
+        # entries with its JSON: 0.38 vs 0.56 ms, same bytes)
+        return cls(
             id=e.id,
             posting_id=e.posting_id,
             account=e.account_number,
@@ -229,7 +231,7 @@ class PostingOut(BaseModel):
 
     @classmethod
     def of(cls, r: PostingResult, tz: tzinfo) -> PostingOut:
-        return cls.model_construct(**_posting_fields(r, tz))
+        return cls(**_posting_fields(r, tz))
 
 
 class TransferOut(PostingOut):
@@ -237,7 +239,7 @@ class TransferOut(PostingOut):
 
     @classmethod
     def of(cls, r: PostingResult, tz: tzinfo) -> TransferOut:
-        return cls.model_construct(**_posting_fields(r, tz), transfer_id=r.posting_id)
+        return cls(**_posting_fields(r, tz), transfer_id=r.posting_id)
 
 
 def _posting_fields(r: PostingResult, tz: tzinfo) -> dict:

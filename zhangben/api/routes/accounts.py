@@ -117,9 +117,7 @@ def list_accounts(
 ) -> Response:
     who.require("read")
     found = _visible(ctx, who, type=type, shop=shop, owner=owner, status=status)
-    return json_response(
-        AccountList.model_construct(items=[AccountOut.of(a, ctx.tz) for a in found])
-    )
+    return json_response(AccountList(items=[AccountOut.of(a, ctx.tz) for a in found]))
 
 
 def _get(ctx: ApiContext, who: Principal, number: str) -> Account:

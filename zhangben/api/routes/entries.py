@@ -93,7 +93,7 @@ def list_entries(
     before = decode_cursor(cursor) if cursor is not None else None
     page = ctx.ledger.entries(f, limit=limit, before_id=before, with_total=with_total)
     return json_response(
-        EntryPage.model_construct(
+        EntryPage(
             items=[EntryOut.of(e, ctx.tz) for e in page.items],
             next_cursor=encode_cursor(page.next_cursor),
             total=page.total,

@@ -31,7 +31,7 @@ from zhangben.core.errors import (
     ValidationError,
 )
 from zhangben.core.money import MAX_BALANCE_MINOR, format_amount, from_minor
-from zhangben.core.posting import _lock_accounts, new_trade_no
+from zhangben.core.posting import _lock_accounts, idempotency_key, new_trade_no
 from zhangben.store.tables import accounts, entries, postings
 from zhangben.store.types import UTCDateTime
 
@@ -65,13 +65,7 @@ class BatchItem:
     operator_id: int | None = None
 
     def key(self) -> str | None:
-        if self.idempotency_key:
-            return self.idempotency_key
-        if self.trade_no:
-            return f"trade:{self.trade_no}"
-        if self.external_id:
-            return f"{self.source}:{self.external_id}"
-        return None
+        return idempotency_key(self.idempotency_key, self.trade_no, self.source, self.external_id)
 
     def fingerprint(self) -> str:
         """SHA-256 over the fields a caller provides: a replay must repeat them exactly."""

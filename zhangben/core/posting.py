@@ -72,18 +72,25 @@ class PostingRequest:
     fingerprint: dict = field(default_factory=dict)
 
     def effective_key(self) -> str | None:
-        """Explicit key, else the trade number, else source + external id, else none."""
-        if self.idempotency_key:
-            return self.idempotency_key
-        if self.trade_no:
-            return f"trade:{self.trade_no}"
-        if self.external_id:
-            return f"{self.source}:{self.external_id}"
-        return None
+        return idempotency_key(self.idempotency_key, self.trade_no, self.source, self.external_id)
 
     def request_hash(self) -> str:
         text = json.dumps(self.fingerprint, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def idempotency_key(
+    explicit: str | None, trade_no: str | None, source: str, external_id: str | None
+) -> str | None:
+    """A posting's idempotency key: the explicit key, else the trade number, else source +
+    external id, else none (the one rule for single, batched and imported postings)."""
+    if explicit:
+        return explicit
+    if trade_no:
+        return f"trade:{trade_no}"
+    if external_id:
+        return f"{source}:{external_id}"
+    return None
 
 
 def new_trade_no(now: datetime, tz: ZoneInfo) -> str:

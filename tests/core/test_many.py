@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from zhangben.core import errors
-from zhangben.core.money import parse_amount, to_minor
-from zhangben.core.posting import plan_transfer
+from zhangben.core.money import minor_of, parse_amount, to_minor
+from zhangben.core.postings import plan as planning
 from zhangben.core.queries import EntryFilter
 from zhangben.store.tables import entries, postings
 
@@ -102,9 +102,7 @@ def test_many_matches_single_transfers_row_for_row(funded):
 
 
 def test_many_request_hash_is_the_single_transfers(ledger):
-    from zhangben.core.ledger import _request
-    from zhangben.core.many import plan_transfers
-
+    """One fingerprint (I6): a keyed batch item hashes as the same transfer made alone."""
     specs = [
         ("ACC001", "ACC002", "1.5"),
         ("账户一", 'we"ird\\no', Decimal("0.0001")),
@@ -114,15 +112,12 @@ def test_many_request_hash_is_the_single_transfers(ledger):
         ("A", "B", " 2 "),
         ("A", "B", Decimal("1E+2")),
     ]
-    batch = plan_transfers(specs)
-    for (source, target, amount), digest, minor in zip(
-        specs, batch.digests, batch.amounts, strict=True
-    ):
-        value = parse_amount(amount)
-        assert minor == to_minor(value)
-        fingerprint = {"from": source, "to": target, "amount": str(value), "description": None}
-        legs = plan_transfer(source, target, minor)
-        assert digest == _request("transfer", legs, fingerprint, source="internal").request_hash()
+    batch = planning.transfers([(*spec, "k") for spec in specs])
+    for i, (source, target, amount) in enumerate(specs):
+        assert batch.delta[2 * i + 1] == to_minor(parse_amount(amount))
+        single = ledger._transfer(source, target, amount, {"idempotency_key": "k"})
+        assert batch.digest[i] == single.digest[0]
+        assert batch.key[i] == single.key[0] == "k"
 
 
 @pytest.mark.parametrize(
@@ -253,19 +248,19 @@ def test_many_empty_batch(funded):
 def test_many_key_race_is_answered_from_the_winner(funded, monkeypatch):
     """A concurrent batch commits one of our keys between our lookup and our write: the
     unique key refuses the write, the batch is rolled back and run again, and then replays."""
-    from zhangben.core import many
+    from zhangben.store.writers import accounts
 
     won = funded.transfer_many([("M1", "M2", "1", "race")])
     if funded.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's BEGIN IMMEDIATE serialises writers: no race to lose")
-    real, calls = many._lock_pg, []
+    real, calls = accounts.lock_pg, []
 
     def blind_first_time(raw, refs, keys):
         locked, known = real(raw, refs, keys)
         calls.append(len(known))
         return locked, ({} if len(calls) == 1 else known)
 
-    monkeypatch.setattr(many, "_lock_pg", blind_first_time)
+    monkeypatch.setattr(accounts, "lock_pg", blind_first_time)
     before = _state(funded, ["M1", "M2", "M3"])
     assert funded.transfer_many([("M1", "M3", "2"), ("M1", "M2", "1", "race")])[1] == won[0]
     assert calls == [1, 1]
@@ -333,10 +328,8 @@ def test_many_concurrent_batches_and_single_transfers_lose_nothing(ledger):
 
 
 def test_many_amount_fast_path_agrees_with_parse_amount():
-    from zhangben.core.many import _minor
-
     values = ["1", "1.5", "007.5", "0.0001", " 3 ", "+2", ".5", "1.", "1.50000", "12.3400"]
     values += [Decimal("1E+2"), Decimal("0.00010"), Decimal("99999999999999.9999"), 5, 10**14 - 1]
     values += [str(Decimal(random.Random(i).randint(1, 10**18)).scaleb(-4)) for i in range(200)]
     for value in values:
-        assert _minor(value, 0) == to_minor(parse_amount(value)), value
+        assert minor_of(value) == to_minor(parse_amount(value)), value

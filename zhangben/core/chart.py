@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterable
+
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from zhangben.core.errors import Conflict, NotFound, ValidationError
 from zhangben.core.records import ChartItem
@@ -86,3 +89,17 @@ def check_classification(
         if category.parent_id is not None:
             raise ValidationError("category_id", f"{category_id} is a subject, not a category")
     return category_id
+
+
+_index_cache: weakref.WeakKeyDictionary[Engine, dict] = weakref.WeakKeyDictionary()
+
+
+def index(engine: Engine, wanted: Iterable[int] = ()) -> dict[int, tuple[int | None, str]]:
+    """id → (parent id, kind) of every category and subject, for rule R3; cached per engine
+    and reloaded when it lacks an id in ``wanted`` (the chart only grows)."""
+    found = _index_cache.get(engine)
+    if found is None or any(i not in found for i in wanted):
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(chart.c.id, chart.c.parent_id, chart.c.kind)).all()
+        found = _index_cache[engine] = {r.id: (r.parent_id, r.kind) for r in rows}
+    return found

@@ -7,33 +7,24 @@ refuses a request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from zhangben.core import accounts as acc
 from zhangben.core import chart as chart_mod
-from zhangben.core import many, posting, queries, users
-from zhangben.core.errors import (
-    AccountNotFound,
-    AlreadyReversed,
-    EntryNotFound,
-    TransferNotFound,
-    ValidationError,
-)
+from zhangben.core import queries, users
+from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.money import from_minor, parse_amount, to_minor
-from zhangben.core.posting import PostingRequest
-from zhangben.core.posting_pg import execute_pg
+from zhangben.core.postings import execute, reversal
+from zhangben.core.postings import plan as planning
+from zhangben.core.postings.plan import Plan
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
 from zhangben.store.engine import make_engine, read_statement, read_transaction, run_write
-from zhangben.store.tables import entries as entries_table
-from zhangben.store.tables import postings as postings_table
 
 AccountRef = int | str
 
@@ -88,133 +79,126 @@ class Ledger:
     def add_chart_item(self, **kw) -> ChartItem:
         return self._write(lambda c: chart_mod.add_item(c, **kw))
 
-    # -- postings ----------------------------------------------------------------------------
-
-    def post(self, req: PostingRequest) -> PostingResult:
-        """Execute a planned posting. A concurrent twin with the same idempotency key loses the
-        race on the unique key; it is then answered from the winner's posting."""
-        if self.engine.dialect.name == "postgresql":
-            return execute_pg(self.engine, req, self.tz)
-        try:
-            return self._write(lambda c: posting.execute(c, req, self.tz))
-        except sa.exc.IntegrityError:
-            if req.effective_key() is None:
-                raise
-            return self._write(lambda c: posting.execute(c, req, self.tz))
-
-    def _simple(self, kind: str, account: AccountRef, amount, **kw) -> PostingResult:
-        value = parse_amount(amount)
-        classification = {k: kw.pop(k, None) for k in ("category_id", "subject_id", "counterparty")}
-        description = kw.pop("description", "") or ""
-        fingerprint = {
-            "account": account,
-            "amount": str(value),
-            "description": description,
-            **classification,
-        }
-        if classification["category_id"] is not None or classification["subject_id"] is not None:
-            classification["category_id"] = self._read(
-                lambda c: chart_mod.check_classification(
-                    c, classification["category_id"], classification["subject_id"]
-                )
-            )
-        legs = posting.plan_single(
-            kind, account, to_minor(value), description=description, **classification
-        )
-        return self.post(_request(kind, legs, fingerprint, **kw))
+    # -- postings (every one planned by core.postings.plan, checked by core.postings.rules) -----
 
     def income(self, account: AccountRef, amount, **kw) -> PostingResult:
         """Money into ``account``. Keywords: trade_no, trade_time, operator_id, category_id,
         subject_id, counterparty, description, remark, source, external_id, idempotency_key."""
-        return self._simple("income", account, amount, **kw)
+        return execute.post_one(self.engine, self._simple("income", account, amount, kw), self.tz)
 
     def expense(self, account: AccountRef, amount, **kw) -> PostingResult:
         """Money out of ``account`` (same keywords as :meth:`income`)."""
-        return self._simple("expense", account, amount, **kw)
+        return execute.post_one(self.engine, self._simple("expense", account, amount, kw), self.tz)
 
     def transfer(
-        self,
-        from_account: AccountRef,
-        to_account: AccountRef,
-        amount,
-        *,
-        description: str | None = None,
-        **kw,
+        self, from_account: AccountRef, to_account: AccountRef, amount, **kw
     ) -> PostingResult:
         """Two legs (transfer_out, transfer_in) sharing one posting id, written atomically.
-        Keywords as for :meth:`income` (source defaults to ``internal``)."""
-        value = parse_amount(amount)
-        legs = posting.plan_transfer(from_account, to_account, to_minor(value), description)
-        fingerprint = {
-            "from": from_account,
-            "to": to_account,
-            "amount": str(value),
-            "description": description,
-        }
-        kw.setdefault("source", "internal")
-        return self.post(_request("transfer", legs, fingerprint, **kw))
+        Keywords as for :meth:`income` (source defaults to ``internal``), and description."""
+        return execute.post_one(
+            self.engine, self._transfer(from_account, to_account, amount, kw), self.tz
+        )
 
-    def post_many(self, requests: list[PostingRequest]) -> list[int]:
-        """Many postings in one transaction, all or nothing; returns their posting ids."""
-        return self._write(lambda c: many.post_many(c, requests, self.tz))
+    def post_many(self, items) -> list[int]:
+        """Many postings in one transaction, all or nothing; returns their posting ids (the
+        first posting's for a replay). Each item is a dict: ``kind`` (income, expense or
+        transfer) and the arguments of that method (``account``/``amount``, or
+        ``from_account``/``to_account``/``amount``, and the same keywords). An error names the
+        item: ``request 3: …``."""
+        plan = Plan()
+        for i, item in enumerate(items):
+            args = dict(item)
+            kind = args.pop("kind", None)
+            try:
+                if kind in ("income", "expense"):
+                    one = self._simple(kind, args.pop("account"), args.pop("amount"), args)
+                elif kind == "transfer":
+                    one = self._transfer(
+                        args.pop("from_account"), args.pop("to_account"), args.pop("amount"), args
+                    )
+                else:
+                    raise ValidationError("kind", "must be income, expense or transfer")
+            except KeyError as exc:
+                raise planning.at(
+                    ValidationError(exc.args[0], "is required"), f"request {i}"
+                ) from None
+            except LedgerError as exc:
+                raise planning.at(exc, f"request {i}") from None
+            except TypeError as exc:
+                raise planning.at(ValidationError("item", str(exc)), f"request {i}") from None
+            plan.add(_header_of(one), [_leg_of(one, leg) for leg in one.legs(0)])
+        return execute.post_many(self.engine, plan, self.tz)
 
     def transfer_many(self, transfers) -> list[int]:
         """``transfers``: (from_account, to_account, amount[, idempotency_key]) tuples, posted
-        in one transaction, all or nothing; returns each transfer's posting id.
-
-        The same rules as :meth:`transfer` one by one (idempotency shared with it, locking,
-        every check, balance-after chaining) on a columnar path (:func:`many.transfer_many`).
-        A batch that loses a race on an idempotency key to a concurrent writer is run again,
-        and then answers from the winner's postings (or refuses a conflict)."""
-        batch = many.plan_transfers(transfers)
-        for _ in range(4):
-            try:
-                return self._write(lambda c: many.transfer_many(c, batch, self.tz))
-            except many.KeyRace:
-                continue  # rolled back; the next attempt sees the winner's keys
-        return self._write(lambda c: many.transfer_many(c, batch, self.tz))
+        in one transaction, all or nothing; returns each transfer's posting id. The same plan,
+        rules and keys as :meth:`transfer` one by one, planned as columns."""
+        return execute.post_many(self.engine, planning.transfers(transfers), self.tz)
 
     def reverse_entry(self, entry_id: int, **kw) -> PostingResult:
         """Cancel an income or expense entry with a new reversal entry (never an edit)."""
-        return self._reverse(entry_id=entry_id, **kw)
+        return self._reverse({"entry": entry_id}, entry_id, None, kw)
 
     def reverse_transfer(self, transfer_id: int, **kw) -> PostingResult:
         """Cancel both legs of a transfer in one new posting."""
-        return self._reverse(transfer_id=transfer_id, **kw)
+        return self._reverse({"transfer": transfer_id}, None, transfer_id, kw)
 
-    def _reverse(
-        self,
-        *,
-        entry_id: int | None = None,
-        transfer_id: int | None = None,
-        description: str | None = None,
-        **kw,
-    ) -> PostingResult:
-        target = {"entry": entry_id} if entry_id is not None else {"transfer": transfer_id}
-        req = _request("reversal", [], {**target, "description": description}, **kw)
+    def _simple(self, kind: str, account: AccountRef, amount, kw: dict) -> Plan:
+        value = parse_amount(amount)
+        classification = {k: kw.pop(k, None) for k in ("category_id", "subject_id", "counterparty")}
+        description = kw.pop("description", "") or ""
+        fields = {"account": account, "amount": str(value), "description": description,
+                  **classification}  # fmt: skip
+        head = planning.header(kind, fields, **kw)
+        wanted = [i for i in (classification["category_id"], classification["subject_id"]) if i]
+        index = chart_mod.index(self.engine, wanted) if wanted else {}
+        legs = planning.simple_legs(
+            index, kind, account, to_minor(value), description=description, **classification
+        )
+        plan = Plan(single=True)
+        plan.add(head, legs)
+        return plan
 
-        def work(conn):
-            if posting.find_by_key(conn, req.effective_key()) is not None:
-                return posting.execute(conn, req, self.tz)  # replay or conflict
-            originals = _originals(conn, entry_id, transfer_id)
-            req.legs = posting.plan_reversal(originals, description)
-            req.reverses_posting_id = originals[0].posting_id
-            return posting.execute(conn, req, self.tz)
+    def _transfer(self, from_account, to_account, amount, kw: dict) -> Plan:
+        value = parse_amount(amount)
+        description = kw.pop("description", None)
+        kw.setdefault("source", "internal")
+        fields = {"from": from_account, "to": to_account, "amount": str(value),
+                  "description": description}  # fmt: skip
+        head = planning.header("transfer", fields, **kw)
+        head.cross = True
+        plan = Plan(single=True)
+        plan.add(
+            head, planning.transfer_legs(from_account, to_account, to_minor(value), description)
+        )
+        return plan
+
+    def _reverse(self, target: dict, entry_id, transfer_id, kw: dict) -> PostingResult:
+        description = kw.pop("description", None)
+        head = planning.header("reversal", {**target, "description": description}, **kw)
+
+        def plan_from(conn) -> Plan:
+            originals = reversal.originals(conn, entry_id, transfer_id)  # R12
+            head.reverses_posting = originals[0].posting_id
+            plan = Plan(single=True)
+            plan.add(head, planning.reversal_legs(originals, description))
+            return plan
 
         if self.engine.dialect.name == "postgresql":
             # plan from a snapshot, then one round trip; the unique reverses_entry_id column
             # turns a concurrent second reversal into AlreadyReversed
             with read_transaction(self.engine) as conn:
-                if posting.find_by_key(conn, req.effective_key()) is None:
-                    originals = _originals(conn, entry_id, transfer_id)
-                    req.legs = posting.plan_reversal(originals, description)
-                    req.reverses_posting_id = originals[0].posting_id
-            return execute_pg(self.engine, req, self.tz)
+                replayed = execute.known_key(conn, head.key, head.digest)
+                if replayed is None:
+                    plan = plan_from(conn)
+            return replayed or execute.post_one(self.engine, plan, self.tz)
 
-        try:
-            return self._write(work)
-        except sa.exc.IntegrityError:
-            return self._write(work)
+        def work(conn):  # SQLite: planned and written under the one write lock
+            return execute.known_key(conn, head.key, head.digest) or execute.post_in(
+                conn, plan_from(conn), self.tz
+            )
+
+        return self._write(work)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -262,82 +246,21 @@ class Ledger:
         return self._read(verify)
 
 
-def _request(
-    kind: str,
-    legs,
-    fingerprint: dict,
-    *,
-    trade_no: str | None = None,
-    trade_time: datetime | None = None,
-    operator_id: int | None = None,
-    remark: str | None = None,
-    source: str = "manual",
-    external_id: str | None = None,
-    idempotency_key: str | None = None,
-) -> PostingRequest:
-    if trade_time is not None and trade_time.tzinfo is None:
-        raise ValidationError("trade_time", "must carry a time zone")
-    for name, value, size in (
-        ("trade_no", trade_no, 64),
-        ("external_id", external_id, 128),
-        ("idempotency_key", idempotency_key, 180),
-        ("source", source, 32),
-    ):
-        if value is not None and (not str(value).strip() or len(str(value)) > size):
-            raise ValidationError(name, f"must be 1-{size} characters")
-    fingerprint = {
-        "kind": kind,
-        **fingerprint,
-        "trade_no": trade_no,
-        "trade_time": trade_time.isoformat() if trade_time else None,
-        "operator_id": operator_id,
-        "remark": remark,
-        "source": source,
-        "external_id": external_id,
-    }
-    return PostingRequest(
-        kind=kind,
-        legs=legs,
-        trade_no=trade_no,
-        trade_time=trade_time,
-        operator_id=operator_id,
-        remark=remark or "",
-        source=source,
-        external_id=external_id,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-    )
+def _header_of(plan: Plan) -> planning.Header:
+    """Posting 0 of a one-posting plan as a header (to append it to a batch)."""
+    return planning.Header(
+        plan.kind[0], plan.trade_no[0], plan.trade_time[0], plan.operator_id[0],
+        plan.remark[0], plan.source[0], plan.external_id[0], plan.key[0], plan.digest[0],
+        plan.reverses_posting[0], plan.cross[0],
+    )  # fmt: skip
 
 
-def _originals(conn, entry_id: int | None, transfer_id: int | None) -> list[Entry]:
-    if entry_id is not None:
-        original = queries.get_entry(conn, entry_id)
-        group = queries.entries_of_posting(conn, original.posting_id)
-        if len(group) > 1:
-            raise ValidationError(
-                "entry_id",
-                f"entry {entry_id} is one leg of transfer {original.posting_id}; "
-                "reverse the whole transfer instead",
-            )
-    else:
-        kind = conn.execute(
-            sa.select(postings_table.c.kind).where(postings_table.c.id == transfer_id)
-        ).scalar()
-        if kind != "transfer":
-            raise TransferNotFound(f"transfer {transfer_id} does not exist")
-        group = queries.entries_of_posting(conn, transfer_id)
-    if any(e.type == "reversal" for e in group):
-        raise ValidationError("entry_id", "a reversal cannot itself be reversed; post a new entry")
-    done = conn.execute(
-        sa.select(entries_table.c.id).where(
-            entries_table.c.reverses_entry_id.in_([e.id for e in group])
-        )
-    ).first()
-    if done is not None:
-        raise AlreadyReversed(f"already reversed by entry {done.id}")
-    if not group:
-        raise EntryNotFound("nothing to reverse")
-    return group
+def _leg_of(plan: Plan, leg: int) -> tuple:
+    return (
+        plan.account[leg], plan.delta[leg], plan.type[leg], plan.category[leg],
+        plan.subject[leg], plan.counterparty[leg], plan.description[leg],
+        plan.reverses_entry[leg], plan.platform_balance[leg],
+    )  # fmt: skip
 
 
-__all__ = ["Ledger", "EntryFilter", "Sequence"]
+__all__ = ["Ledger", "EntryFilter"]

@@ -6,6 +6,7 @@ places). A float never holds money: :func:`parse_amount` refuses one outright.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from zhangben.core.errors import InvalidAmount
@@ -77,3 +78,28 @@ def from_minor(minor: int) -> Decimal:
 def format_amount(amount: Decimal, places: int = SCALE) -> str:
     """Fixed-point text (``"12.3400"``), never exponent notation."""
     return f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
+
+
+_PLAIN = re.compile(r"([0-9]{1,14})(?:\.([0-9]{1,4}))?")  # ASCII digits only, as parse_amount
+_MAX_MINOR = int(MAX_AMOUNT * MINOR_PER_UNIT)
+
+
+def minor_of(value: object) -> int:
+    """``to_minor(parse_amount(value))`` without Decimal arithmetic for the common forms (a
+    plain decimal string, a Decimal, an int); anything else goes through ``parse_amount``."""
+    kind = type(value)
+    if kind is str:
+        match = _PLAIN.fullmatch(value)  # type: ignore[arg-type]
+        if match is not None:
+            whole, frac = match.groups()
+            minor = int(whole) * MINOR_PER_UNIT + (int(frac.ljust(SCALE, "0")) if frac else 0)
+            if 0 < minor <= _MAX_MINOR:
+                return minor
+    elif kind is Decimal:
+        if value.is_finite() and 0 < value <= MAX_AMOUNT:  # type: ignore[union-attr,operator]
+            scaled = value.scaleb(SCALE)  # type: ignore[union-attr]
+            if scaled == scaled.to_integral_value():
+                return int(scaled)
+    elif kind is int and 0 < value <= MAX_AMOUNT:  # type: ignore[operator]
+        return value * MINOR_PER_UNIT  # type: ignore[operator]
+    return to_minor(parse_amount(value))

@@ -1,0 +1,151 @@
+"""The batch writer: any plan, in the caller's write transaction, rows streamed in bulk.
+
+PostgreSQL: posting ids reserved and balances updated in one pipelined round trip, then
+``COPY`` of the postings and the entries (entries take their ids from the column default in
+row order; the accounts are locked, so each account's entries keep the order their
+balances-after chain in). SQLite: ids reserved after the ``AUTOINCREMENT`` high-water marks
+(``BEGIN IMMEDIATE`` holds the write lock until commit), then ``executemany``.
+
+The core has checked every rule before it calls :func:`write`; this module only writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import psycopg
+import sqlalchemy as sa
+
+from zhangben.store.writers.outcomes import KeyRace, ReversedTwice
+from zhangben.store.writers.rows import ENTRY_COLUMNS, POSTING_COLUMNS, stamper
+
+_TRANSIENT = {"40001", "40P01", "55P03"}
+_ENTRIES = ", ".join(ENTRY_COLUMNS)
+_POSTINGS = ", ".join(POSTING_COLUMNS)
+
+
+def write(
+    conn,
+    plan,
+    todo: list[int],
+    leg_accounts: list[int],
+    after: list[int],
+    trade_nos: list[str],
+    balances: dict[int, int],
+    now: datetime,
+) -> tuple[list[int], list[int] | None]:
+    """Write postings ``todo`` of ``plan``: ``leg_accounts`` and ``after`` give each of their
+    legs' account id and balance-after, in order; ``balances`` every touched account's new
+    balance. Returns (posting ids, entry ids — ``None`` on PostgreSQL)."""
+    pg = conn.dialect.name == "postgresql"
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()
+    with _driver_errors(pg):
+        if pg:
+            posting_ids = _reserve_pg(raw, len(todo), balances)
+            entry_ids = None
+        else:
+            posting_ids, entry_ids = _reserve_sqlite(cur, len(todo), len(after))
+        postings, entries = _rows(plan, todo, posting_ids, leg_accounts, after, trade_nos, now, pg)
+        if pg:
+            with cur.copy(f"COPY postings ({_POSTINGS}) FROM STDIN") as copy:
+                for row in postings:
+                    copy.write_row(row)
+            with cur.copy(f"COPY entries ({_ENTRIES}) FROM STDIN") as copy:
+                for row in entries:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(POSTING_COLUMNS))
+            cur.executemany(f"INSERT INTO postings ({_POSTINGS}) VALUES ({marks})", postings)  # noqa: S608
+            marks = ", ".join("?" * (len(ENTRY_COLUMNS) + 1))
+            cur.executemany(
+                f"INSERT INTO entries (id, {_ENTRIES}) VALUES ({marks})",  # noqa: S608
+                [(eid, *row) for eid, row in zip(entry_ids, entries, strict=True)],
+            )
+            cur.executemany(
+                "UPDATE accounts SET balance = ? WHERE id = ?",
+                [(b, a) for a, b in balances.items()],
+            )
+    return posting_ids, entry_ids
+
+
+def _rows(plan, todo, posting_ids, leg_accounts, after, trade_nos, now, pg):
+    stamp = stamper(pg)
+    now_value = stamp(now)
+    postings, entries = [], []
+    n = 0
+    for i, pid, trade_no in zip(todo, posting_ids, trade_nos, strict=True):
+        when = plan.trade_time[i]
+        time_value = now_value if when is None else stamp(when)
+        postings.append(
+            (pid, plan.kind[i], trade_no, plan.key[i], plan.digest[i], plan.reverses_posting[i],
+             now_value)
+        )  # fmt: skip
+        operator, remark, source, external = (
+            plan.operator_id[i], plan.remark[i], plan.source[i], plan.external_id[i],
+        )  # fmt: skip
+        for leg in plan.legs(i):
+            entries.append(
+                (pid, leg_accounts[n], plan.type[leg], plan.delta[leg], after[n], trade_no,
+                 time_value, now_value, operator, plan.category[leg], plan.subject[leg],
+                 plan.counterparty[leg], plan.description[leg], remark, source, external,
+                 plan.reverses_entry[leg], plan.platform_balance[leg])
+            )  # fmt: skip
+            n += 1
+    return postings, entries
+
+
+def _reserve_pg(raw, count: int, balances: dict[int, int]) -> list[int]:
+    with raw.pipeline():
+        reserve = raw.cursor()
+        reserve.execute(
+            "SELECT array_agg(nextval(s.seq)) FROM generate_series(1, %s), "
+            "(SELECT pg_get_serial_sequence('postings', 'id')::regclass AS seq) AS s",
+            (count,),
+        )
+        raw.cursor().execute(
+            "UPDATE accounts AS a SET balance = x.balance "
+            "FROM unnest(%s::integer[], %s::bigint[]) AS x(id, balance) WHERE a.id = x.id",
+            (list(balances), list(balances.values())),
+        )
+    return sorted(reserve.fetchone()[0])
+
+
+def _reserve_sqlite(cur, postings: int, entries: int) -> tuple[list[int], list[int]]:
+    """The next ids after each AUTOINCREMENT high-water mark (one statement)."""
+    p_seq, p_max, e_seq, e_max = cur.execute(
+        "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'postings'), "
+        "(SELECT max(id) FROM postings), "
+        "(SELECT seq FROM sqlite_sequence WHERE name = 'entries'), (SELECT max(id) FROM entries)"
+    ).fetchone()
+    p = max(p_seq or 0, p_max or 0) + 1
+    e = max(e_seq or 0, e_max or 0) + 1
+    return list(range(p, p + postings)), list(range(e, e + entries))
+
+
+@contextmanager
+def _driver_errors(pg: bool) -> Iterator[None]:
+    """Unique keys taken by a concurrent writer, and transient conflicts, as the core and
+    ``run_write`` understand them."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        name = exc.diag.constraint_name or ""
+        if name == "uq_postings_idempotency_key":
+            raise KeyRace from exc
+        if name == "uq_entries_reverses_entry_id":
+            raise ReversedTwice from exc
+        raise
+    except psycopg.Error as exc:
+        if exc.sqlstate in _TRANSIENT:
+            raise sa.exc.OperationalError(None, None, exc) from exc
+        raise
+    except Exception as exc:  # sqlite3
+        text = str(exc)
+        if "UNIQUE constraint failed: postings.idempotency_key" in text:
+            raise KeyRace from exc
+        if "UNIQUE constraint failed: entries.reverses_entry_id" in text:
+            raise ReversedTwice from exc
+        raise

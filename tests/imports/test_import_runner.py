@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from zhangben.core.errors import IdempotencyConflict
 from zhangben.core.queries import EntryFilter
 from zhangben.imports import samples as s
 from zhangben.imports.runner import ImportRefused, import_file
@@ -107,14 +108,17 @@ def test_newest_first_file_is_posted_oldest_first(ledger, tmp_path):
     check_ledger(ledger, "ALI001", txns)
 
 
-def test_same_rows_in_two_accounts_are_kept_apart(ledger, tmp_path):
+def test_one_platform_flow_goes_into_one_account(ledger, tmp_path):
+    """I6: a platform flow is posted once. The same Alipay file imported into a second
+    Alipay account would count its money twice: it is refused, naming the first row."""
     open_platform(ledger, "ALI001", "alipay")
     open_platform(ledger, "ALI002", "alipay", shop="S002")
     txns = list(s.chained_txns(10))
     path = s.write_alipay_csv(tmp_path / "a.csv", txns)
     assert import_file(ledger, path, account="ALI001").rows_new == 10
-    assert import_file(ledger, path, account="ALI002").rows_new == 10
-    assert stored(ledger) == 20
+    with pytest.raises(IdempotencyConflict, match=r"^line \d+ \(flow .*posted already"):
+        import_file(ledger, path, account="ALI002")
+    assert stored(ledger) == 10 and ledger.balance("ALI002") == 0
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])

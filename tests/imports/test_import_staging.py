@@ -1,4 +1,4 @@
-"""The set-based write path (zhangben.imports.staging): what it computes in SQL must be what
+"""The set-based write path (zhangben.store.writers.staged): what it computes in SQL must be what
 the row-by-row path computed — keys, request hashes, raw cells, the continuity check's
 breaks in posting order — and a taken posting key is a replay or a conflict. Both backends."""
 
@@ -9,14 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from zhangben.core.batch import BatchItem, post_batch
 from zhangben.core.errors import IdempotencyConflict
 from zhangben.core.money import to_minor
 from zhangben.imports import samples as s
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
 from zhangben.imports.verify import verify_bills
-from zhangben.store.engine import run_write
 from zhangben.store.imports_tables import bill_rows
 from zhangben.store.tables import entries, postings
 
@@ -86,7 +84,12 @@ def test_a_key_repeated_in_the_file_is_written_once(ledger, tmp_path):
     assert ledger.verify().ok
 
 
-def test_request_hash_is_the_batch_items_fingerprint(ledger, tmp_path):
+def test_an_imported_row_is_keyed_and_fingerprinted_as_the_same_posting_made_by_hand(
+    ledger, tmp_path
+):
+    """I6: one key rule and one fingerprint. Each imported row's key is its flow's
+    (``alipay:F``) and its fingerprint is the one ``Ledger.income``/``expense`` computes for
+    the same fields."""
     acc = open_alipay(ledger)
     txns = list(s.chained_txns(5, seed=9))
     import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
@@ -98,72 +101,65 @@ def test_request_hash_is_the_batch_items_fingerprint(ledger, tmp_path):
         ).all()
     assert len(got) == 5
     for row, t in zip(got, txns, strict=True):
-        item = BatchItem(
-            account=acc.id,
-            delta=row.amount,
-            type=row.type,
-            category_id=row.category_id,
-            subject_id=row.subject_id,
-            counterparty=row.counterparty,
-            description=row.description,
-            remark=row.remark,
-            source="alipay",
-            external_id=t.flow_no,
-            trade_time=t.time.replace(tzinfo=SH),
+        kind = "income" if row.amount > 0 else "expense"
+        by_hand = ledger._simple(
+            kind,
+            acc.id,
+            D(abs(row.amount)).scaleb(-4),
+            dict(
+                category_id=row.category_id,
+                subject_id=row.subject_id,
+                counterparty=row.counterparty,
+                description=row.description,
+                remark=row.remark,
+                source="alipay",
+                external_id=t.flow_no,
+                trade_time=t.time.replace(tzinfo=SH),
+            ),
         )
-        assert row.request_hash == item.fingerprint()
-        assert row.idempotency_key == f"import:alipay:{acc.id}:{t.flow_no}"
+        assert row.request_hash == by_hand.digest[0]
+        assert row.idempotency_key == by_hand.key[0] == f"alipay:{t.flow_no}"
         assert row.remark == f"{t.remark} 订单号:{t.order_no}"
         assert row.trade_no.startswith(t.time.strftime("%Y%m%d")) and len(row.trade_no) == 16
-
-
-def _as_the_import_would(acc, t, **changes):
-    """The BatchItem the row-by-row path built for an income row of business type 在线支付."""
-    fields = dict(
-        account=acc.id,
-        delta=int(t.amount * 10000),
-        type="income",
-        category_id=19,
-        subject_id=20,
-        counterparty=t.counterparty,
-        description=f"支付宝 {t.business_type}",
-        remark=f"{t.remark} 订单号:{t.order_no}",
-        source="alipay",
-        external_id=t.flow_no,
-        trade_time=t.time.replace(tzinfo=SH),
-        idempotency_key=f"import:alipay:{acc.id}:{t.flow_no}",
-    )
-    return BatchItem(**(fields | changes))
 
 
 def _income_row(txns):
     return next(i for i, t in enumerate(txns) if t.amount > 0 and t.business_type == "在线支付")
 
 
-def test_a_posting_key_taken_by_another_request_refuses_the_file(ledger, tmp_path):
-    acc = open_alipay(ledger)
+def test_a_flow_posted_by_hand_elsewhere_refuses_the_file(ledger, tmp_path):
+    """I6: one key per platform flow. Posted by hand with another amount, the bill's row for
+    the same flow is not a second posting: the file is refused, naming the line and flow."""
+    open_alipay(ledger)
     txns = list(s.chained_txns(8, seed=2))
-    taken = _as_the_import_would(acc, txns[_income_row(txns)], remark="something else")
-    run_write(ledger.engine, lambda conn: post_batch(conn, [taken], ledger.tz))
-    with pytest.raises(IdempotencyConflict):
+    t = txns[_income_row(txns)]
+    ledger.income("ALI001", t.amount + 1, source="alipay", external_id=t.flow_no)
+    before = ledger.balance("ALI001")
+    with pytest.raises(IdempotencyConflict, match=rf"line \d+ \(flow {t.flow_no}\): the flow"):
         import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
     assert rows_of(ledger, bill_rows.c.id) == []
-    assert ledger.verify().ok
+    assert ledger.balance("ALI001") == before and ledger.verify().ok
 
 
-def test_a_posting_key_taken_by_the_same_request_is_a_replay(ledger, tmp_path):
-    acc = open_alipay(ledger)
+def test_a_flow_posted_by_hand_first_is_linked_not_posted_twice(ledger, tmp_path):
+    """I6: ``--source alipay --external-id F`` by hand, then the bill holding F: F's bill row
+    is linked to the hand-made entry and the balance counts it once."""
+    open_alipay(ledger)
     txns = list(s.chained_txns(8, seed=2))
     i = _income_row(txns)
-    taken = _as_the_import_would(acc, txns[i])
-    run_write(ledger.engine, lambda conn: post_batch(conn, [taken], ledger.tz))
+    by_hand = ledger.income("ALI001", txns[i].amount, source="alipay", external_id=txns[i].flow_no)
     report = import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
     assert (report.rows_new, report.entries_written) == (8, 7)
-    got = rows_of(ledger, bill_rows.c.unique_key, bill_rows.c.entry_id)
-    assert [k for k, e in got if e is None] == [txns[i].flow_no]
+    got = dict(rows_of(ledger, bill_rows.c.unique_key, bill_rows.c.entry_id))
+    assert got[txns[i].flow_no] == by_hand.entries[0].id
+    assert all(got.values())
     opening = txns[0].balance - txns[0].amount
     assert ledger.balance("ALI001") == txns[-1].balance - opening
-    assert ledger.verify().ok
+    assert ledger.verify().ok and verify_bills(ledger).ok
+    # and the other way round: the imported flow cannot be posted again by hand
+    other = txns[_income_row(txns[i + 1 :]) + i + 1]
+    with pytest.raises(IdempotencyConflict):
+        ledger.income("ALI001", other.amount, source="alipay", external_id=other.flow_no)
 
 
 @pytest.mark.parametrize("text", ["a\x1fb", "tab\there", "back\\slash", '引号"和,逗号'])

@@ -50,6 +50,12 @@ class Ledger:
     def _write(self, work):
         return run_write(self.engine, work)
 
+    def write(self, work):
+        """Run ``work(conn)`` in one write transaction, retried on transient conflicts: for an
+        adapter that records rows of its own beside a posting of the core's in one unit (the
+        bill importer and its import record). Ledger rows are written only by the core."""
+        return run_write(self.engine, work)
+
     # -- people and accounts ---------------------------------------------------------------
 
     def add_user(self, **kw) -> User:

@@ -9,11 +9,16 @@
    units, category, the entry's texts and request hash, the raw cells as JSON) streamed into
    a temporary staging table (PostgreSQL ``COPY``, SQLite ``executemany``); the server
    takes them in while the next rows are parsed.
-2. **Post** — once the whole file is read: lock the account, then set-based SQL
-   (:mod:`zhangben.imports.staging`): the rows not stored yet (one anti-join), their
-   balance-after (window function), the postings, entries and ``bill_rows`` (one INSERT …
-   SELECT each), one balance update; then the continuity check and the ``import_batches``
-   record. Any failure rolls the whole file back.
+2. **Post** — once the whole file is read, the core posts the staged rows
+   (:mod:`zhangben.core.postings.bills`, whose staged writer does it set-based: the rows not
+   stored yet, their balance-after, the postings, entries and ``bill_rows``, one balance
+   update); then the continuity check and the ``import_batches`` record. Any failure rolls
+   the whole file back.
+
+Each row that moves money is planned by the core as the income or expense it is (the one key
+rule: ``{platform}:{flow}``, the one fingerprint, the same rules); a flow already posted by hand
+is linked, not posted twice. A text too long for its column refuses the row, naming the line
+and the field, never cut.
 
 Order: rows are posted in chronological order. A file whose last row is older than its
 first (Alipay downloads are often newest first) is written from its end, so the ledger's
@@ -37,18 +42,19 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.core.errors import AccountClosed
+from zhangben.core import chart
+from zhangben.core.errors import AccountClosed, LedgerError
 from zhangben.core.ledger import Ledger
 from zhangben.core.money import to_minor
-from zhangben.core.posting import _lock_accounts
+from zhangben.core.postings import bills
 from zhangben.core.records import Account
 from zhangben.imports.base import PLATFORMS, ZERO, BillFormatError, BillRow, unique_key
 from zhangben.imports.continuity import Break, ChainChecker, ChainPoint, join_break
 from zhangben.imports.extraction import Extraction, extract
 from zhangben.imports.rules import RuleBook, rule_book
-from zhangben.imports.staging import CELL_SEP, Stage, Target, post_staged, sqlite_time
-from zhangben.store.engine import run_write
 from zhangben.store.imports_tables import bill_rows, import_batches
+from zhangben.store.writers.rows import sqlite_time
+from zhangben.store.writers.staged import CELL_SEP
 
 PLATFORM_LABELS = {
     "alipay": "支付宝",
@@ -125,7 +131,7 @@ def import_file(
     that does not belong to the account, and the ledger's errors (account closed,
     insufficient funds under the account's overdraft policy) — in every case having written
     nothing. ``batch_size`` is accepted for older callers and ignored: the rows are written
-    set-based (:mod:`zhangben.imports.staging`).
+    set-based (:mod:`zhangben.core.postings.bills`).
     """
     started = time.perf_counter()
     path = Path(path)
@@ -142,9 +148,8 @@ def import_file(
     if skip_bad_rows:
         ext._parse = _tolerant(ext._parse)  # the extractor raises at the first bad row
     given = ImportReport(str(path), path.name, _sha256(path), fmt.name, fmt.platform, acc.number)
-    report = run_write(
-        ledger.engine,
-        lambda conn: _import(conn, ledger, acc, ext, given, skip_bad_rows, operator_id, progress),
+    report = ledger.write(
+        lambda conn: _import(conn, ledger, acc, ext, given, skip_bad_rows, operator_id, progress)
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -187,9 +192,10 @@ def _import(
     fmt = ext.format
     now = datetime.now(UTC)
     book = rule_book(conn, fmt.platform)  # before the COPY holds the connection
-    stage = Stage(conn)
+    planner = bills.BillPlanner(fmt.platform, acc.id, operator_id, chart.index(ledger.engine))
+    stage = bills.Stage(conn)
     try:
-        scan = _scan(ext, stage, report, book, acc, ledger.tz, skip_bad_rows, progress)
+        scan = _scan(ext, stage, planner, report, book, ledger.tz, skip_bad_rows, progress)
         stage.close()
     except BaseException as exc:
         stage.abort(exc)
@@ -215,28 +221,21 @@ def _import(
         .returning(import_batches.c.id)
     ).scalar_one()
     report.import_id = import_id
-    locked = _lock_accounts(conn, [acc.id])[acc.id]
-    if locked.status != "open":
-        raise AccountClosed(f"account {locked.number} is closed")
     first, last = scan.in_posting_order()
+    posted = bills.post(
+        conn,
+        stage,
+        platform=fmt.platform,
+        account_id=acc.id,
+        import_id=import_id,
+        operator_id=operator_id,
+        now=now,
+        newest_first=scan.newest_first,
+        headers=ext.headers,
+    )
     if fmt.has_balance and first is not None:
         stored = _neighbour(conn, fmt.platform, acc.id, first.trade_time, before=True)
         report.breaks.extend(b for b in [join_break(stored, _point(first, fmt.platform))] if b)
-    posted = post_staged(
-        stage,
-        Target(
-            platform=fmt.platform,
-            account_id=acc.id,
-            account_number=locked.number,
-            allow_overdraft=locked.allow_overdraft,
-            balance=locked.balance,
-            import_id=import_id,
-            operator_id=operator_id,
-            now=now,
-            newest_first=scan.newest_first,
-            headers=ext.headers,
-        ),
-    )
     report.rows_new = posted.fresh
     report.rows_duplicate = scan.count - posted.fresh
     report.entries_written = posted.entries
@@ -285,15 +284,16 @@ class _Scan:
 
 def _scan(
     ext: Extraction,
-    stage: Stage,
+    stage: bills.Stage,
+    planner: bills.BillPlanner,
     report: ImportReport,
     book: RuleBook,
-    acc: Account,
     tz: ZoneInfo,
     skip_bad_rows: bool,
     progress: Progress | None,
 ) -> _Scan:
-    """Stream the file: validate each row and stage it as one flat tuple (staging.COLUMNS).
+    """Stream the file: validate each row, have the core plan it, and stage it as one flat
+    tuple (the staged writer's ``COLUMNS``).
 
     The continuity check is prepared here in both directions at once (a file is posted
     backwards when it turns out to be newest first): it only counts the places where two
@@ -306,7 +306,7 @@ def _scan(
     has_balance = fmt.has_balance
     classify = book.classify
     add = stage.add
-    account_text = str(acc.id)
+    plan_row = planner.row
     headers = ext.headers
     scan = _Scan(_Tally())
     tally_add = scan.tally.add
@@ -317,22 +317,43 @@ def _scan(
         if progress and seen % 1000 == 0:
             progress("read", seen, None)
         if isinstance(row, BillFormatError):
-            report.rows_rejected += 1
-            if len(report.bad_rows) < MAX_LISTED_BAD_ROWS:
-                report.bad_rows.append(row)
+            _reject(report, row)
             continue
         key = row.flow_no or unique_key(row, platform)
-        if len(key) > MAX_KEY:
-            error = BillFormatError(row.line, None, f"flow number is over {MAX_KEY} characters")
+        extra = row.extra
+        ref = extra.get("plan_id") or extra.get("merchant_id")
+        counterparty = row.counterparty or None
+        too_long = _too_long(row, key, counterparty, extra.get("account"), ref)
+        if too_long is not None:
             if not skip_bad_rows:
-                raise error
-            report.rows_rejected += 1
-            if len(report.bad_rows) < MAX_LISTED_BAD_ROWS:
-                report.bad_rows.append(error)
+                raise too_long
+            _reject(report, too_long)
             continue
         income, expense = _minor_units(row.income), _minor_units(row.expense)
         balance = None if row.balance is None else _minor_units(row.balance)
         net = income - expense
+        when = row.trade_time
+        if net:
+            kind = "income" if net > 0 else "expense"
+            category_id, subject_id = classify(row.business_type, kind)
+            description = f"{label} {row.business_type}" if row.business_type else label
+            remark = row.remark or ""
+            if row.order_no:
+                remark = f"{remark} 订单号:{row.order_no}" if remark else f"订单号:{row.order_no}"
+            try:  # the core plans the posting: R2, R3, the fingerprint
+                digest = plan_row(
+                    row.line, key, net, when, counterparty, category_id, subject_id,
+                    description, remark,
+                )  # fmt: skip
+            except LedgerError as exc:
+                reason = exc.message.removeprefix(f"line {row.line}: ")
+                error = BillFormatError(row.line, None, reason)
+                if not skip_bad_rows:
+                    raise error from None
+                _reject(report, error)
+                continue
+        else:
+            category_id = subject_id = description = remark = digest = None
         if has_balance:
             if prev_balance is not None:
                 if prev_balance + net != balance:
@@ -344,54 +365,26 @@ def _scan(
             scan.first = row
         scan.last = row
         tally_add(row)
-        when = row.trade_time
         local = when if when.tzinfo is tz else when.astimezone(tz)
-        extra = row.extra
-        ref = extra.get("plan_id") or extra.get("merchant_id")
         bill_date = extra.get("bill_date") or extra.get("launch_date")
-        counterparty = row.counterparty or None
-        if net:
-            kind = "income" if net > 0 else "expense"
-            category_id, subject_id = classify(row.business_type, kind)
-            description = f"{label} {row.business_type}" if row.business_type else label
-            remark = row.remark or ""
-            if row.order_no:
-                remark = f"{remark} 订单号:{row.order_no}" if remark else f"订单号:{row.order_no}"
-            # BatchItem.fingerprint of the entry (trade_no is None: it is generated)
-            fields = (
-                kind,
-                account_text,
-                str(net),
-                _text(category_id),
-                _text(subject_id),
-                "\x00" if counterparty is None else counterparty[:64],
-                description,
-                remark,
-                platform,
-                row.flow_no or key,
-                "\x00",
-                when.isoformat(),
-            )
-            digest = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
-        else:
-            category_id = subject_id = description = remark = digest = None
         add(
             (
                 ordinal,
                 row.line,
                 key,
+                planner.key(key),
                 row.flow_no,
                 when if pg else sqlite_time(when),
                 local.year * 10000 + local.month * 100 + local.day,
                 income,
                 expense,
                 balance,
-                counterparty and counterparty[:128],
-                _cut(row.order_no, 128),
-                _cut(row.business_type, 64),
+                counterparty,
+                row.order_no or None,
+                row.business_type or None,
                 row.remark,
-                _cut(extra.get("account"), 64),
-                _cut(ref, 64),
+                extra.get("account") or None,
+                ref or None,
                 bill_date if pg or bill_date is None else bill_date.isoformat(),
                 *_raw(row.raw, headers, pg),
                 category_id,
@@ -417,8 +410,30 @@ def _raw(raw: dict[str, str], headers: tuple[str, ...], pg: bool) -> tuple[str |
     return json.dumps(raw, ensure_ascii=False), None
 
 
-def _text(value: int | None) -> str:
-    return "\x00" if value is None else str(value)
+#: the bill_rows columns a row's texts go to, and their sizes
+_BILL_SIZES = (
+    ("flow number", 128),
+    ("counterparty", 128),
+    ("order number", 128),
+    ("business type", 64),
+    ("platform account", 64),
+    ("reference", 64),
+)
+
+
+def _too_long(row: BillRow, key, counterparty, account, ref) -> BillFormatError | None:
+    """A text longer than its column: the row is refused, naming the line and field."""
+    values = (key, counterparty, row.order_no, row.business_type, account, ref)
+    for (name, size), value in zip(_BILL_SIZES, values, strict=True):
+        if value and len(value) > size:
+            return BillFormatError(row.line, None, f"{name} is over {size} characters")
+    return None
+
+
+def _reject(report: ImportReport, error: BillFormatError) -> None:
+    report.rows_rejected += 1
+    if len(report.bad_rows) < MAX_LISTED_BAD_ROWS:
+        report.bad_rows.append(error)
 
 
 def _minor_units(value: Decimal) -> int:
@@ -513,10 +528,6 @@ def _neighbour(conn: Connection, platform: str, account_id: int, when: datetime,
         .limit(1)
     ).first()
     return None if row is None else _stored_point(row)
-
-
-def _cut(value: str | None, size: int) -> str | None:
-    return value[:size] if value else None
 
 
 def _finish_record(

@@ -116,9 +116,10 @@ def check_entries(conn: Connection, report: BillsReport) -> None:
             sa.or_(
                 entries.c.amount != net,
                 entries.c.account_id != bill_rows.c.account_id,
-                sa.and_(
+                sa.and_(  # an entry posted by hand before its bill came carries no balance
                     bill_rows.c.balance.is_not(None),
-                    entries.c.platform_balance.is_distinct_from(bill_rows.c.balance),
+                    entries.c.platform_balance.is_not(None),
+                    entries.c.platform_balance != bill_rows.c.balance,
                 ),
             )
         )

@@ -275,3 +275,11 @@ def check_states(plan, todo: list[int], states: dict) -> list[int]:
             counterparty[start] = accs[1].number
             counterparty[start + 1] = accs[0].number
     return after
+
+
+def flow_posted(key: str, posting_id: int) -> errors.IdempotencyConflict:
+    """R5 for a bill row whose platform flow is posted already, but not as this row."""
+    return errors.IdempotencyConflict(
+        f"the flow was posted already (key {key!r}, posting {posting_id}) to another account "
+        "or with another amount"
+    )

@@ -18,7 +18,8 @@ POSTING_COLUMNS = (
 
 def sqlite_time(value: datetime) -> str:
     """The text SQLAlchemy's SQLite ``DateTime`` stores: naive UTC with microseconds."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"
 
 
 def stamper(pg: bool):

@@ -1,9 +1,10 @@
-"""The set-based write path of an import: a staging table, then a few INSERT … SELECTs.
+"""The staged writer: bill files written set-based, a staging table then a few INSERT … SELECTs.
 
-The runner streams every validated row, as one flat tuple (:data:`COLUMNS`), into a
-temporary table ``zb_stage`` of the write transaction — PostgreSQL ``COPY … FROM STDIN``,
-SQLite ``executemany`` — while it reads the file. Once the whole file is validated, the rows
-are posted with SQL, whatever their number:
+The core plans every bill row (key, fingerprint, texts: ``zhangben.core.postings.bills``) and
+streams it, as one flat tuple (:data:`COLUMNS`), into a temporary table ``zb_stage`` of the
+write transaction — PostgreSQL ``COPY … FROM STDIN``, SQLite ``executemany`` — while the file
+is read. Once the whole file is validated, the rows are posted with SQL, whatever their
+number:
 
 1. ``zb_fresh``: the staged rows whose key is neither stored for this platform and account
    (one anti-join on the ``bill_rows`` unique index) nor repeated earlier in the file (in
@@ -12,15 +13,17 @@ are posted with SQL, whatever their number:
    balance-after as a running sum (window function) over the account's locked balance, and
    their posting and entry ids (reserved from the sequences in one query, ascending, so the
    balance-after chain follows entry ids);
-3. the overdraft and overflow checks (one query each, on the first offending row);
+3. rules R10 and R11 rendered in SQL (one query, on the first offending row, reported as
+   :class:`RuleBroken` for the core to word);
 4. ``INSERT INTO postings / entries / bill_rows … SELECT`` (one statement each) and one
    balance update of the account.
 
 Posting order is the file's order, or its reverse for a newest-first file (``ord`` is the
-row's position in the file). If an idempotency key of the import's postings is already taken
-(only possible when a caller posted with an ``import:…`` key of its own), the postings insert
-fails inside a savepoint and :func:`post_staged` redoes it with those rows as replays (same
-request hash: no new entry) or raises :class:`IdempotencyConflict` (another request).
+row's position in the file). A row's posting key is its platform flow's key
+(``{platform}:{flow}``, the one key rule). If one is taken already — the flow was posted by
+hand or through the API — the postings insert fails inside a savepoint and :func:`post_staged`
+redoes it with those rows linked to the posting that holds the key, when that posting is this
+account's one entry of the same amount, or reports R5 broken when it is not.
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from zhangben.core.errors import IdempotencyConflict, InsufficientFunds, ValidationError
-from zhangben.core.money import MAX_BALANCE_MINOR, format_amount, from_minor
+from zhangben.store.writers.outcomes import RuleBroken
+from zhangben.store.writers.rows import sqlite_time
 
 #: the staging table's columns, in the order of the runner's tuples
 COLUMNS = (
     ("ord", "INTEGER"),
     ("line", "INTEGER"),
     ("ukey", "TEXT"),
+    ("pkey", "TEXT"),  # the posting's idempotency key
     ("flow_no", "TEXT"),
     ("trade_time", "TIMESTAMPTZ"),  # SQLite: naive UTC text, as UTCDateTime stores it
     ("trade_day", "INTEGER"),  # yyyymmdd in the ledger's time zone (trade numbers)
@@ -161,6 +165,7 @@ class Target:
     account_id: int
     account_number: str
     allow_overdraft: bool
+    max_balance: int
     balance: int  # the account's balance, read under its lock
     import_id: int
     operator_id: int | None
@@ -192,15 +197,16 @@ def post_staged(stage: Stage, t: Target) -> Posted:
         return Posted(0, 0, t.balance)
     if pg:
         cur.execute("ANALYZE zb_fresh")
-    prefix = f"import:{t.platform}:{t.account_id}:"
+    cur.execute(f"DROP TABLE IF EXISTS {temp}zb_linked")
+    cur.execute(f"CREATE TEMP TABLE {temp}zb_linked (ord INTEGER, entry_id BIGINT){on_commit}")
     cur.execute("SAVEPOINT zb_import")
     try:
-        entries = _post(stage, t, order, prefix, replays=False)
-    except conn.dialect.dbapi.IntegrityError as exc:  # an import:… key taken already
+        entries = _post(stage, t, order, linked=False)
+    except conn.dialect.dbapi.IntegrityError as exc:  # a flow posted already
         if not _is_unique_violation(exc):
             raise
         cur.execute("ROLLBACK TO SAVEPOINT zb_import")
-        entries = _post(stage, t, order, prefix, replays=True)
+        entries = _post(stage, t, order, linked=True)
     cur.execute("RELEASE SAVEPOINT zb_import")
     cur.execute("SELECT balance_after FROM zb_post ORDER BY k DESC LIMIT 1")
     last = cur.fetchone()
@@ -213,7 +219,7 @@ def post_staged(stage: Stage, t: Target) -> Posted:
     return Posted(fresh, entries, final)
 
 
-def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) -> int:
+def _post(stage: Stage, t: Target, order: str, *, linked: bool) -> int:
     """Number the fresh rows that move money, check them, insert postings and entries."""
     cur, pg = stage.cursor, stage.pg
     p = _params(pg)
@@ -221,8 +227,9 @@ def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) ->
     on_commit = " ON COMMIT DROP" if pg else ""
     cur.execute(f"DROP TABLE IF EXISTS {temp}zb_post")
     skip = ""
-    if replays:
-        skip = _replays(stage, prefix)
+    if linked:
+        _link(stage, t)
+        skip = " AND NOT EXISTS (SELECT 1 FROM zb_linked l WHERE l.ord = f.ord)"
     window = f"WINDOW w AS (ORDER BY f.ord {order} ROWS UNBOUNDED PRECEDING)"
     numbered = (
         "SELECT f.ord, f.trade_day, row_number() OVER w AS k, "  # noqa: S608
@@ -244,12 +251,7 @@ def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) ->
         )
         cur.execute(
             sql,
-            dict(
-                start=t.balance,
-                prefix=prefix,
-                pseq=_sequence(cur, "postings"),
-                eseq=_sequence(cur, "entries"),
-            ),
+            dict(start=t.balance, pseq=_sequence(cur, "postings"), eseq=_sequence(cur, "entries")),
         )
     else:
         pstart, estart = _sqlite_next_id(cur, "postings"), _sqlite_next_id(cur, "entries")
@@ -258,7 +260,7 @@ def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) ->
             f"{pstart} + k - 1 AS posting_id, {estart} + k - 1 AS entry_id, "
             "printf('%d%08d', trade_day, abs(random()) % 100000000) AS trade_no "
             f"FROM ({numbered})",
-            dict(start=t.balance, prefix=prefix),
+            dict(start=t.balance),
         )
         cur.execute("CREATE INDEX temp.zb_post_ord ON zb_post (ord)")
     entries = _scalar(cur, "SELECT count(*) FROM zb_post")
@@ -271,9 +273,9 @@ def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) ->
         "INSERT INTO postings (id, kind, trade_no, idempotency_key, request_hash, "  # noqa: S608
         "reverses_posting_id, created_at) SELECT p.posting_id, "
         "CASE WHEN s.income > s.expense THEN 'income' ELSE 'expense' END, p.trade_no, "
-        "{prefix} || s.ukey, s.request_hash, NULL, {now} "
+        "s.pkey, s.request_hash, NULL, {now} "
         "FROM zb_post p JOIN zb_stage s ON s.ord = p.ord".format(**p),
-        _bind(pg, dict(prefix=prefix, now=_when(pg, t.now)), "prefix", "now"),
+        _bind(pg, dict(now=_when(pg, t.now)), "now"),
     )
     cur.execute(
         "INSERT INTO entries (id, posting_id, account_id, type, amount, balance_after, "  # noqa: S608
@@ -283,7 +285,7 @@ def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) ->
         "CASE WHEN s.income > s.expense THEN 'income' ELSE 'expense' END, "
         "s.income - s.expense, p.balance_after, p.trade_no, s.trade_time, {now}, "
         "CAST({operator} AS INTEGER), "
-        "s.category_id, s.subject_id, substr(s.counterparty, 1, 64), s.description, "
+        "s.category_id, s.subject_id, s.counterparty, s.description, "
         "s.ent_remark, {platform}, coalesce(s.flow_no, s.ukey), NULL, s.balance "
         "FROM zb_post p JOIN zb_stage s ON s.ord = p.ord".format(**p),
         _bind(
@@ -303,48 +305,50 @@ def _post(stage: Stage, t: Target, order: str, prefix: str, *, replays: bool) ->
     return entries
 
 
-def _replays(stage: Stage, prefix: str) -> str:
-    """Rows whose posting key is taken: the same request (replay, no entry) or a conflict."""
-    cur, pg = stage.cursor, stage.pg
-    p = _params(pg)
+def _link(stage: Stage, t: Target) -> None:
+    """Rows whose flow is posted already: linked to that posting's entry when it is this
+    account's one entry of the same amount (the flow came in by hand first), else R5."""
+    cur = stage.cursor
     cur.execute(
-        "SELECT s.ukey, s.request_hash, q.request_hash FROM zb_fresh f "  # noqa: S608
-        "JOIN zb_stage s ON s.ord = f.ord "
-        "JOIN postings q ON q.idempotency_key = {prefix} || s.ukey WHERE f.net <> 0".format(**p),
-        _bind(pg, dict(prefix=prefix), "prefix"),
+        "SELECT s.ord, s.line, coalesce(s.flow_no, s.ukey), s.income - s.expense, s.pkey, "
+        "q.id, e.id, e.account_id, e.amount FROM zb_fresh f "
+        "JOIN zb_stage s ON s.ord = f.ord JOIN postings q ON q.idempotency_key = s.pkey "
+        "JOIN entries e ON e.posting_id = q.id WHERE f.net <> 0 ORDER BY s.ord, e.id"
     )
-    for ukey, ours, theirs in cur.fetchall():
-        if ours != theirs:
-            raise IdempotencyConflict(
-                f"idempotency key {prefix + ukey!r} was already used for a different request"
-            )
-    return (
-        " AND NOT EXISTS (SELECT 1 FROM zb_stage s JOIN postings q "
-        "ON q.idempotency_key = {prefix} || s.ukey WHERE s.ord = f.ord)"
-    )
+    found: dict[int, list] = {}
+    for row in cur.fetchall():
+        found.setdefault(row[0], []).append(row)
+    links = []
+    for ord_, rows in found.items():
+        _, line, flow, net, key, posting, entry, account, amount = rows[0]
+        if len(rows) != 1 or account != t.account_id or amount != net:
+            raise RuleBroken("R5", key, posting, position=(line, flow))
+        links.append((ord_, entry))
+    if links:
+        marks = "%s, %s" if stage.pg else "?, ?"
+        cur.executemany(f"INSERT INTO zb_linked (ord, entry_id) VALUES ({marks})", links)  # noqa: S608
 
 
 def _check(stage: Stage, t: Target) -> None:
-    """The first row that would overdraw the account (without overdraft) or overflow it."""
+    """R10 and R11 over the numbered rows: the first row that would overdraw the account
+    (without overdraft) or overflow it, reported with its facts."""
     cur = stage.cursor
-    cond = f"abs(p.balance_after) > {MAX_BALANCE_MINOR}"
+    cond = f"abs(p.balance_after) > {int(t.max_balance)}"
     if not t.allow_overdraft:
         cond += " OR (p.balance_after < 0 AND s.income < s.expense)"
     cur.execute(
-        "SELECT p.balance_after, s.income - s.expense, coalesce(s.flow_no, s.ukey) "  # noqa: S608
-        f"FROM zb_post p JOIN zb_stage s ON s.ord = p.ord WHERE {cond} ORDER BY p.k LIMIT 1"
+        "SELECT p.balance_after, s.income - s.expense, s.line, "  # noqa: S608
+        f"coalesce(s.flow_no, s.ukey) FROM zb_post p JOIN zb_stage s ON s.ord = p.ord "
+        f"WHERE {cond} ORDER BY p.k LIMIT 1"
     )
     bad = cur.fetchone()
     if bad is None:
         return
-    after, delta, ref = bad
+    after, delta, line, flow = bad
     if after < 0 and delta < 0 and not t.allow_overdraft:
-        raise InsufficientFunds(
-            f"account {t.account_number} holds {format_amount(from_minor(after - delta), 2)}; "
-            f"{ref} would take it to {format_amount(from_minor(after), 2)} and the account "
-            "does not allow overdraft"
-        )
-    raise ValidationError("amount", f"account {t.account_number}'s balance would overflow")
+        detail = f"{t.account_number}|{after - delta}|{after}"
+        raise RuleBroken("R10", detail, position=(line, flow))
+    raise RuleBroken("R11", t.account_number, position=(line, flow))
 
 
 def _insert_bill_rows(stage: Stage, t: Target) -> None:
@@ -362,11 +366,13 @@ def _insert_bill_rows(stage: Stage, t: Target) -> None:
         "INSERT INTO bill_rows (platform, account_id, unique_key, import_id, entry_id, "  # noqa: S608
         "line, flow_no, trade_time, income, expense, balance, counterparty, order_no, "
         "business_type, remark, platform_account, ref_id, bill_date, raw, imported_at, "
-        "updated_at) SELECT {platform}, {account}, s.ukey, {import_id}, p.entry_id, s.line, "
+        "updated_at) SELECT {platform}, {account}, s.ukey, {import_id}, "
+        "coalesce(p.entry_id, l.entry_id), s.line, "
         "s.flow_no, s.trade_time, s.income, s.expense, s.balance, s.counterparty, s.order_no, "
         f"s.business_type, s.remark, s.platform_account, s.ref_id, s.bill_date, {raw}, "
         "{now}, {now} FROM zb_fresh f JOIN zb_stage s ON s.ord = f.ord "
-        f"LEFT JOIN zb_post p ON p.ord = f.ord ORDER BY f.ord {order}".format(**p),
+        "LEFT JOIN zb_post p ON p.ord = f.ord LEFT JOIN zb_linked l ON l.ord = f.ord "
+        f"ORDER BY f.ord {order}".format(**p),
         _bind(
             pg,
             dict(
@@ -386,7 +392,7 @@ def _insert_bill_rows(stage: Stage, t: Target) -> None:
 
 # -- small helpers ----------------------------------------------------------------------------
 
-_NAMES = ("platform", "account", "prefix", "now", "operator", "import_id", "b", "start")
+_NAMES = ("platform", "account", "now", "operator", "import_id", "b", "start")
 
 
 def _params(pg: bool) -> dict[str, str]:
@@ -426,13 +432,6 @@ def _is_unique_violation(orig: Exception) -> bool:
     if code is not None:
         return code == "23505"
     return "UNIQUE constraint failed" in str(orig)
-
-
-def sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC with microseconds)."""
-    naive = value.replace(tzinfo=None) - value.utcoffset()
-    text = naive.isoformat(" ")
-    return text if naive.microsecond else text + ".000000"
 
 
 def _sqlite_instant(text: str) -> datetime:

@@ -265,9 +265,9 @@ def sqlite_raw(path: str, seconds: float) -> dict:
     """The statements the core's SQLite path issues for a transfer, issued directly with
     ``sqlite3`` on the same schema (created by the migrations: same tables, indexes, foreign
     keys) and the same settings (WAL, synchronous=FULL, foreign_keys=ON)."""
-    from zhangben.core.posting import ENTRY_COLUMNS
     from zhangben.store.engine import make_engine
     from zhangben.store.migrate import upgrade
+    from zhangben.store.writers.rows import ENTRY_COLUMNS
 
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)

@@ -349,7 +349,7 @@ def _scan(
                 reason = exc.message.removeprefix(f"line {row.line}: ")
                 error = BillFormatError(row.line, None, reason)
                 if not skip_bad_rows:
-                    raise error from None
+                    raise error from exc
                 _reject(report, error)
                 continue
         else:

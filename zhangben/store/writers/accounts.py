@@ -2,7 +2,7 @@
 
 Accounts are locked in id order (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
 already holds the database's write lock), so concurrent writers queue and never deadlock
-(invariant I4). On PostgreSQL the key lookup runs after the locks are held, in the same round
+(invariant I9). On PostgreSQL the key lookup runs after the locks are held, in the same round
 trip, so it sees every writer that held them before.
 """
 

@@ -1,6 +1,6 @@
 """The PostgreSQL posting path: one round trip to the ``zb_post`` function.
 
-``zb_post`` (``zhangben/store/sql/zb_post.sql``) does what :func:`zhangben.core.posting.execute`
+``zb_post`` (``store/writers/sql/zb_post_v2.sql``) does what :func:`zhangben.core.posting.execute`
 does — idempotency, locking in id order, every check, the writes — inside the server, so a
 posting costs one network round trip and one commit. It is called on an autocommit
 connection: the function call is its own transaction. Planning (amounts, classification,

@@ -17,13 +17,14 @@ down_revision = "0008_chart_ids_by_core"
 branch_labels = None
 depends_on = None
 
-SQL = Path(__file__).resolve().parents[2] / "sql"
+#: Versioned SQL files, never edited once released (docs/migrations.md).
+SQL = Path(__file__).resolve().parents[2] / "writers" / "sql"
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS zb_post")
-        op.execute((SQL / "zb_post.sql").read_text(encoding="utf-8"))
+        op.execute((SQL / "zb_post_v2.sql").read_text(encoding="utf-8"))
 
 
 def downgrade() -> None:

@@ -1,0 +1,1 @@
+"""The only code that writes ledger rows (postings, entries, account balances)."""

@@ -42,6 +42,22 @@ class OldHistoryError(RuntimeError):
     """The database's old stamp applies migrations that are no prefix of the linear history."""
 
 
+def target_metadata() -> sa.MetaData:
+    """The metadata of every table module (they share one ``MetaData``), for autogenerate.
+
+    Imports the feature modules, whose tables join ``tables.metadata`` only when imported:
+    without them autogenerate would propose dropping the feature tables."""
+    from zhangben.store import (  # noqa: F401  (imported for their tables)
+        api_tables,
+        imports_tables,
+        shopex_tables,
+        tables,
+        yichuan_tables,
+    )
+
+    return tables.metadata
+
+
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

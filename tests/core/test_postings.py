@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from zhangben.core import errors
 from zhangben.core.queries import EntryFilter
+from zhangben.store.migrations.ledger_edits import ledger_rows_editable
 from zhangben.store.tables import entries
 
 
@@ -177,9 +178,10 @@ def test_queries_filters_paging_and_as_of(two):
 
 
 def test_entries_are_append_only(two):
-    """No API edits or deletes an entry; the verifier catches a tampered row."""
+    """No API edits or deletes an entry (the database refuses it: tests/store); the verifier
+    catches a row tampered with behind the triggers' back."""
     assert two.verify().ok
-    with two.engine.begin() as c:
+    with two.engine.begin() as c, ledger_rows_editable(c):
         c.execute(entries.update().where(entries.c.id == 1).values(amount=999))
     report = two.verify()
     assert not report.ok
@@ -202,7 +204,7 @@ def test_chart_has_defaults_and_admins_add(ledger):
 
 def test_verifier_reports_a_category_outside_the_chart(two):
     assert two.verify().ok
-    with two.engine.begin() as c:
+    with two.engine.begin() as c, ledger_rows_editable(c):
         c.execute(entries.update().where(entries.c.id == 1).values(subject_id=9999))
     report = two.verify()
     assert any("subject_id 9999 is not in the chart" in p for p in report.problems)

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from zhangben.store.engine import normalize_url
-from zhangben.store.tables import metadata
+from zhangben.store.migrate import target_metadata
 
 config = context.config
 
@@ -14,7 +14,7 @@ config = context.config
 def _run(connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=target_metadata(),
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
         compare_type=True,
     )

@@ -10,10 +10,11 @@ from alembic import op
 
 revision = "0002_core_pg_post"
 down_revision = "0001_core"
-branch_labels = ("core_pg",)
+branch_labels = None
 depends_on = None
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "zb_post_v1.sql"
+#: A versioned SQL file, never edited once released (docs/migrations.md).
+SQL = Path(__file__).resolve().parents[2] / "writers" / "sql" / "zb_post_v1.sql"
 
 
 def upgrade() -> None:

@@ -6,17 +6,17 @@ id)`` index tuples — and then reads only those rows, instead of fetching every
 from the heap (thousands of random page reads per call on a large ledger). Same name, so
 nothing else changes; writes still maintain the same number of indexes.
 
-Revision ID: 0006_entries_time_id_index
-Revises: 0001_core
+Revision ID: 0007_entries_time_id_index (was 0006_entries_time_id_index)
+Revises: 0006_imports
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0006_entries_time_id_index"
-down_revision = "0001_core"
-branch_labels = ("core_reads",)
+revision = "0007_entries_time_id_index"
+down_revision = "0006_imports"
+branch_labels = None
 depends_on = None
 
 NAME = "ix_entries_account_id_trade_time"

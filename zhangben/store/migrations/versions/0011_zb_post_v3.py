@@ -2,15 +2,19 @@
 and sums balances in numeric, so a balance near the limit is refused by R11 instead of failing
 with a bigint overflow.
 
-Revision ID: 0010_zb_post_v3
+Also drops ``zb_check_balance``, which a database migrated with an early copy of v2 may still
+hold (v2's file was edited after release once; files are versioned since).
+
+Revision ID: 0011_zb_post_v3
+Revises: 0010_append_only
 """
 
 from pathlib import Path
 
 from alembic import op
 
-revision = "0010_zb_post_v3"
-down_revision = "0008_zb_post_lean"
+revision = "0011_zb_post_v3"
+down_revision = "0010_append_only"
 branch_labels = None
 depends_on = None
 
@@ -20,6 +24,7 @@ SQL = Path(__file__).resolve().parents[2] / "writers" / "sql"
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS zb_post")
+        op.execute("DROP FUNCTION IF EXISTS zb_check_balance")
         op.execute((SQL / "zb_post_v3.sql").read_text(encoding="utf-8"))
 
 

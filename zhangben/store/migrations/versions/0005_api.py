@@ -1,7 +1,7 @@
 """REST API tables: api_keys, idempotency_records
 
-Revision ID: 0004_api
-Revises: 0001_core
+Revision ID: 0005_api (was 0004_api)
+Revises: 0004_yichuan
 """
 
 import sqlalchemy as sa
@@ -9,9 +9,9 @@ from alembic import op
 
 import zhangben.store.types
 
-revision = "0004_api"
-down_revision = "0001_core"
-branch_labels = ("api",)
+revision = "0005_api"
+down_revision = "0004_yichuan"
+branch_labels = None
 depends_on = None
 
 

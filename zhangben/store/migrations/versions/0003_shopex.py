@@ -1,7 +1,7 @@
 """ShopEx open API: replay guard and rate-limit counters
 
-Revision ID: 0002_shopex
-Revises: 0001_core
+Revision ID: 0003_shopex (was 0002_shopex)
+Revises: 0002_core_pg_post
 """
 
 import sqlalchemy as sa
@@ -9,9 +9,9 @@ from alembic import op
 
 import zhangben.store.types
 
-revision = "0002_shopex"
-down_revision = "0001_core"
-branch_labels = ("shopex",)
+revision = "0003_shopex"
+down_revision = "0002_core_pg_post"
+branch_labels = None
 depends_on = None
 
 

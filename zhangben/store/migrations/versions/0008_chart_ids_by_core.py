@@ -6,16 +6,16 @@ cost ≈50 µs inside ``zb_post`` (bench/RESULTS.md). Chart rows are never delet
 validates the ids it writes, and ``zhangben verify`` reports any entry whose category or
 subject is not in the chart.
 
-Revision ID: 0007_chart_ids_by_core
-Revises: 0006_entries_time_id_index
+Revision ID: 0008_chart_ids_by_core (was 0007_chart_ids_by_core)
+Revises: 0007_entries_time_id_index
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007_chart_ids_by_core"
-down_revision = "0006_entries_time_id_index"
+revision = "0008_chart_ids_by_core"
+down_revision = "0007_entries_time_id_index"
 branch_labels = None
 depends_on = None
 

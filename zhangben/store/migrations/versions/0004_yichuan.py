@@ -1,7 +1,7 @@
 """yichuan: login sessions and failed-login records
 
-Revision ID: 0003_yichuan
-Revises: 0001_core
+Revision ID: 0004_yichuan (was 0003_yichuan)
+Revises: 0003_shopex
 """
 
 import sqlalchemy as sa
@@ -9,9 +9,9 @@ from alembic import op
 
 import zhangben.store.types
 
-revision = "0003_yichuan"
-down_revision = "0001_core"
-branch_labels = ("yichuan",)
+revision = "0004_yichuan"
+down_revision = "0003_shopex"
+branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

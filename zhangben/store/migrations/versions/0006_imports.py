@@ -1,7 +1,7 @@
 """imports: import records, imported bill rows, category rules (seeded)
 
-Revision ID: 0005_imports
-Revises: 0001_core
+Revision ID: 0006_imports (was 0005_imports)
+Revises: 0005_api
 """
 
 import sqlalchemy as sa
@@ -9,9 +9,9 @@ from alembic import op
 
 import zhangben.store.types
 
-revision = "0005_imports"
-down_revision = "0001_core"
-branch_labels = ("imports",)
+revision = "0006_imports"
+down_revision = "0005_api"
+branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

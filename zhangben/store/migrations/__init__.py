@@ -1,0 +1,1 @@
+"""Alembic migrations (``versions/``, one linear history) and their helpers (``ledger_edits``)."""

@@ -180,8 +180,8 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def books(ledger):
+def _open_books(ledger):
+    """A (100.00), B, C (closed), U (dollars), OD (overdraft allowed), BIG."""
     ledger.open_account(number="A", name="甲")
     ledger.open_account(number="B", name="乙")
     ledger.open_account(number="C", name="closed")
@@ -191,6 +191,11 @@ def books(ledger):
     ledger.close_account("C")
     ledger.income("A", "100")
     return ledger
+
+
+@pytest.fixture
+def books(ledger):
+    return _open_books(ledger)
 
 
 # -- the ways in -------------------------------------------------------------------------------
@@ -280,23 +285,12 @@ def test_every_way_in_agrees(case, way, books, tmp_path, ledger_factory):
     assert case.error is None, f"{way} accepted what the rules refuse ({case.message})"
     # the same rows as the single posting made on a twin ledger
     twin = ledger_factory()
-    _twin_books(twin)
+    _open_books(twin)
     for step in case.setup:
         step(twin)
     _through("single", twin, case.request, tmp_path)
     assert _rows(books) == _rows(twin)
     assert books.verify().ok
-
-
-def _twin_books(ledger):
-    ledger.open_account(number="A", name="甲")
-    ledger.open_account(number="B", name="乙")
-    ledger.open_account(number="C", name="closed")
-    ledger.open_account(number="U", name="dollars", currency="USD")
-    ledger.open_account(number="OD", name="overdraft", allow_overdraft=True)
-    ledger.open_account(number="BIG", name="big")
-    ledger.close_account("C")
-    ledger.income("A", "100")
 
 
 # -- idempotency across ways (R5, I6) ----------------------------------------------------------

@@ -36,18 +36,9 @@ _RACE_RETRIES = 4
 def post_one(engine: Engine, plan: Plan, tz: ZoneInfo) -> PostingResult:
     """Write a plan of one posting and answer with its entries (or the first posting's, for a
     replay)."""
-    pg = engine.dialect.name == "postgresql"
-    for attempt in range(_RACE_RETRIES + 1):
-        try:
-            if pg and len(plan.legs(0)) <= 2:
-                return _zb_post(engine, plan, tz)
-            return run_write(engine, lambda conn: _bulk(conn, plan, tz, single=True))
-        except KeyRace:
-            if attempt == _RACE_RETRIES:
-                raise
-        except ReversedTwice:
-            raise errors.AlreadyReversed("already reversed") from None
-    raise AssertionError("unreachable")
+    if engine.dialect.name == "postgresql" and len(plan.legs(0)) <= 2:
+        return _racing(lambda: _zb_post(engine, plan, tz))
+    return _racing(lambda: run_write(engine, lambda conn: _bulk(conn, plan, tz, single=True)))
 
 
 def post_many(engine: Engine, plan: Plan, tz: ZoneInfo) -> list[int]:
@@ -55,9 +46,15 @@ def post_many(engine: Engine, plan: Plan, tz: ZoneInfo) -> list[int]:
     posting's id (the first posting's for a replay or a key repeated in the batch)."""
     if not len(plan):
         return []
+    return _racing(lambda: run_write(engine, lambda conn: _bulk(conn, plan, tz, single=False)))
+
+
+def _racing(write):
+    """Run ``write`` again when a concurrent writer took one of its keys first (it then
+    replays); a concurrent reversal of the same entry is :class:`AlreadyReversed`."""
     for attempt in range(_RACE_RETRIES + 1):
         try:
-            return run_write(engine, lambda conn: _bulk(conn, plan, tz, single=False))
+            return write()
         except KeyRace:
             if attempt == _RACE_RETRIES:
                 raise

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zhangben.commands.common import console, err, fail, friendly, ledger, local, money
+from zhangben.cli.common import console, err, fail, friendly, ledger, local, money
 from zhangben.core.errors import LedgerError
 from zhangben.imports import BillFormatError
 from zhangben.imports.runner import ImportRefused, ImportReport, import_file
@@ -255,10 +255,3 @@ def import_samples_command(
 
     for name, path in write_demo_files(directory, rows=rows).items():
         console.print(f"{name:>12}: {path}", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("import")(import_command)
-    app.command("imports")(imports_command)
-    app.command("import-samples")(import_samples_command)
-    app.add_typer(rules_app, name="import-rules")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from zhangben.access import integrators as apps
-from zhangben.commands.common import console, err, fail, friendly, ledger, local, settings
+from zhangben.cli.common import console, err, fail, friendly, ledger, local, settings
 from zhangben.shopex.wire.forms import parse_php_fields
 from zhangben.shopex.wire.numbers import dumps
 from zhangben.shopex.wire.signature import explain
@@ -260,9 +260,3 @@ def sign(
     typer.echo(f"sign:          {steps['sign']}  (MD5 of inner md5 + token, upper-case)")
     if steps["token_in_params"]:
         err.print("[yellow]warning: the token travels as a parameter; it is secret.[/yellow]")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(app_app, name="app")
-    app.command("call")(call)
-    app.command("sign")(sign)

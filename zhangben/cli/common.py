@@ -127,3 +127,21 @@ def print_result(result: PostingResult) -> None:
     verb = "already posted (idempotent replay)" if result.replayed else "posted"
     console.print(f"{result.kind} {verb}: posting {result.posting_id}, trade no {result.trade_no}")
     print_entries(list(result.entries))
+
+
+def accounts_table(accounts) -> Table:
+    table = Table()
+    for col in ("id", "number", "name", "type", "shop", "currency", "balance", "status"):
+        table.add_column(col, justify="right" if col in ("id", "balance") else "left")
+    for a in accounts:
+        table.add_row(
+            str(a.id),
+            a.number,
+            a.name,
+            a.type,
+            a.shop_code or "",
+            a.currency,
+            money(a.balance),
+            a.status + (" (overdraft)" if a.allow_overdraft else ""),
+        )
+    return table

@@ -9,14 +9,10 @@ from rich.table import Table
 
 from zhangben.access import apikeys
 from zhangben.access import integrators as apps
-from zhangben.commands.common import console, err, fail, friendly, ledger, local, settings
+from zhangben.cli.common import console, err, fail, friendly, ledger, local, settings
 from zhangben.store.engine import read_transaction, run_write
 
 apikey_app = typer.Typer(help="API keys of integrators for the REST API.", no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(apikey_app, name="apikey")
 
 
 def _restriction(values: list[str] | None) -> str:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from zhangben.access import sessions
-from zhangben.commands.common import console, friendly, ledger
+from zhangben.cli.common import console, friendly, ledger
 from zhangben.store.engine import run_write
 
 user_app = typer.Typer(
@@ -25,10 +25,6 @@ Password = Annotated[
         help="asked for (hidden, twice) when not given",
     ),
 ]
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(user_app, name="user")
 
 
 def _write(work):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 import typer
 
 from zhangben.cli.common import console, friendly, ledger
+from zhangben.imports.verify import verify_bills
 
 
 @friendly
 def verify_cmd() -> None:
     """Check every balance against its entries and every balance-after chain."""
-    reports = [("ledger", ledger().verify())]
-    for name in ("zhangben.imports.verify",):
-        if importlib.util.find_spec(name.rsplit(".", 1)[0]) and importlib.util.find_spec(name):
-            reports.append(("bills", importlib.import_module(name).verify_bills(ledger())))
+    reports = [("ledger", ledger().verify()), ("bills", verify_bills(ledger()))]
     bad = False
     for title, report in reports:
         if report.ok:

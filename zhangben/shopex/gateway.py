@@ -31,8 +31,9 @@ from zhangben.access import ratelimit, replay
 from zhangben.access.cache import TtlCache
 from zhangben.access.integrators import Cipher, Integrator, find_integrator, token_of
 from zhangben.core.ledger import Ledger
+from zhangben.shopex import bill_methods, methods
 from zhangben.shopex.params import ParamError
-from zhangben.shopex.registry import MethodContext, MethodRegistry, load_methods
+from zhangben.shopex.registry import REGISTRY, MethodContext, MethodRegistry
 from zhangben.shopex.wire.codes import Reason, render_error, render_success, sign_mismatch_detail
 from zhangben.shopex.wire.signature import explain, verify_sign
 from zhangben.shopex.wire.times import parse_request_timestamp, within_window
@@ -42,6 +43,8 @@ log = logging.getLogger("zhangben.shopex")
 
 MAX_WINDOW_SECONDS = 3600
 SYSTEM_PARAMS = ("flag", "method", "sign", "timestamp")
+#: The modules whose methods the gateway serves.
+METHOD_MODULES = (methods, bill_methods)
 
 
 class Refused(Exception):
@@ -82,7 +85,8 @@ class Gateway:
     cipher: Cipher
     tz: ZoneInfo
     window_seconds: int = 300
-    registry: MethodRegistry = field(default_factory=load_methods)
+    #: Every method of METHOD_MODULES (importing a method module registers its methods).
+    registry: MethodRegistry = field(default_factory=lambda: REGISTRY)
     #: The clock (Unix seconds); tests replace it to probe the window's edges.
     clock: Callable[[], float] = time.time
     #: How long an app's record may serve checks 1-3 before it is read again (seconds).

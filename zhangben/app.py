@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @app.get("/healthz", tags=["service"], summary="Liveness and database check")
     def healthz() -> dict:
         ledger.accounts(numbers=[])
-        return {"status": "ok", "version": __version__, "database": ledger.engine.dialect.name}
+        return {"status": "ok", "version": __version__, "database": ledger.dialect}
 
     for surface in SURFACES:
         surface.mount(app, ledger, settings)

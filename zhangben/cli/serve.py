@@ -55,8 +55,7 @@ def serve(
     os.environ["ZHANGBEN_DATABASE_URL"] = s.database_url
     host, port = host or s.host, port or s.port
     console.print(
-        f"zhangben serving {lg.engine.url.render_as_string(hide_password=True)} "
-        f"on http://{host}:{port} (docs: http://{host}:{port}/docs)"
+        f"zhangben serving {lg.database} on http://{host}:{port} (docs: http://{host}:{port}/docs)"
     )
     config = uvicorn.Config(
         "zhangben.app:create_app",

@@ -261,6 +261,18 @@ class Ledger:
     def verify(self) -> VerifyReport:
         return self._read(verify)
 
+    # -- the database, for the adapters (so that none reaches for the engine) -----------------
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def database(self) -> str:
+        """The database URL without its password, for banners and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
 
 def _request(
     kind: str,

@@ -1,5 +1,5 @@
-"""What every command module shares: the ledger for this invocation, Rich output, and the
-one-line error convention."""
+"""What every command module shares: the ledger and its services for this invocation, Rich
+output, and the one-line error convention."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from zhangben.core.errors import LedgerError
 from zhangben.core.ledger import Ledger
 from zhangben.core.money import format_amount
 from zhangben.core.records import Entry, PostingResult
+from zhangben.imports.service import Imports
 from zhangben.settings import Settings, get_settings
 from zhangben.store.engine import make_engine
 from zhangben.store.migrate import is_up_to_date, upgrade
@@ -49,6 +50,11 @@ def ledger(*, migrate: bool = True) -> Ledger:
             upgrade(engine)
         state.ledger = Ledger(engine, s.tz)
     return state.ledger
+
+
+def bill_imports() -> Imports:
+    """Bill imports and their rules, over this command's ledger."""
+    return Imports(ledger())
 
 
 def fail(message: str, code: int = 1):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from zhangben.cli.common import console, friendly, ledger
-from zhangben.imports.verify import verify_bills
+from zhangben.cli.common import bill_imports, console, friendly, ledger
 
 
 @friendly
 def verify_cmd() -> None:
     """Check every balance against its entries and every balance-after chain."""
-    reports = [("ledger", ledger().verify()), ("bills", verify_bills(ledger()))]
+    reports = [("ledger", ledger().verify()), ("bills", bill_imports().verify())]
     bad = False
     for title, report in reports:
         if report.ok:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from zhangben.access.service import Access
 from zhangben.core.errors import LedgerError
 from zhangben.core.ledger import Ledger
 from zhangben.core.money import format_amount
@@ -50,6 +51,11 @@ def ledger(*, migrate: bool = True) -> Ledger:
             upgrade(engine)
         state.ledger = Ledger(engine, s.tz)
     return state.ledger
+
+
+def access() -> Access:
+    """Users, sessions, API keys and apps, over this command's ledger."""
+    return Access(ledger())
 
 
 def bill_imports() -> Imports:

@@ -33,7 +33,7 @@ def main() -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from zhangben.cli import _tcp_listener
+    from zhangben.cli.serve import tcp_listener
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -50,7 +50,7 @@ def main() -> None:
         access_log=False,
     )
     if args.workers > 1:
-        Multiprocess(config, sockets=[_tcp_listener(args.host, args.port)]).run()
+        Multiprocess(config, sockets=[tcp_listener(args.host, args.port)]).run()
     else:
         uvicorn.Server(config).run()
 

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 
 from fastapi import FastAPI
 
 from zhangben import __version__
+from zhangben.api import http as rest_api
 from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings, get_settings
+from zhangben.shopex import http as shopex_api
 from zhangben.store.engine import make_engine
 from zhangben.store.migrate import is_up_to_date, upgrade
+from zhangben.yichuan import http as yichuan_api
 
 log = logging.getLogger("zhangben")
 
-#: Surfaces that mount themselves (each has ``mount(app: FastAPI, ledger, settings)``).
-SURFACES = (
-    "zhangben.shopex.http",
-    "zhangben.yichuan.http",
-    "zhangben.api.http",
-    "zhangben.console.http",
-)
+#: The surfaces, mounted in this order (each has ``mount(app: FastAPI, ledger, settings)``).
+SURFACES = (shopex_api, yichuan_api, rest_api)
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -46,9 +42,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @app.get("/healthz", tags=["service"], summary="Liveness and database check")
     def healthz() -> dict:
         ledger.accounts(numbers=[])
-        return {"status": "ok", "version": __version__, "database": ledger.engine.dialect.name}
+        return {"status": "ok", "version": __version__, "database": ledger.dialect}
 
-    for name in SURFACES:
-        if importlib.util.find_spec(name.rsplit(".", 1)[0]) and importlib.util.find_spec(name):
-            importlib.import_module(name).mount(app, ledger, settings)
+    for surface in SURFACES:
+        surface.mount(app, ledger, settings)
     return app

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET_KEY
 from zhangben.access import apikeys, integrators, sessions
+from zhangben.access.service import Access
 from zhangben.store.engine import run_write
 
 _n = itertools.count()
@@ -49,8 +50,7 @@ def make_session(ledger):
                 c, username=username, role=role, password="password-" + username
             ),
         )
-        token, user, _ = sessions.login_and_commit(
-            ledger.engine,
+        token, user, _ = Access(ledger).login(
             username,
             "password-" + username,
             ip="127.0.0.1",

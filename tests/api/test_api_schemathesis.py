@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import TEST_SECRET_KEY
 from zhangben.access import sessions
+from zhangben.access.service import Access
 from zhangben.app import create_app
 from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings
@@ -52,8 +53,8 @@ def staff_app(sqlite_template, tmp_path):
         ledger.engine,
         lambda c: sessions.add_user(c, username="boss", role="staff", password="password-boss"),
     )
-    token, _, _ = sessions.login_and_commit(
-        ledger.engine, "boss", "password-boss", ip=None, now=datetime.now(UTC), ttl_seconds=3600
+    token, _, _ = Access(ledger).login(
+        "boss", "password-boss", ip=None, now=datetime.now(UTC), ttl_seconds=3600
     )
     app = create_app(Settings(database_url=url, secret_key=TEST_SECRET_KEY), ledger)
     yield app, token

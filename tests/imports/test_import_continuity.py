@@ -10,7 +10,7 @@ from zhangben.cli import app
 from zhangben.imports import samples as s
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
-from zhangben.imports.verify import verify_bills
+from zhangben.imports.service import Imports
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=SH)
@@ -72,13 +72,13 @@ def test_missing_last_row_of_a_file_and_the_next_file_joins_it(ledger, tmp_path)
     assert brk.kind == "join" and brk.row.flow_no == txns[21].flow_no
     assert brk.previous.flow_no == txns[19].flow_no and brk.gap == int(txns[20].amount * 10000)
     assert f"of import {first.import_id}" in str(brk)
-    assert not verify_bills(ledger).ok
+    assert not Imports(ledger).verify().ok
     # the missing day arrives later: it fills the hole, and verify is clean again
     late = import_file(
         ledger, s.write_alipay_csv(tmp_path / "3.csv", txns[18:23]), account="ALI001"
     )
     assert (late.rows_new, late.rows_duplicate, late.breaks) == (1, 4, [])
-    report = verify_bills(ledger)
+    report = Imports(ledger).verify()
     assert report.ok and report.entries_checked == 40 and report.accounts_checked == 1
     assert ledger.verify().ok
 

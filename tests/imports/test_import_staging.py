@@ -14,7 +14,7 @@ from zhangben.core.money import to_minor
 from zhangben.imports import samples as s
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
-from zhangben.imports.verify import verify_bills
+from zhangben.imports.service import Imports
 from zhangben.store.imports_tables import bill_rows
 from zhangben.store.tables import entries, postings
 
@@ -155,7 +155,7 @@ def test_a_flow_posted_by_hand_first_is_linked_not_posted_twice(ledger, tmp_path
     assert all(got.values())
     opening = txns[0].balance - txns[0].amount
     assert ledger.balance("ALI001") == txns[-1].balance - opening
-    assert ledger.verify().ok and verify_bills(ledger).ok
+    assert ledger.verify().ok and Imports(ledger).verify().ok
     # and the other way round: the imported flow cannot be posted again by hand
     other = txns[_income_row(txns[i + 1 :]) + i + 1]
     with pytest.raises(IdempotencyConflict):
@@ -173,7 +173,7 @@ def test_raw_cells_round_trip(ledger, tmp_path, text):
     assert [r["备注"] for r in raws] == [rows[0]["备注"], text, rows[2]["备注"]]
     assert raws[2]["商品名称"] == text
     assert list(raws[0]) == list(rows[0])  # every header, in the file's order
-    assert verify_bills(ledger).ok
+    assert Imports(ledger).verify().ok
 
 
 def test_a_bad_last_row_aborts_the_staging_and_the_next_import_works(ledger, tmp_path):
@@ -187,4 +187,4 @@ def test_a_bad_last_row_aborts_the_staging_and_the_next_import_works(ledger, tmp
     assert rows_of(ledger, bill_rows.c.id) == []
     good = s.write_alipay_csv(tmp_path / "good.csv", s.chained_txns(50, seed=6))
     report = import_file(ledger, good, account="ALI001")  # same pool: the connection is sane
-    assert report.rows_new == 50 and ledger.verify().ok and verify_bills(ledger).ok
+    assert report.rows_new == 50 and ledger.verify().ok and Imports(ledger).verify().ok

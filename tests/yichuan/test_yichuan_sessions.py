@@ -16,6 +16,7 @@ from yichuan_support import (
 )
 
 from zhangben.access import sessions
+from zhangben.access.service import Access
 from zhangben.store.engine import run_write
 
 BAD_PARAMETER, NOT_LOGGED_IN, LOGIN_FAILED, THROTTLED = 40001, 40101, 40102, 40103
@@ -174,9 +175,7 @@ def test_a_lock_ends_after_fifteen_minutes_and_success_resets_the_count(ledger, 
     now = datetime(2024, 1, 1, tzinfo=UTC)
 
     def attempt(password, at, ip="10.9.9.9"):
-        return sessions.login_and_commit(
-            ledger.engine, "merchant", password, ip=ip, now=at, ttl_seconds=60
-        )
+        return Access(ledger).login("merchant", password, ip=ip, now=at, ttl_seconds=60)
 
     for i in range(5):
         with pytest.raises(sessions.LoginFailed):
@@ -199,8 +198,7 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(ledger, peop
     now = datetime(2024, 1, 1, tzinfo=UTC)
     for i in range(6):
         with pytest.raises(sessions.LoginFailed) as failed:
-            sessions.login_and_commit(
-                ledger.engine,
+            Access(ledger).login(
                 "merchant",
                 "bad-guess",
                 ip=f"10.3.0.{i}",

@@ -3,8 +3,7 @@
 A token is generated here (32 random letters and digits from :mod:`secrets`), shown to the
 operator once, and stored encrypted with Fernet. The key comes from settings
 (``ZHANGBEN_SECRET_KEY``); :func:`fernet_for` builds the cipher from it. Every function takes a
-SQLAlchemy ``Connection``: callers wrap them in ``zhangben.store.engine.run_write`` /
-``read_transaction``.
+SQLAlchemy ``Connection``; :class:`zhangben.access.service.Access` runs them in transactions.
 """
 
 from __future__ import annotations

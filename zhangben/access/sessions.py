@@ -10,8 +10,9 @@
   users, so logout and disabling a user take effect at once.
 
 :func:`login` writes the failure record on ``conn`` before raising: the caller must commit
-even when it raises. :func:`login_and_commit` does that (and checks the password outside the
-write transaction).
+even when it raises. :meth:`zhangben.access.service.Access.login` does that (and checks the
+password outside the write transaction, between :func:`precheck_login` and
+:func:`finish_login`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from zhangben.access import passwords
 from zhangben.core import accounts as acc
 from zhangben.core import users as core_users
 from zhangben.core.errors import LedgerError, ValidationError
 from zhangben.core.records import Account, User
-from zhangben.store.engine import read_transaction, run_write
 from zhangben.store.tables import accounts, users
 from zhangben.store.yichuan_tables import login_failures, sessions
 
@@ -79,29 +79,9 @@ def login(
     ttl_seconds: int,
 ) -> tuple[str, User, datetime]:
     """Check the password and open a session: ``(token, user, expires_at)``."""
-    row = _precheck(conn, username, ip, now)
-    ok = _verify(row, password)
-    result = _finish(conn, username, ip, now, ttl_seconds, row, ok)
-    if isinstance(result, LoginFailed):
-        raise result
-    return result
-
-
-def login_and_commit(
-    engine: Engine,
-    username: str,
-    password: str,
-    *,
-    ip: str | None,
-    now: datetime,
-    ttl_seconds: int,
-) -> tuple[str, User, datetime]:
-    """:func:`login` in its own transactions: the failure record is committed before the
-    error is raised, and argon2 runs outside the write transaction."""
-    with read_transaction(engine) as conn:
-        row = _precheck(conn, username, ip, now)
-    ok = _verify(row, password)
-    result = run_write(engine, lambda c: _finish(c, username, ip, now, ttl_seconds, row, ok))
+    row = precheck_login(conn, username, ip, now)
+    ok = password_matches(row, password)
+    result = finish_login(conn, username, ip, now, ttl_seconds, row, ok)
     if isinstance(result, LoginFailed):
         raise result
     return result
@@ -111,21 +91,25 @@ def _key(username: str, ip: str | None) -> tuple[str, str]:
     return str(username or "")[:64], str(ip or "unknown")[:64]
 
 
-def _precheck(conn: Connection, username: str, ip: str | None, now: datetime):
+def precheck_login(conn: Connection, username: str, ip: str | None, now: datetime):
+    """Raise :class:`LoginThrottled` during a lock; else the user's row (None if unknown)."""
     _check_now(now)
     name, addr = _key(username, ip)
     _raise_if_locked(conn, name, addr, now)
     return conn.execute(sa.select(users).where(users.c.username == name)).first()
 
 
-def _verify(row, password: str) -> bool:
+def password_matches(row, password: str) -> bool:
+    """Whether ``password`` is the row's and the user is enabled (as slow for an unknown user)."""
     if row is None:
         passwords.dummy_verify(password or "")
         return False
     return passwords.verify_password(row.password_hash, password or "") and bool(row.enabled)
 
 
-def _finish(conn, username, ip, now, ttl_seconds, row, ok) -> tuple | LoginFailed:
+def finish_login(conn, username, ip, now, ttl_seconds, row, ok) -> tuple | LoginFailed:
+    """Open the session, or record the failure and return (not raise) the error to raise
+    once it is committed."""
     name, addr = _key(username, ip)
     try:
         _raise_if_locked(conn, name, addr, now)

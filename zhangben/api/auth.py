@@ -22,10 +22,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from zhangben.access import apikeys, ratelimit, sessions
+from zhangben.access import apikeys
+from zhangben.access.service import Access
 from zhangben.api.problems import ApiProblem
 from zhangben.core.records import Account, User
-from zhangben.store.engine import read_statement, run_statements
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -98,13 +98,13 @@ def _from_user(user: User) -> Principal:
     return Principal(caller=f"user:{user.id}", scopes=frozenset({"read", "write"}), user=user)
 
 
-def authenticate(engine, token: str) -> tuple[Principal, apikeys.ApiKey | None] | None:
-    with read_statement(engine) as conn:  # one statement either way
-        if token.startswith(apikeys.KEY_PREFIX + "_"):
-            key = apikeys.authenticate_key(conn, token)
-            return (_from_key(key), key) if key else None
-        user = sessions.authenticate(conn, token, datetime.now(UTC))
-        return (_from_user(user), None) if user else None
+def authenticate(access: Access, token: str) -> tuple[Principal, apikeys.ApiKey | None] | None:
+    """One statement either way: an API key, or a session's user."""
+    if token.startswith(apikeys.KEY_PREFIX + "_"):
+        key = access.authenticate_key(token)
+        return (_from_key(key), key) if key else None
+    user = access.session_user(token, datetime.now(UTC))
+    return (_from_user(user), None) if user else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,30 +139,27 @@ async def principal(
     token = credentials.credentials.strip()
     if not token.startswith(apikeys.KEY_PREFIX + "_"):
         # session tokens are not cached: logging out or disabling a user ends them at once
-        found = await run_in_threadpool(authenticate, ctx.ledger.engine, token)
+        found = await run_in_threadpool(authenticate, ctx.access, token)
         if found is None:
             raise _unauthorized()
         return found[0]
     digest = apikeys.hash_secret(token)
     verified = ctx.keys.get(digest)
     if verified is None:
-        found = await run_in_threadpool(authenticate, ctx.ledger.engine, token)
+        found = await run_in_threadpool(authenticate, ctx.access, token)
         if found is None or found[1] is None:
             raise _unauthorized()
         who, key = found
         verified = VerifiedKey(who, key.integrator_id, key.rate_limit_per_minute)
         ctx.keys.put(digest, verified)
     if verified.rate_limit_per_minute:
-        await run_in_threadpool(_count_call, ctx.ledger.engine, verified)
+        await run_in_threadpool(_count_call, ctx.access, verified)
     return verified.principal
 
 
-def _count_call(engine, key: VerifiedKey) -> None:
+def _count_call(access: Access, key: VerifiedKey) -> None:
     limit = key.rate_limit_per_minute
-    wait = run_statements(
-        engine,
-        lambda c: ratelimit.hit(c, f"rest:{key.integrator_id}", limit, time.time()),
-    )
+    wait = access.hit_rate_limit(f"rest:{key.integrator_id}", limit, time.time())
     if wait is not None:
         raise ApiProblem(
             "rate_limited",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from zhangben.access.cache import TtlCache
+from zhangben.access.service import Access
 from zhangben.api.problems import MEDIA_TYPE
 from zhangben.api.routes import accounts, admin, entries, postings
 from zhangben.api.writes import ApiContext
@@ -23,7 +24,10 @@ def build_router() -> APIRouter:
 
 def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
     app.state.zb_api = ApiContext(
-        ledger=ledger, tz=ledger.tz, keys=TtlCache(settings.auth_cache_seconds)
+        ledger=ledger,
+        access=Access(ledger),
+        tz=ledger.tz,
+        keys=TtlCache(settings.auth_cache_seconds),
     )
     app.include_router(build_router())
     _problem_media_type_in_openapi(app)

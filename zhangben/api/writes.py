@@ -21,11 +21,11 @@ from pydantic import BaseModel
 
 from zhangben.access import idempotency
 from zhangben.access.cache import TtlCache
+from zhangben.access.service import Access
 from zhangben.api.auth import Principal
 from zhangben.api.problems import from_exception
 from zhangben.core.errors import LedgerError
 from zhangben.core.ledger import Ledger
-from zhangben.store.engine import run_statements
 
 IdempotencyKey = Annotated[
     str | None,
@@ -44,6 +44,7 @@ IdempotencyKey = Annotated[
 @dataclass(frozen=True, slots=True)
 class ApiContext:
     ledger: Ledger
+    access: Access
     tz: ZoneInfo
     #: verified API keys (SHA-256 of the key → VerifiedKey), see zhangben.api.auth
     keys: TtlCache = field(default_factory=lambda: TtlCache(5.0))
@@ -86,11 +87,11 @@ def idempotent(
     ``payload`` is the request body (a model, dumped only when there is a key) or a dict."""
     if key is None:
         return _render(*action())
-    engine = ctx.ledger.engine
+    access = ctx.access
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
     digest = idempotency.request_hash(request.method, request.url.path, payload)
-    stored = run_statements(engine, lambda c: idempotency.begin(c, who.caller, key, digest))
+    stored = access.claim_idempotency_key(who.caller, key, digest)
     if stored is not None:
         return Response(
             stored.body,
@@ -103,13 +104,10 @@ def idempotent(
     except LedgerError as exc:
         response = from_exception(exc, request.url.path)
     except Exception:
-        run_statements(engine, lambda c: idempotency.release(c, who.caller, key))
+        access.release_idempotency_key(who.caller, key)
         raise
     body = bytes(response.body).decode()
-    run_statements(
-        engine,
-        lambda c: idempotency.store(
-            c, who.caller, key, response.status_code, body, response.media_type
-        ),
+    access.store_idempotent_response(
+        who.caller, key, response.status_code, body, response.media_type
     )
     return response

@@ -18,7 +18,7 @@ from zhangben.core import chart as chart_mod
 from zhangben.core import queries, users
 from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.money import from_minor, parse_amount, to_minor
-from zhangben.core.postings import execute, reversal
+from zhangben.core.postings import bills, execute, reversal
 from zhangben.core.postings import plan as planning
 from zhangben.core.postings.plan import Plan
 from zhangben.core.queries import EntryFilter
@@ -49,6 +49,10 @@ class Ledger:
 
     def _write(self, work):
         return run_write(self.engine, work)
+
+    def bill_planner(self, platform: str, account_id: int, operator_id: int | None):
+        """The core's planner for the rows of one bill file (:mod:`.postings.bills`)."""
+        return bills.BillPlanner(platform, account_id, operator_id, chart_mod.index(self.engine))
 
     def write(self, work):
         """Run ``work(conn)`` in one write transaction, retried on transient conflicts: for an
@@ -250,6 +254,18 @@ class Ledger:
 
     def verify(self) -> VerifyReport:
         return self._read(verify)
+
+    # -- the database, for the adapters (so that none reaches for the engine) -----------------
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def database(self) -> str:
+        """The database URL without its password, for banners and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
 
 
 def _header_of(plan: Plan) -> planning.Header:

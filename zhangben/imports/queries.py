@@ -14,7 +14,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.core.ledger import Ledger
 from zhangben.core.money import from_minor
 from zhangben.store.imports_tables import bill_rows, import_batches
 from zhangben.store.tables import accounts, users
@@ -220,16 +219,3 @@ def list_imports(
     if account_number:
         query = query.where(accounts.c.number == account_number)
     return [ImportRecord(*row) for row in conn.execute(query)]
-
-
-# -- Ledger-level helpers (one read transaction each) -----------------------------------------
-
-
-def bills(ledger: Ledger, f: BillFilter, *, limit: int = 100, offset: int = 0):
-    with ledger.engine.connect() as conn, conn.begin():
-        return bill_page(conn, f, limit=limit, offset=offset)
-
-
-def imports(ledger: Ledger, **kw) -> list[ImportRecord]:
-    with ledger.engine.connect() as conn, conn.begin():
-        return list_imports(conn, **kw)

@@ -42,7 +42,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.core import chart
 from zhangben.core.errors import AccountClosed, LedgerError
 from zhangben.core.ledger import Ledger
 from zhangben.core.money import to_minor
@@ -192,7 +191,7 @@ def _import(
     fmt = ext.format
     now = datetime.now(UTC)
     book = rule_book(conn, fmt.platform)  # before the COPY holds the connection
-    planner = bills.BillPlanner(fmt.platform, acc.id, operator_id, chart.index(ledger.engine))
+    planner = ledger.bill_planner(fmt.platform, acc.id, operator_id)
     stage = bills.Stage(conn)
     try:
         scan = _scan(ext, stage, planner, report, book, ledger.tz, skip_bad_rows, progress)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.core.ledger import Ledger
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.store.imports_tables import bill_rows
 from zhangben.store.tables import accounts, entries
@@ -39,10 +38,10 @@ class BillsReport:
             self.more += 1
 
 
-def verify_bills(ledger: Ledger) -> BillsReport:
-    with ledger.engine.connect() as conn, conn.begin():
-        report = check_chains(conn)
-        check_entries(conn, report)
+def check_bills(conn: Connection) -> BillsReport:
+    """Every chain and every row's entry, in one snapshot (``conn``)."""
+    report = check_chains(conn)
+    check_entries(conn, report)
     if report.more:
         report.problems.append(f"… and {report.more} more problem(s)")
     return report

@@ -15,7 +15,8 @@ import zlib
 from datetime import datetime, time
 from typing import Any
 
-from zhangben.imports.queries import BillFilter, BillRecord, bills
+from zhangben.imports.queries import BillFilter, BillRecord
+from zhangben.imports.service import Imports
 from zhangben.shopex import params as p
 from zhangben.shopex.output import mask, money, when
 from zhangben.shopex.registry import MethodContext, shopex_method
@@ -71,7 +72,7 @@ def _query(ctx: MethodContext, params: dict[str, Any], platform: str, **filters)
         account_numbers=numbers,
         **filters,
     )
-    return bills(ctx.ledger, f, limit=page_size, offset=(page_no - 1) * page_size)
+    return Imports(ctx.ledger).bills(f, limit=page_size, offset=(page_no - 1) * page_size)
 
 
 def _s(value: Any) -> str:

@@ -27,21 +27,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from zhangben.access import ratelimit, replay
 from zhangben.access.cache import TtlCache
-from zhangben.access.integrators import Cipher, Integrator, find_integrator, token_of
+from zhangben.access.integrators import Cipher, Integrator, token_of
+from zhangben.access.service import Access
 from zhangben.core.ledger import Ledger
+from zhangben.shopex import bill_methods, methods
 from zhangben.shopex.params import ParamError
-from zhangben.shopex.registry import MethodContext, MethodRegistry, load_methods
+from zhangben.shopex.registry import REGISTRY, MethodContext, MethodRegistry
 from zhangben.shopex.wire.codes import Reason, render_error, render_success, sign_mismatch_detail
 from zhangben.shopex.wire.signature import explain, verify_sign
 from zhangben.shopex.wire.times import parse_request_timestamp, within_window
-from zhangben.store.engine import read_statement, run_statements
 
 log = logging.getLogger("zhangben.shopex")
 
 MAX_WINDOW_SECONDS = 3600
 SYSTEM_PARAMS = ("flag", "method", "sign", "timestamp")
+#: The modules whose methods the gateway serves.
+METHOD_MODULES = (methods, bill_methods)
 
 
 class Refused(Exception):
@@ -82,7 +84,8 @@ class Gateway:
     cipher: Cipher
     tz: ZoneInfo
     window_seconds: int = 300
-    registry: MethodRegistry = field(default_factory=load_methods)
+    #: Every method of METHOD_MODULES (importing a method module registers its methods).
+    registry: MethodRegistry = field(default_factory=lambda: REGISTRY)
     #: The clock (Unix seconds); tests replace it to probe the window's edges.
     clock: Callable[[], float] = time.time
     #: How long an app's record may serve checks 1-3 before it is read again (seconds).
@@ -91,6 +94,7 @@ class Gateway:
     def __post_init__(self) -> None:
         self.window_seconds = min(max(int(self.window_seconds), 1), MAX_WINDOW_SECONDS)
         self.apps: TtlCache[str, KnownApp] = TtlCache(self.cache_seconds)
+        self.access = Access(self.ledger)
 
     def handle(self, params: dict[str, Any], client_ip: str | None) -> Outcome:
         """Run every check and the call; never raises."""
@@ -157,8 +161,7 @@ class Gateway:
         known = self.apps.get(flag)
         if known is not None:
             return known, True
-        with read_statement(self.ledger.engine) as conn:
-            app = find_integrator(conn, flag)
+        app = self.access.find_integrator(flag)
         return (None if app is None else self._remember(app)), False
 
     def _remember(self, app: Integrator, previous: KnownApp | None = None) -> KnownApp:
@@ -215,10 +218,7 @@ class Gateway:
         expires = max(ts, server) + timedelta(seconds=self.window_seconds + 1)
         flag, sign = known.app.flag, params["sign"]
         # one atomic statement: no BEGIN/COMMIT round trips
-        fresh, current = run_statements(
-            self.ledger.engine,
-            lambda conn: replay.remember_sign_and_read_app(conn, flag, sign, expires, server),
-        )
+        fresh, current = self.access.remember_sign(flag, sign, expires, server)
         if current is None:  # deleted since it was cached
             self.apps.discard(flag)
             raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {flag!r}")
@@ -245,9 +245,7 @@ class Gateway:
         if app.rate_limit_per_minute:
             limit = app.rate_limit_per_minute
             # one atomic upsert: no BEGIN/COMMIT round trips
-            wait = run_statements(
-                self.ledger.engine, lambda conn: ratelimit.hit(conn, app.flag, limit, now)
-            )
+            wait = self.access.hit_rate_limit(app.flag, limit, now)
             if wait is not None:
                 raise Refused(
                     Reason.RATE_LIMITED,

@@ -11,13 +11,12 @@ Feature modules register with the decorator::
     @shopex_method("finance.getList")
     def get_list(ctx: MethodContext, params: dict) -> dict: ...
 
-and are loaded by :func:`load_methods` (add the module to ``METHOD_MODULES``).
+Importing a module registers its methods; :mod:`zhangben.shopex.gateway` imports every
+method module by name (add a new one there).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +24,6 @@ from zoneinfo import ZoneInfo
 
 from zhangben.access.integrators import Integrator
 from zhangben.core.ledger import Ledger
-
-#: Modules whose import registers methods; missing ones are skipped.
-METHOD_MODULES = ("zhangben.shopex.methods", "zhangben.shopex.bill_methods")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +68,3 @@ def shopex_method(name: str) -> Callable[[Handler], Handler]:
         return REGISTRY.register(name, handler)
 
     return decorate
-
-
-def load_methods() -> MethodRegistry:
-    """Import every module of :data:`METHOD_MODULES` that exists (idempotent)."""
-    for name in METHOD_MODULES:
-        if importlib.util.find_spec(name):
-            importlib.import_module(name)
-    return REGISTRY

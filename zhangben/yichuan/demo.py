@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from zhangben.access import sessions
+from zhangben.access.service import Access
 from zhangben.core.errors import NotFound
 from zhangben.core.ledger import Ledger
-from zhangben.store.engine import run_write
 
 #: Demo only: never use these outside `make run`.
 DEMO_PASSWORDS = {"finance": "finance-demo", "merchant": "merchant-demo"}
@@ -13,12 +12,9 @@ DEMO_PASSWORDS = {"finance": "finance-demo", "merchant": "merchant-demo"}
 
 def set_demo_passwords(ledger: Ledger) -> None:
     """Give each demo user that exists its demo password."""
-
-    def work(conn) -> None:
-        for username, password in DEMO_PASSWORDS.items():
-            try:
-                sessions.set_password(conn, username, password)
-            except NotFound:
-                continue
-
-    run_write(ledger.engine, work)
+    access = Access(ledger)
+    for username, password in DEMO_PASSWORDS.items():
+        try:
+            access.set_password(username, password)
+        except NotFound:
+            continue

@@ -22,12 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from zhangben.access import sessions
+from zhangben.access.service import Access
 from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, User
 from zhangben.settings import Settings
-from zhangben.store.engine import read_statement, run_write
 from zhangben.yichuan import envelope as env
 from zhangben.yichuan.envelope import YichuanError
 from zhangben.yichuan.items import entry_item, unix_seconds
@@ -187,11 +187,10 @@ def user_data(user: User, owned: list[Account]) -> dict:
 
 def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/v3", tags=["壹川 V3"])
-    engine = ledger.engine
+    access = Access(ledger)
 
     def current_user(token: str | None) -> User:
-        with read_statement(engine) as conn:
-            user = sessions.authenticate(conn, token, datetime.now(UTC))
+        user = access.session_user(token, datetime.now(UTC))
         if user is None:
             raise YichuanError(env.NOT_LOGGED_IN)
         return user
@@ -210,8 +209,7 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
         if not username or not password:
             raise YichuanError(env.BAD_PARAMETER, "username and password are required")
         token, user, expires_at = await run_in_threadpool(
-            sessions.login_and_commit,
-            engine,
+            access.login,
             username,
             password,
             ip=request.client.host if request.client else None,
@@ -242,7 +240,7 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
     @_guarded
     async def logout(request: Request) -> JSONResponse:
         token = request_token(request, await read_params(request))
-        done = await run_in_threadpool(run_write, engine, lambda c: sessions.logout(c, token))
+        done = await run_in_threadpool(access.logout, token)
         if not done:
             raise YichuanError(env.NOT_LOGGED_IN)
         response = JSONResponse(env.ok(None))

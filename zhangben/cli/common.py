@@ -1,5 +1,5 @@
-"""What every command module shares: the ledger for this invocation, Rich output, and the
-one-line error convention."""
+"""What every command module shares: the ledger and its services for this invocation, Rich
+output, and the one-line error convention."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from zhangben.access.service import Access
 from zhangben.core.errors import LedgerError
 from zhangben.core.ledger import Ledger
 from zhangben.core.money import format_amount
 from zhangben.core.records import Entry, PostingResult
+from zhangben.imports.service import Imports
 from zhangben.settings import Settings, get_settings
 from zhangben.store.engine import make_engine
 from zhangben.store.migrate import is_up_to_date, upgrade
@@ -49,6 +51,16 @@ def ledger(*, migrate: bool = True) -> Ledger:
             upgrade(engine)
         state.ledger = Ledger(engine, s.tz)
     return state.ledger
+
+
+def access() -> Access:
+    """Users, sessions, API keys and apps, over this command's ledger."""
+    return Access(ledger())
+
+
+def bill_imports() -> Imports:
+    """Bill imports and their rules, over this command's ledger."""
+    return Imports(ledger())
 
 
 def fail(message: str, code: int = 1):
@@ -127,3 +139,21 @@ def print_result(result: PostingResult) -> None:
     verb = "already posted (idempotent replay)" if result.replayed else "posted"
     console.print(f"{result.kind} {verb}: posting {result.posting_id}, trade no {result.trade_no}")
     print_entries(list(result.entries))
+
+
+def accounts_table(accounts) -> Table:
+    table = Table()
+    for col in ("id", "number", "name", "type", "shop", "currency", "balance", "status"):
+        table.add_column(col, justify="right" if col in ("id", "balance") else "left")
+    for a in accounts:
+        table.add_row(
+            str(a.id),
+            a.number,
+            a.name,
+            a.type,
+            a.shop_code or "",
+            a.currency,
+            money(a.balance),
+            a.status + (" (overdraft)" if a.allow_overdraft else ""),
+        )
+    return table

@@ -10,11 +10,10 @@ import typer
 from rich.table import Table
 
 from zhangben.access import integrators as apps
-from zhangben.commands.common import console, err, fail, friendly, ledger, local, settings
+from zhangben.cli.common import access, console, err, fail, friendly, local, settings
 from zhangben.shopex.wire.forms import parse_php_fields
 from zhangben.shopex.wire.numbers import dumps
 from zhangben.shopex.wire.signature import explain
-from zhangben.store.engine import read_transaction, run_write
 
 app_app = typer.Typer(
     help="Integrators (apps) of the open APIs: flag, token, grants.", no_args_is_help=True
@@ -93,21 +92,17 @@ def app_add(
     style: Annotated[str, typer.Option(help="response style: seed or shopex")] = "seed",
 ) -> None:
     """Create an app; prints its flag and its token (once)."""
-    created, token = run_write(
-        ledger().engine,
-        lambda c: apps.create_integrator(
-            c,
-            name=name,
-            flag=flag,
-            secret_key=_cipher(),
-            methods=_csv(methods) or [],
-            shop_codes=_csv(shops),
-            account_numbers=_csv(accounts),
-            ip_allow=_csv(ip),
-            data_mask=mask,
-            rate_limit_per_minute=rate,
-            response_style=style,
-        ),
+    created, token = access().add_integrator(
+        name=name,
+        cipher=_cipher(),
+        flag=flag,
+        methods=_csv(methods) or [],
+        shop_codes=_csv(shops),
+        account_numbers=_csv(accounts),
+        ip_allow=_csv(ip),
+        data_mask=mask,
+        rate_limit_per_minute=rate,
+        response_style=style,
     )
     console.print(f"app {created.id} created: {created.name}", highlight=False)
     _print_token(created.flag, token)
@@ -117,8 +112,7 @@ def app_add(
 @friendly
 def app_list() -> None:
     """Every app (never their tokens)."""
-    with read_transaction(ledger().engine) as conn:
-        found = apps.list_integrators(conn)
+    found = access().integrators()
     table = Table()
     for col in ("id", "name", "flag", "enabled", "methods", "shops", "accounts", "style"):
         table.add_column(col)
@@ -140,22 +134,21 @@ def app_list() -> None:
 @friendly
 def app_show(ref: Ref) -> None:
     """One app's settings (not its token)."""
-    with read_transaction(ledger().engine) as conn:
-        _print_app(apps.get_integrator(conn, ref))
+    _print_app(access().integrator(ref))
 
 
 @app_app.command("disable")
 @friendly
 def app_disable(ref: Ref) -> None:
     """Refuse the app's calls from now on (1001 / e000004)."""
-    a = run_write(ledger().engine, lambda c: apps.set_enabled(c, ref, False))
+    a = access().set_integrator_enabled(ref, False)
     console.print(f"app {a.flag} disabled", highlight=False)
 
 
 @app_app.command("enable")
 @friendly
 def app_enable(ref: Ref) -> None:
-    a = run_write(ledger().engine, lambda c: apps.set_enabled(c, ref, True))
+    a = access().set_integrator_enabled(ref, True)
     console.print(f"app {a.flag} enabled", highlight=False)
 
 
@@ -163,10 +156,9 @@ def app_enable(ref: Ref) -> None:
 @friendly
 def app_rotate(ref: Ref) -> None:
     """Replace the token at once; prints the new one (once)."""
-    engine = ledger().engine
-    token = run_write(engine, lambda c: apps.rotate_token(c, ref, _cipher()))
-    with read_transaction(engine) as conn:
-        flag = apps.get_integrator(conn, ref).flag
+    service = access()
+    token = service.rotate_token(ref, _cipher())
+    flag = service.integrator(ref).flag
     _print_token(flag, token)
 
 
@@ -196,7 +188,7 @@ def app_grant(
         rate_limit_per_minute=None if no_rate else (apps.UNSET if rate is None else rate),
         response_style=apps.UNSET if style is None else style,
     )
-    a = run_write(ledger().engine, lambda c: apps.grant(c, ref, **changes))
+    a = access().grant(ref, **changes)
     _print_app(a)
 
 
@@ -260,9 +252,3 @@ def sign(
     typer.echo(f"sign:          {steps['sign']}  (MD5 of inner md5 + token, upper-case)")
     if steps["token_in_params"]:
         err.print("[yellow]warning: the token travels as a parameter; it is secret.[/yellow]")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(app_app, name="app")
-    app.command("call")(call)
-    app.command("sign")(sign)

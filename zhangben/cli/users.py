@@ -7,9 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zhangben.access import sessions
-from zhangben.commands.common import console, friendly, ledger
-from zhangben.store.engine import run_write
+from zhangben.cli.common import access, console, friendly, ledger
 
 user_app = typer.Typer(
     help="Users: staff (read every account) and users (read the accounts they own).",
@@ -27,14 +25,6 @@ Password = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(user_app, name="user")
-
-
-def _write(work):
-    return run_write(ledger().engine, work)
-
-
 @user_app.command("add")
 @friendly
 def user_add(
@@ -44,11 +34,7 @@ def user_add(
     role: Annotated[str, typer.Option(help="staff or user")] = "user",
 ) -> None:
     """Add a user who can log in."""
-    user = _write(
-        lambda c: sessions.add_user(
-            c, username=username, display_name=name, role=role, password=password
-        )
-    )
+    user = access().add_user(username=username, display_name=name, role=role, password=password)
     console.print(f"added {user.role} {user.username} ({user.display_name}), id {user.id}")
 
 
@@ -80,7 +66,7 @@ def user_list() -> None:
 @friendly
 def user_passwd(username: str, password: Password) -> None:
     """Set a user's password (their sessions are revoked)."""
-    _write(lambda c: sessions.set_password(c, username, password))
+    access().set_password(username, password)
     console.print(f"password of {username} changed; their sessions are revoked")
 
 
@@ -88,7 +74,7 @@ def user_passwd(username: str, password: Password) -> None:
 @friendly
 def user_disable(username: str) -> None:
     """Stop a user from logging in; their sessions end at once."""
-    _write(lambda c: sessions.set_enabled(c, username, False))
+    access().set_user_enabled(username, False)
     console.print(f"{username} is disabled; their sessions are revoked")
 
 
@@ -96,7 +82,7 @@ def user_disable(username: str) -> None:
 @friendly
 def user_enable(username: str) -> None:
     """Let a disabled user log in again."""
-    _write(lambda c: sessions.set_enabled(c, username, True))
+    access().set_user_enabled(username, True)
     console.print(f"{username} is enabled")
 
 
@@ -104,5 +90,5 @@ def user_enable(username: str) -> None:
 @friendly
 def user_grant_account(username: str, account: str) -> None:
     """Make USERNAME the owner of ACCOUNT (an account number)."""
-    acc = _write(lambda c: sessions.grant_account(c, username, account))
+    acc = access().grant_account(username, account)
     console.print(f"{username} now owns account {acc.number} ({acc.name})")

@@ -7,16 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zhangben.access import apikeys
 from zhangben.access import integrators as apps
-from zhangben.commands.common import console, err, fail, friendly, ledger, local, settings
-from zhangben.store.engine import read_transaction, run_write
+from zhangben.cli.common import access, console, err, fail, friendly, local, settings
 
 apikey_app = typer.Typer(help="API keys of integrators for the REST API.", no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(apikey_app, name="apikey")
 
 
 def _restriction(values: list[str] | None) -> str:
@@ -45,24 +39,16 @@ def add(
     if (integrator is None) == (new_integrator is None):
         fail("give exactly one of --integrator FLAG_OR_ID and --new-integrator NAME")
     s = settings()
-
-    def work(conn):
-        if new_integrator is not None:
-            cipher = apps.fernet_for(s.secret_key, s.database_url)
-            app, _token = apps.create_integrator(conn, name=new_integrator, secret_key=cipher)
-        else:
-            app = apps.get_integrator(conn, integrator)
-        key, secret = apikeys.create_key(
-            conn,
-            app.id,
-            scopes=tuple(scope or ("read",)),
-            shop_codes=shop or None,
-            account_numbers=account or None,
-            name=name,
-        )
-        return app, key, secret
-
-    app, key, secret = run_write(ledger().engine, work)
+    cipher = apps.fernet_for(s.secret_key, s.database_url) if new_integrator is not None else None
+    app, key, secret = access().add_api_key(
+        integrator=integrator,
+        new_integrator=new_integrator,
+        cipher=cipher,
+        scopes=scope or ("read",),
+        shop_codes=shop or None,
+        account_numbers=account or None,
+        name=name,
+    )
     console.print(
         f"API key {key.id} for integrator {app.id} ({app.name}, flag {app.flag}): "
         f"scopes {', '.join(key.scopes)}; shops {_restriction(shop)}; "
@@ -81,13 +67,7 @@ def list_(
     ] = None,
 ) -> None:
     """Every key (never the secret: only its public prefix)."""
-
-    def work(conn):
-        iid = apps.get_integrator(conn, integrator).id if integrator else None
-        return apikeys.list_keys(conn, iid)
-
-    with read_transaction(ledger().engine) as conn:
-        keys = work(conn)
+    keys = access().api_keys(integrator)
     table = Table()
     for col in ("id", "integrator", "prefix", "name", "scopes", "shops", "accounts", "created"):
         table.add_column(col)
@@ -112,5 +92,5 @@ def list_(
 def revoke(key_id: Annotated[int, typer.Argument(help="id from `apikey list`")]) -> None:
     """Revoke a key (idempotent). Servers stop accepting it within ZHANGBEN_AUTH_CACHE_SECONDS
     (5 s by default), the time each process may reuse a verified key."""
-    key = run_write(ledger().engine, lambda c: apikeys.revoke_key(c, key_id))
+    key = access().revoke_api_key(key_id)
     console.print(f"API key {key.id} (zb_{key.prefix}_…) revoked", highlight=False)

@@ -9,11 +9,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zhangben.commands.common import console, err, fail, friendly, ledger, local, money
+from zhangben.cli.common import bill_imports, console, err, fail, friendly, local, money
 from zhangben.core.errors import LedgerError
 from zhangben.imports import BillFormatError
-from zhangben.imports.runner import ImportRefused, ImportReport, import_file
-from zhangben.store.engine import read_transaction, run_write
+from zhangben.imports.runner import ImportRefused, ImportReport
 
 SHOWN_PROBLEMS = 20
 
@@ -53,16 +52,16 @@ def import_command(
     ] = 1000,
 ) -> None:
     """Import platform bill files into a platform account (idempotent, all-or-nothing)."""
-    lg = ledger()
+    service = bill_imports()
     try:
-        operator_id = lg.user(operator).id if operator else None
+        operator_id = service.ledger.user(operator).id if operator else None
     except LedgerError as exc:
         fail(exc.message)
     rejected = 0
     for path in files:
         try:
             report = _import_one(
-                lg, path, account, format_name, skip_bad_rows, operator_id, batch_size
+                service, path, account, format_name, skip_bad_rows, operator_id, batch_size
             )
         except (BillFormatError, ImportRefused, LedgerError, OSError) as exc:
             rejected += 1
@@ -74,7 +73,7 @@ def import_command(
         raise typer.Exit(1)
 
 
-def _import_one(lg, path, account, format_name, skip_bad_rows, operator_id, batch_size):
+def _import_one(service, path, account, format_name, skip_bad_rows, operator_id, batch_size):
     with _progress_bar() as bar:
         read = bar.add_task(f"read  {path.name}", total=None, rate="")
         write = bar.add_task(f"write {path.name}", total=None, rate="", visible=False)
@@ -84,8 +83,7 @@ def _import_one(lg, path, account, format_name, skip_bad_rows, operator_id, batc
             bar.update(task, completed=done, total=total, visible=True)
             bar.update(task, rate=_speed(bar.tasks[task]))
 
-        return import_file(
-            lg,
+        return service.import_file(
             path,
             account=account,
             format_name=format_name,
@@ -135,8 +133,6 @@ def imports_command(
     limit: Annotated[int, typer.Option(min=1)] = 50,
 ) -> None:
     """The import records, newest first."""
-    from zhangben.imports.queries import imports
-
     table = Table()
     for col in (
         "id",
@@ -154,7 +150,7 @@ def imports_command(
         "when",
     ):
         table.add_column(col)
-    for r in imports(ledger(), account_number=account, limit=limit):
+    for r in bill_imports().records(account_number=account, limit=limit):
         table.add_row(
             str(r.id),
             r.filename,
@@ -177,11 +173,9 @@ def imports_command(
 @friendly
 def rules_list(platform: Annotated[str | None, typer.Option()] = None) -> None:
     """The rules: platform + business type (+ direction) → category / subject."""
-    from zhangben.core.queries import chart_names
-    from zhangben.imports.rules import FALLBACK, list_rules
+    from zhangben.imports.rules import FALLBACK
 
-    with read_transaction(ledger().engine) as conn:
-        rules, names = list_rules(conn, platform), chart_names(conn, refresh=True)
+    rules, names = bill_imports().rules(platform)
     table = Table()
     for col in ("platform", "business type", "direction", "category", "subject", "enabled"):
         table.add_column(col)
@@ -210,19 +204,13 @@ def rules_set(
     disable: Annotated[bool, typer.Option("--disable", help="keep the rule, but off")] = False,
 ) -> None:
     """Add or replace a rule."""
-    from zhangben.imports.rules import set_rule
-
-    rule = run_write(
-        ledger().engine,
-        lambda conn: set_rule(
-            conn,
-            platform,
-            business_type,
-            category_id=category,
-            subject_id=subject,
-            direction=direction,
-            enabled=not disable,
-        ),
+    rule = bill_imports().set_rule(
+        platform,
+        business_type,
+        category_id=category,
+        subject_id=subject,
+        direction=direction,
+        enabled=not disable,
     )
     console.print(
         f"rule set: {rule.platform} {rule.business_type} ({rule.direction}) → "
@@ -235,11 +223,7 @@ def rules_set(
 @friendly
 def rules_delete(platform: str, business_type: str, direction: str = "any") -> None:
     """Remove a rule (its rows then fall back to 19/20 or 19/21)."""
-    from zhangben.imports.rules import delete_rule
-
-    done = run_write(
-        ledger().engine, lambda conn: delete_rule(conn, platform, business_type, direction)
-    )
+    done = bill_imports().delete_rule(platform, business_type, direction)
     if not done:
         fail(f"no rule for {platform} {business_type} ({direction})")
     console.print("rule deleted")
@@ -255,10 +239,3 @@ def import_samples_command(
 
     for name, path in write_demo_files(directory, rows=rows).items():
         console.print(f"{name:>12}: {path}", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("import")(import_command)
-    app.command("imports")(imports_command)
-    app.command("import-samples")(import_samples_command)
-    app.add_typer(rules_app, name="import-rules")

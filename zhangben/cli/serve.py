@@ -1,0 +1,89 @@
+"""Running the service: ``zhangben db upgrade``, ``zhangben demo`` and ``zhangben serve``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from zhangben.cli.common import console, friendly, ledger, settings
+from zhangben.store.engine import make_engine
+from zhangben.store.migrate import upgrade
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Apply every migration that is missing (safe to run again)."""
+    engine = make_engine(settings().database_url)
+    upgrade(engine)
+    console.print(f"schema up to date ({engine.url.render_as_string(hide_password=True)})")
+
+
+@friendly
+def demo() -> None:
+    """Load the small demo ledger into an empty database."""
+    from zhangben.demo import load_demo
+
+    if load_demo(ledger()):
+        console.print("demo ledger loaded")
+    else:
+        console.print("the ledger already has accounts; demo not loaded")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: int = 1,
+    demo_data: Annotated[
+        bool, typer.Option("--demo", help="load the demo ledger if empty")
+    ] = False,
+) -> None:
+    """Run the HTTP service (Swagger UI at /docs)."""
+    import os
+
+    import uvicorn
+
+    s = settings()
+    lg = ledger()
+    if demo_data:
+        from zhangben.demo import load_demo
+
+        load_demo(lg)
+    os.environ["ZHANGBEN_DATABASE_URL"] = s.database_url
+    host, port = host or s.host, port or s.port
+    console.print(
+        f"zhangben serving {lg.database} on http://{host}:{port} (docs: http://{host}:{port}/docs)"
+    )
+    config = uvicorn.Config(
+        "zhangben.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+    if workers > 1:
+        # uvicorn binds the shared socket with protocol 0, so asyncio never sets TCP_NODELAY
+        # on its connections and every keep-alive response waits for a delayed ACK (~40 ms);
+        # bind it ourselves as an explicit TCP socket instead.
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
+    else:
+        uvicorn.Server(config).run()
+
+
+def tcp_listener(host: str, port: int):
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

@@ -1,1 +1,0 @@
-"""CLI command modules; each feature module has ``register(app)``."""

@@ -1,0 +1,62 @@
+"""The imports facade: bill files in, and what they left behind (import records, bill rows,
+category rules, the continuity check), as the adapters (CLI, ShopEx bill methods) use them.
+
+As with :class:`~zhangben.core.ledger.Ledger`, each method is one transaction of its own; the
+functions it calls take a connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zhangben.core.ledger import Ledger
+from zhangben.core.queries import chart_names
+from zhangben.imports import queries, rules, runner, verify
+from zhangben.imports.queries import BillFilter, BillRecord, ImportRecord
+from zhangben.imports.rules import Rule
+from zhangben.imports.runner import ImportReport
+from zhangben.imports.verify import BillsReport
+from zhangben.store.engine import read_transaction, run_write
+
+
+class Imports:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._engine = ledger.engine
+
+    def _read(self, work):
+        with read_transaction(self._engine) as conn:
+            return work(conn)
+
+    def _write(self, work):
+        return run_write(self._engine, work)
+
+    def import_file(self, path: str | Path, **kw) -> ImportReport:
+        """Import one bill file (see :func:`zhangben.imports.runner.import_file`)."""
+        return runner.import_file(self.ledger, path, **kw)
+
+    def records(self, **kw) -> list[ImportRecord]:
+        """The import records, newest first (``account_number``, ``limit``)."""
+        return self._read(lambda c: queries.list_imports(c, **kw))
+
+    def bills(
+        self, f: BillFilter, *, limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[BillRecord]]:
+        """``(total matching, one page of bill rows newest first)``."""
+        return self._read(lambda c: queries.bill_page(c, f, limit=limit, offset=offset))
+
+    def rules(self, platform: str | None = None) -> tuple[list[Rule], dict[int, str]]:
+        """The category rules, and the chart's names by id (one snapshot)."""
+        return self._read(lambda c: (rules.list_rules(c, platform), chart_names(c, refresh=True)))
+
+    def set_rule(self, platform: str, business_type: str, **kw) -> Rule:
+        """Add or replace a rule (see :func:`zhangben.imports.rules.set_rule`)."""
+        return self._write(lambda c: rules.set_rule(c, platform, business_type, **kw))
+
+    def delete_rule(self, platform: str, business_type: str, direction: str = "any") -> bool:
+        """Remove a rule; True when there was one."""
+        return self._write(lambda c: rules.delete_rule(c, platform, business_type, direction))
+
+    def verify(self) -> BillsReport:
+        """The continuity of the stored bill rows, and each row's ledger entry."""
+        return self._read(verify.check_bills)

@@ -208,7 +208,7 @@ class Ledger:
                 conn, plan_from(conn), self.tz
             )
 
-        return self._write(work)
+        return execute.settle_races(lambda: self._write(work))
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -37,8 +37,8 @@ def post_one(engine: Engine, plan: Plan, tz: ZoneInfo) -> PostingResult:
     """Write a plan of one posting and answer with its entries (or the first posting's, for a
     replay)."""
     if engine.dialect.name == "postgresql" and len(plan.legs(0)) <= 2:
-        return _racing(lambda: _zb_post(engine, plan, tz))
-    return _racing(lambda: run_write(engine, lambda conn: _bulk(conn, plan, tz, single=True)))
+        return settle_races(lambda: _zb_post(engine, plan, tz))
+    return settle_races(lambda: run_write(engine, lambda conn: _bulk(conn, plan, tz, single=True)))
 
 
 def post_many(engine: Engine, plan: Plan, tz: ZoneInfo) -> list[int]:
@@ -46,10 +46,10 @@ def post_many(engine: Engine, plan: Plan, tz: ZoneInfo) -> list[int]:
     posting's id (the first posting's for a replay or a key repeated in the batch)."""
     if not len(plan):
         return []
-    return _racing(lambda: run_write(engine, lambda conn: _bulk(conn, plan, tz, single=False)))
+    return settle_races(lambda: run_write(engine, lambda conn: _bulk(conn, plan, tz, single=False)))
 
 
-def _racing(write):
+def settle_races(write):
     """Run ``write`` again when a concurrent writer took one of its keys first (it then
     replays); a concurrent reversal of the same entry is :class:`AlreadyReversed`."""
     for attempt in range(_RACE_RETRIES + 1):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from zhangben.core.errors import Conflict, NotFound, ValidationError
+from zhangben.core.postings import rules
 from zhangben.core.records import ChartItem
 from zhangben.store.tables import chart
 
@@ -71,24 +72,15 @@ def add_item(
 
 
 def check_classification(
-    conn: Connection, category_id: int | None, subject_id: int | None
+    conn: Connection, category_id: int | None, subject_id: int | None, kind: str = "any"
 ) -> int | None:
-    """A subject given with a category must belong to it; unknown ids are refused. Returns the
+    """Rule R3 (:func:`zhangben.core.postings.rules.check_chart`) against the chart as this
+    transaction sees it: for ``kind`` ``any``, only items of kind ``any`` fit. Returns the
     category id, taken from the subject when only the subject is given."""
-    if subject_id is not None:
-        subject = get_item(conn, subject_id)
-        if subject.parent_id is None:
-            raise ValidationError("subject_id", f"{subject_id} is a category, not a subject")
-        if category_id is not None and subject.parent_id != category_id:
-            raise ValidationError(
-                "subject_id", f"subject {subject_id} is not under category {category_id}"
-            )
-        category_id = subject.parent_id
-    if category_id is not None:
-        category = get_item(conn, category_id)
-        if category.parent_id is not None:
-            raise ValidationError("category_id", f"{category_id} is a subject, not a category")
-    return category_id
+    rows = conn.execute(sa.select(chart.c.id, chart.c.parent_id, chart.c.kind)).all()
+    return rules.check_chart(
+        {r.id: (r.parent_id, r.kind) for r in rows}, kind, category_id, subject_id
+    )
 
 
 _index_cache: weakref.WeakKeyDictionary[Engine, dict] = weakref.WeakKeyDictionary()

@@ -88,7 +88,7 @@ def set_rule(
         raise ValidationError("direction", f"must be one of {', '.join(DIRECTIONS)}")
     if category_id is None and subject_id is None:
         raise ValidationError("category_id", "give a category, a subject or both")
-    category_id = check_classification(conn, category_id, subject_id)
+    category_id = check_classification(conn, category_id, subject_id, direction)
     key = dict(platform=platform, business_type=business_type, direction=direction)
     conn.execute(category_rules.delete().filter_by(**key))
     values = dict(

@@ -400,3 +400,27 @@ def test_a_reversal_is_never_reversed_and_an_entry_once(books):
     with pytest.raises(errors.AlreadyReversed):
         books.reverse_transfer(t.posting_id)
     assert books.balance("A") == Decimal(100) and books.verify().ok
+
+
+@pytest.mark.parametrize("platform", ["alipay", "jd_wallet"])
+def test_an_import_refused_for_overdraft_names_the_line_and_the_platform_flow(
+    ledger, tmp_path, platform
+):
+    """R10 in the staged writer: the row is named by its line and, where the platform gives
+    one, its flow number — never by a row's own hash key (JD wallet rows have no flow)."""
+    ledger.open_account(number="P1", name="p", type=platform)
+    first = s.SampleTxn(1, datetime(2024, 3, 1, 9), Decimal("5"), Decimal("5"), "F-1", "T1",
+                        "", "在线支付", "")  # fmt: skip
+    second = s.SampleTxn(2, datetime(2024, 3, 1, 10), Decimal("-8"), Decimal("-3"), "F-2", "T2",
+                         "", "转账", "")  # fmt: skip
+    writer = s.write_alipay_csv if platform == "alipay" else s.write_jd_wallet_csv
+    path = writer(tmp_path / "bill.csv", [first, second])
+    with pytest.raises(errors.InsufficientFunds) as refused:
+        import_file(ledger, path, account="P1")
+    message = refused.value.message
+    assert re.match(r"line \d+ \(flow F-2\): " if platform == "alipay" else r"line \d+: ", message)
+    assert message.endswith(
+        "account P1 holds 5.00; this posting would take it to -3.00 and the account does not "
+        "allow overdraft"
+    )
+    assert ledger.balance("P1") == 0 and ledger.entries(limit=1).total == 0

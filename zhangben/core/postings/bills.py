@@ -122,4 +122,5 @@ def post(
             error: LedgerError = rules.flow_posted(key, posting_id)
         else:
             error = execute.broken(exc)
-        raise rules.at(error, f"line {line} (flow {flow})") from None
+        # the platform's flow number where the row has one (a JD row's own key is a hash)
+        raise rules.at(error, f"line {line} (flow {flow})" if flow else f"line {line}") from None

@@ -310,7 +310,7 @@ def _link(stage: Stage, t: Target) -> None:
     account's one entry of the same amount (the flow came in by hand first), else R5."""
     cur = stage.cursor
     cur.execute(
-        "SELECT s.ord, s.line, coalesce(s.flow_no, s.ukey), s.income - s.expense, s.pkey, "
+        "SELECT s.ord, s.line, s.flow_no, s.income - s.expense, s.pkey, "
         "q.id, e.id, e.account_id, e.amount FROM zb_fresh f "
         "JOIN zb_stage s ON s.ord = f.ord JOIN postings q ON q.idempotency_key = s.pkey "
         "JOIN entries e ON e.posting_id = q.id WHERE f.net <> 0 ORDER BY s.ord, e.id"
@@ -338,7 +338,7 @@ def _check(stage: Stage, t: Target) -> None:
         cond += " OR (p.balance_after < 0 AND s.income < s.expense)"
     cur.execute(
         "SELECT p.balance_after, s.income - s.expense, s.line, "  # noqa: S608
-        f"coalesce(s.flow_no, s.ukey) FROM zb_post p JOIN zb_stage s ON s.ord = p.ord "
+        "s.flow_no FROM zb_post p JOIN zb_stage s ON s.ord = p.ord "
         f"WHERE {cond} ORDER BY p.k LIMIT 1"
     )
     bad = cur.fetchone()

@@ -7,7 +7,7 @@ import pytest
 
 from zhangben.imports import BillFormatError, extract, open_table, unique_key
 from zhangben.imports import samples as s
-from zhangben.imports.tables import _member_name
+from zhangben.imports.files import _member_name
 
 SH = ZoneInfo("Asia/Shanghai")
 D = Decimal

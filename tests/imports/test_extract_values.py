@@ -14,7 +14,7 @@ from zhangben.imports import (
     parse_time,
 )
 from zhangben.imports import samples as s
-from zhangben.imports.tables import cell_text, clean_cell
+from zhangben.imports.files import cell_text, clean_cell
 
 SH = ZoneInfo("Asia/Shanghai")
 D = Decimal

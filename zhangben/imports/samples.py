@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from . import alipay as _alipay
-from .base import ZERO, parse_amount, parse_time
+from zhangben.imports.formats import alipay as _alipay
+from zhangben.imports.rows import ZERO, parse_amount, parse_time
 
 CENT = Decimal("0.01")
 Row = Mapping[str, str]

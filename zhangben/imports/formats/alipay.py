@@ -10,20 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .base import (
-    ZERO,
-    BillFormat,
-    BillFormatError,
-    BillRow,
-    BillSummary,
-    amount,
-    optional,
-    parse_amount,
-    register,
-    required,
-    time_cell,
-)
-from .tables import normalize_header
+from zhangben.imports.files import normalize_header
+from zhangben.imports.formats.bill_format import BillFormat, amount, optional, required, time_cell
+from zhangben.imports.rows import ZERO, BillFormatError, BillRow, BillSummary, parse_amount
 
 FLOW = "账务流水号"
 TIME = "发生时间"
@@ -158,6 +147,3 @@ def _summary_values(line, cells, cols, names) -> list:
         else:
             out.append(abs(parse_amount(text, line, n)))
     return out
-
-
-register(AlipayStatement())

@@ -1,21 +1,21 @@
-"""Shared types of the bill extractors: rows, errors, value parsers, the format registry.
+"""What a bill extractor yields: typed rows, a file's own totals, the error naming a line and a
+column, and the parsers of amounts and times that every format uses; also a row's key
+(:func:`unique_key`) and the platforms bills come from.
 
-A bill format module only *extracts*: it declares its headers and turns one row of cells
-(keyed by canonical header) into a :class:`BillRow`. Reading files lives in
-:mod:`zhangben.imports.tables`, the header search and row loop in
-:mod:`zhangben.imports.extraction`; both are re-exported here and from the package.
+Nothing here reads a file (:mod:`zhangben.imports.files`) or knows a format
+(:mod:`zhangben.imports.formats`); the header search and the format registry are in
+:mod:`zhangben.imports.extract`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -210,157 +210,6 @@ def _cached_date(text: str) -> date | None:
         return None
 
 
-# --- the format protocol -------------------------------------------------------------------
-
-
-class BillFormat:
-    """Declares a bill layout and turns one row into a BillRow. Subclass and ``register``.
-
-    ``required_headers``/``optional_headers`` are canonical header texts; ``aliases`` maps
-    other spellings to them. Headers are compared after :func:`tables.normalize_header`.
-    ``summary_markers`` are first cells (normalised) that start the file's summary table.
-    """
-
-    name: ClassVar[str]
-    platform: ClassVar[str]
-    has_balance: ClassVar[bool]
-    required_headers: ClassVar[tuple[str, ...]]
-    optional_headers: ClassVar[tuple[str, ...]] = ()
-    aliases: ClassVar[Mapping[str, str]] = {}
-    summary_markers: ClassVar[tuple[str, ...]] = ()
-    #: which cells identify a row when it has no flow number (documentation for unique_key)
-    key_cells: ClassVar[tuple[str, ...]] = ()
-
-    _map: dict[str, str]
-
-    def __init__(self) -> None:
-        from .tables import normalize_header
-
-        self._map = {}
-        for h in (*self.required_headers, *self.optional_headers):
-            self._map[normalize_header(h)] = h
-        for alias, h in self.aliases.items():
-            self._map[normalize_header(alias)] = h
-        self._required = frozenset(normalize_header(h) for h in self.required_headers)
-
-    def canonical(self, normalized: str) -> str | None:
-        """The canonical header for a normalised header text, or None if not in this format."""
-        return self._map.get(normalized)
-
-    def missing(self, normalized_headers: Iterable[str]) -> list[str]:
-        """Required headers (canonical) absent from a normalised header row."""
-        present = {self._map.get(h) for h in normalized_headers}
-        return [h for h in self.required_headers if h not in present]
-
-    def matches(self, header_cells: Iterable[str]) -> bool:
-        """True when the header row holds all required headers of this format."""
-        from .tables import normalize_header
-
-        return not self.missing(normalize_header(c) for c in header_cells)
-
-    def parse_row(self, line: int, cells: Mapping[str, str]) -> BillRow:  # pragma: no cover
-        raise NotImplementedError
-
-    def summary(self, fields: Mapping[str, str], line: int | None) -> BillSummary | None:
-        """Totals from the file's own footer/summary, given as normalised key -> text."""
-        return None
-
-    def summary_file(self, table: Iterable[tuple[int, list[str]]]) -> BillSummary | None:
-        """Totals from a separate summary file (Alipay ZIP's 汇总 CSV)."""
-        return None
-
-    def __repr__(self) -> str:
-        return f"<BillFormat {self.name}>"
-
-
-# helpers for format modules
-
-
-def required(cells: Mapping[str, str], column: str, line: int) -> str:
-    """A cell that must be non-empty (ids)."""
-    value = cells.get(column, "")
-    if not value:
-        raise BillFormatError(line, column, "required value is empty")
-    return value
-
-
-def optional(cells: Mapping[str, str], column: str) -> str | None:
-    return cells.get(column) or None
-
-
-def amount(cells: Mapping[str, str], column: str, line: int) -> Decimal:
-    return parse_amount(cells.get(column, ""), line, column)
-
-
-def time_cell(cells: Mapping[str, str], column: str, line: int, *, date_only_ok=False):
-    value = cells.get(column, "")
-    if not value:
-        raise BillFormatError(line, column, "required time is empty")
-    return parse_time(value, line, column, date_only_ok=date_only_ok)
-
-
-def non_negative(value: Decimal, line: int, column: str) -> Decimal:
-    if value < 0:
-        raise BillFormatError(line, column, f'"{value}" must not be negative')
-    return value
-
-
-def count(text: str, line: int | None, column: str) -> int:
-    text = text.strip().replace(",", "")
-    if not text.isdigit():
-        raise BillFormatError(line, column, f'"{text}" is not a count')
-    return int(text)
-
-
-# --- registry ------------------------------------------------------------------------------
-
-_FORMATS: dict[str, BillFormat] = {}
-_BUILTIN = ("alipay", "wechat", "wechat_shop", "jd_wallet", "jzt")
-
-
-def register(fmt: BillFormat) -> BillFormat:
-    if fmt.platform not in PLATFORMS:
-        raise ValueError(f"unknown platform {fmt.platform!r}")
-    _FORMATS[fmt.name] = fmt
-    return fmt
-
-
-def formats() -> list[BillFormat]:
-    """All registered formats (built-ins are imported on first use)."""
-    if not all(m in _loaded for m in _BUILTIN):
-        import importlib
-
-        for m in _BUILTIN:
-            importlib.import_module(f"zhangben.imports.{m}")
-            _loaded.add(m)
-    return list(_FORMATS.values())
-
-
-_loaded: set[str] = set()
-
-
-def get_format(name: str) -> BillFormat:
-    for fmt in formats():
-        if fmt.name == name:
-            return fmt
-    raise KeyError(f"unknown bill format {name!r}; known: {sorted(_FORMATS)}")
-
-
-def detect_format(header_cells: Iterable[str]) -> BillFormat:
-    """The one format whose required headers are all in this header row.
-
-    Raises BillFormatError when none or more than one matches.
-    """
-    cells = list(header_cells)
-    found = [f for f in formats() if f.matches(cells)]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise BillFormatError(None, None, "header row matches no known bill format")
-    names = ", ".join(f.name for f in found)
-    raise BillFormatError(None, None, f"header row is ambiguous between {names}")
-
-
 # --- keys ----------------------------------------------------------------------------------
 
 
@@ -395,15 +244,3 @@ def round_seconds(value: datetime) -> datetime:
     """Round a spreadsheet datetime to the nearest second (Excel stores days as floats)."""
     value = value + timedelta(microseconds=500_000)
     return value.replace(microsecond=0)
-
-
-def __getattr__(name: str):  # lazy re-exports, avoiding an import cycle
-    if name in {"open_table", "normalize_header", "clean_cell"}:
-        from . import tables
-
-        return getattr(tables, name)
-    if name in {"extract", "Extraction"}:
-        from . import extraction as _extract
-
-        return getattr(_extract, name)
-    raise AttributeError(name)

@@ -1,13 +1,64 @@
-"""Find the header row, map columns by header text, and stream typed rows."""
+"""The registry of bill formats, and extraction: find a file's header row, tell its format,
+map its columns by header text, and stream its typed rows.
+
+The built-in formats (:data:`zhangben.imports.formats.BUILTIN`) are registered when this module
+is imported; :func:`register` adds another."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 
-from .base import BillFormat, BillFormatError, BillRow, BillSummary, formats, get_format
-from .tables import Source, _Input, normalize_header, open_table, zip_summary_member
+from zhangben.imports.files import Source, _Input, normalize_header, open_table, zip_summary_member
+from zhangben.imports.formats import BUILTIN
+from zhangben.imports.formats.bill_format import BillFormat
+from zhangben.imports.rows import PLATFORMS, BillFormatError, BillRow, BillSummary
+
+# --- registry ------------------------------------------------------------------------------
+
+_FORMATS: dict[str, BillFormat] = {}
+
+
+def register(fmt: BillFormat) -> BillFormat:
+    if fmt.platform not in PLATFORMS:
+        raise ValueError(f"unknown platform {fmt.platform!r}")
+    _FORMATS[fmt.name] = fmt
+    return fmt
+
+
+for _fmt in BUILTIN:
+    register(_fmt)
+
+
+def formats() -> list[BillFormat]:
+    """All registered formats: the built-ins, in their order, then any registered later."""
+    return list(_FORMATS.values())
+
+
+def get_format(name: str) -> BillFormat:
+    for fmt in formats():
+        if fmt.name == name:
+            return fmt
+    raise KeyError(f"unknown bill format {name!r}; known: {sorted(_FORMATS)}")
+
+
+def detect_format(header_cells: Iterable[str]) -> BillFormat:
+    """The one format whose required headers are all in this header row.
+
+    Raises BillFormatError when none or more than one matches.
+    """
+    cells = list(header_cells)
+    found = [f for f in formats() if f.matches(cells)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise BillFormatError(None, None, "header row matches no known bill format")
+    names = ", ".join(f.name for f in found)
+    raise BillFormatError(None, None, f"header row is ambiguous between {names}")
+
+
+# --- extraction ---------------------------------------------------------------------------
 
 #: non-empty rows read before giving up on finding a header row
 HEADER_SCAN_ROWS = 100

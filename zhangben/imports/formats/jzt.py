@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .base import ZERO, BillFormat, BillRow, amount, optional, register, required, time_cell
+from zhangben.imports.formats.bill_format import BillFormat, amount, optional, required, time_cell
+from zhangben.imports.rows import ZERO, BillRow
 
 
 class JztBill(BillFormat):
@@ -35,6 +36,3 @@ class JztBill(BillFormat):
                 "launch_date": when.date(),
             },
         )
-
-
-register(JztBill())

@@ -7,18 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .base import (
-    ZERO,
-    BillFormat,
-    BillFormatError,
-    BillRow,
-    amount,
-    optional,
-    parse_amount,
-    register,
-    required,
-    time_cell,
-)
+from zhangben.imports.formats.bill_format import BillFormat, amount, optional, required, time_cell
+from zhangben.imports.rows import ZERO, BillFormatError, BillRow, parse_amount
 
 INCOME_TYPES = {"收入", "入账"}
 EXPENSE_TYPES = {"支出", "出账"}
@@ -55,6 +45,3 @@ class WechatShopFunds(BillFormat):
             remark=optional(cells, "详情"),
             extra={key: cells[col] for col, key in _EXTRA.items() if cells.get(col)},
         )
-
-
-register(WechatShopFunds())

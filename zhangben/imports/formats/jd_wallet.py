@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .base import (
+from zhangben.imports.formats.bill_format import (
     BillFormat,
-    BillRow,
     amount,
     non_negative,
     optional,
-    parse_amount,
-    parse_date,
-    register,
     required,
     time_cell,
 )
+from zhangben.imports.rows import BillRow, parse_amount, parse_date
 
 INCOME = "收入金额(元)"
 EXPENSE = "支出金额(元)"
@@ -65,6 +62,3 @@ class JdWalletFlow(BillFormat):
             remark=optional(cells, "交易备注"),
             extra=extra,
         )
-
-
-register(JdWalletFlow())

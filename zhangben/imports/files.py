@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import BillFormatError, round_seconds
+from zhangben.imports.rows import BillFormatError, round_seconds
 
 Source = str | os.PathLike | bytes
 SNIFF_BYTES = 64 * 1024

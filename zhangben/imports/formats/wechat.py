@@ -15,20 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .base import (
-    ZERO,
+from zhangben.imports.formats.bill_format import (
     BillFormat,
-    BillFormatError,
-    BillRow,
-    BillSummary,
     amount,
     count,
     optional,
-    parse_amount,
-    register,
     required,
     time_cell,
 )
+from zhangben.imports.rows import ZERO, BillFormatError, BillRow, BillSummary, parse_amount
 
 PAID = {"SUCCESS", "支付成功", "买家已支付"}
 REFUNDED = {"REFUND", "REVOKED", "转入退款", "已退款", "退款成功", "已撤销"}
@@ -199,7 +194,3 @@ class WechatFundBill(BillFormat):
             source="summary",
             raw=dict(fields),
         )
-
-
-register(WechatTradeBill())
-register(WechatFundBill())

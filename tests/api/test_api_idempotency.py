@@ -132,7 +132,7 @@ def test_a_stale_claim_is_taken_over_and_the_core_key_prevents_a_double_post(two
     assert first.status_code == 201
     # Simulate a crash after the ledger write: the stored response is lost, the claim is stale.
     engine = api.app.state.zb_api.ledger.engine
-    from zhangben.store.api_tables import idempotency_records as rec
+    from zhangben.store.access_tables import idempotency_records as rec
 
     with engine.begin() as conn:
         caller = conn.execute(rec.select()).first().caller

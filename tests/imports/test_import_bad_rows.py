@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from zhangben.imports import BillFormatError
 from zhangben.imports import samples as s
 from zhangben.imports.runner import import_file
-from zhangben.store.imports_tables import bill_rows, import_batches
+from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.tables import entries, postings
 
 INCOME, EXPENSE, BALANCE = "收入金额（+元）", "支出金额（-元）", "账户余额（元）"

@@ -11,7 +11,7 @@ from zhangben.core.errors import IdempotencyConflict
 from zhangben.core.queries import EntryFilter
 from zhangben.imports import samples as s
 from zhangben.imports.runner import ImportRefused, import_file
-from zhangben.store.imports_tables import bill_rows, import_batches
+from zhangben.store.bills_tables import bill_rows, import_batches
 
 SH = ZoneInfo("Asia/Shanghai")
 D = Decimal

@@ -15,7 +15,7 @@ from zhangben.imports import samples as s
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
 from zhangben.imports.service import Imports
-from zhangben.store.imports_tables import bill_rows
+from zhangben.store.bills_tables import bill_rows
 from zhangben.store.tables import entries, postings
 
 SH = ZoneInfo("Asia/Shanghai")

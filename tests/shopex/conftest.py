@@ -14,8 +14,8 @@ import pytest
 
 from zhangben.access.integrators import create_integrator, fernet_for
 from zhangben.shopex.wire.signature import sign_params
+from zhangben.store.access_tables import integrators
 from zhangben.store.engine import run_write
-from zhangben.store.tables import integrators
 
 SH = ZoneInfo("Asia/Shanghai")
 ENDPOINT = "/index.php/openapi/rpc/service/"

@@ -57,7 +57,7 @@ def test_a_replay_is_refused_while_cached(erp, client):
 
 
 def test_deleted_while_cached_is_unknown(erp, engine, gateway):
-    from zhangben.store.tables import integrators
+    from zhangben.store.access_tables import integrators
 
     assert erp(BALANCE)["code"] == 0
     run_write(

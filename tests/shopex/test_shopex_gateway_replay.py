@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 
 from zhangben.access.replay import purge_expired, remember_sign
 from zhangben.app import create_app
+from zhangben.store.access_tables import replay_signs
 from zhangben.store.engine import read_transaction, run_write
-from zhangben.store.shopex_tables import replay_signs
 
 BAL = "finance.getAccountBalance"
 

@@ -5,8 +5,8 @@ from cryptography.fernet import Fernet
 
 from zhangben.access import integrators as apps
 from zhangben.core.errors import Conflict, NotFound, ValidationError
+from zhangben.store.access_tables import integrators
 from zhangben.store.engine import read_transaction, run_write
-from zhangben.store.tables import integrators
 
 
 def test_create_generates_a_token_stored_encrypted(engine, cipher):

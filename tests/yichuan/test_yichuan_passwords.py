@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from zhangben.access import passwords, sessions
 from zhangben.core.errors import ValidationError
+from zhangben.store.access_tables import sessions as sessions_table
 from zhangben.store.engine import read_transaction, run_write
 from zhangben.store.tables import users
-from zhangben.store.yichuan_tables import sessions as sessions_table
 
 
 def test_hashes_are_argon2id_with_memory_hard_defaults():

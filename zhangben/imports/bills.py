@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhangben.core.money import from_minor
-from zhangben.store.imports_tables import bill_rows, import_batches
+from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.tables import accounts, users
 
 

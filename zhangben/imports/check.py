@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhangben.imports.continuity import ChainChecker, ChainPoint
-from zhangben.store.imports_tables import bill_rows
+from zhangben.store.bills_tables import bill_rows
 from zhangben.store.tables import accounts, entries
 
 MAX_PROBLEMS = 100

@@ -16,7 +16,7 @@ from zhangben.core import chart as chart_ids
 from zhangben.core.chart import check_classification
 from zhangben.core.errors import ValidationError
 from zhangben.imports.rows import PLATFORMS
-from zhangben.store.imports_tables import category_rules
+from zhangben.store.bills_tables import category_rules
 
 DIRECTIONS = ("income", "expense", "any")
 FALLBACK = {

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from zhangben.demo import bills as s
 from zhangben.imports import BillFormatError, extract, open_table, unique_key
-from zhangben.imports import samples as s
 from zhangben.imports.files import _member_name
 
 SH = ZoneInfo("Asia/Shanghai")

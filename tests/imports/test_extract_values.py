@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from zhangben.demo import bills as s
 from zhangben.imports import (
     BillFormatError,
     detect_format,
@@ -13,7 +14,6 @@ from zhangben.imports import (
     parse_amount,
     parse_time,
 )
-from zhangben.imports import samples as s
 from zhangben.imports.files import cell_text, clean_cell
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from zhangben.demo import bills as s
 from zhangben.imports import BillFormatError, extract, unique_key
-from zhangben.imports import samples as s
 
 SH = ZoneInfo("Asia/Shanghai")
 D = Decimal

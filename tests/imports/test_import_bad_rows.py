@@ -4,8 +4,8 @@ operator skips bad rows, which are then listed."""
 import pytest
 import sqlalchemy as sa
 
+from zhangben.demo import bills as s
 from zhangben.imports import BillFormatError
-from zhangben.imports import samples as s
 from zhangben.imports.runner import import_file
 from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.tables import entries, postings

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from zhangben.access.integrators import Integrator
-from zhangben.imports import samples as s
+from zhangben.demo import bills as s
 from zhangben.imports.runner import import_file
 from zhangben.shopex import bill_methods as bm
 from zhangben.shopex.params import ParamError

@@ -4,8 +4,8 @@ import pytest
 from typer.testing import CliRunner
 
 from zhangben.cli import app
-from zhangben.imports import samples as s
-from zhangben.imports.demo_files import removed_index
+from zhangben.demo import bills as s
+from zhangben.demo.bills import removed_index
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from zhangben.cli import app
-from zhangben.imports import samples as s
+from zhangben.demo import bills as s
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
 from zhangben.imports.service import Imports

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from zhangben.core.errors import IdempotencyConflict
 from zhangben.core.queries import EntryFilter
-from zhangben.imports import samples as s
+from zhangben.demo import bills as s
 from zhangben.imports.runner import ImportRefused, import_file
 from zhangben.store.bills_tables import bill_rows, import_batches
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from zhangben.core.errors import IdempotencyConflict
 from zhangben.core.money import to_minor
-from zhangben.imports import samples as s
+from zhangben.demo import bills as s
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
 from zhangben.imports.service import Imports

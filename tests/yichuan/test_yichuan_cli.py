@@ -12,8 +12,8 @@ from yichuan_support import (
 )
 
 from zhangben.cli import app
-from zhangben.demo import load_demo
-from zhangben.yichuan.demo import DEMO_PASSWORDS, set_demo_passwords
+from zhangben.demo.ledger import load_demo
+from zhangben.demo.passwords import DEMO_PASSWORDS, set_demo_passwords
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from zhangben.core.ledger import Ledger
-from zhangben.yichuan.demo import set_demo_passwords
+from zhangben.demo.passwords import set_demo_passwords
 
 SEED_TRANSFERS = [  # (Unix time, amount): the 壹川 seed's transfers from account 1 to 2
     (1525746101, "1"),

@@ -1,8 +1,13 @@
-"""Writers of realistic sample bill files, for tests, demos and benchmarks.
+"""Sample bill files: writers of realistic bills for tests, demos and benchmarks, and the
+month of demo bills of the README walkthrough (``zhangben import-samples``).
 
 ``chained_txns(n)`` yields neutral transactions whose balances chain; each ``write_*``
 function takes those (or dicts keyed by the format's canonical headers, to write odd cells)
 and streams a file in the platform's layout: preamble, header, rows, summary/footer.
+
+:func:`write_demo_files` writes, for March 2024: the Alipay download (ZIP with the GBK 账务明细
+CSV and its 汇总), the JD wallet flow (GBK CSV), and a tampered copy of the JD wallet file with
+one row removed, which the continuity check and ``zhangben verify`` point at.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import random
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -469,3 +474,36 @@ def write_jd_wallet_xlsx(path, rows) -> Path:
 
 def write_jzt_csv(path, rows, *, encoding: str = "utf-8") -> Path:
     return write_lines(path, table_lines(JZT_HEADERS, rows, jzt_row), encoding)
+
+
+# --- the demo month (the README walkthrough) ------------------------------------------------
+
+MONTH_START = datetime(2024, 3, 1, 0, 0, 0)
+MONTH = timedelta(days=31)
+
+
+def month_of_txns(rows: int, *, seed: int, start_balance: Decimal) -> list[SampleTxn]:
+    """``rows`` chained transactions spread evenly over March 2024."""
+    txns = list(chained_txns(rows, start=MONTH_START, seed=seed, start_balance=start_balance))
+    span = (txns[-1].time - MONTH_START) if txns else MONTH
+    scale = (MONTH - timedelta(minutes=1)) / span
+    return [replace(t, time=MONTH_START + (t.time - MONTH_START) * scale) for t in txns]
+
+
+def removed_index(rows: int) -> int:
+    """Which row (0-based) the tampered copy leaves out: one in the middle of the month."""
+    return rows // 2
+
+
+def write_demo_files(directory: str | Path, *, rows: int = 3000) -> dict[str, Path]:
+    """Write the sample files into ``directory``; returns name → path."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    alipay = month_of_txns(rows, seed=11, start_balance=Decimal("25000.00"))
+    jd = month_of_txns(rows, seed=23, start_balance=Decimal("8000.00"))
+    tampered = jd[: removed_index(rows)] + jd[removed_index(rows) + 1 :]
+    return {
+        "alipay": write_alipay_zip(out / "alipay_2024-03.zip", alipay),
+        "jd_wallet": write_jd_wallet_csv(out / "jd_wallet_2024-03.csv", jd),
+        "tampered": write_jd_wallet_csv(out / "jd_wallet_2024-03_tampered.csv", tampered),
+    }

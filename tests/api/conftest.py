@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.api.support import bearer
 from tests.conftest import TEST_SECRET_KEY
 from zhangben.access import apikeys, integrators, sessions
 from zhangben.access.service import Access
@@ -60,10 +61,6 @@ def make_session(ledger):
         return token, user.id
 
     return make
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import bearer
+
+from tests.api.support import bearer
 
 V1 = "/api/v1"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import bearer
 from typer.testing import CliRunner
 
+from tests.api.support import bearer
 from zhangben.cli import app
 
 runner = CliRunner()

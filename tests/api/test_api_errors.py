@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import bearer
 
+from tests.api.support import bearer
 from zhangben.access import apikeys, idempotency
 from zhangben.api.schemas import TransferIn
 from zhangben.store.engine import run_write

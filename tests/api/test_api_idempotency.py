@@ -6,8 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from conftest import bearer
-
+from tests.api.support import bearer
 from zhangben.access import idempotency
 from zhangben.store.engine import run_write
 

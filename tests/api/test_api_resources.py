@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import bearer
+from tests.api.support import bearer
 
 V1 = "/api/v1"
 

@@ -4,8 +4,7 @@ on the next call even while the app is cached."""
 
 from __future__ import annotations
 
-from conftest import ENDPOINT, RANGE, signed
-
+from tests.shopex.support import ENDPOINT, RANGE, signed
 from zhangben.access import integrators as apps
 from zhangben.store.engine import run_write
 

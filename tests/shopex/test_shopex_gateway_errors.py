@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from conftest import ENDPOINT, RANGE, body, signed
 from fastapi.testclient import TestClient
 
+from tests.shopex.support import ENDPOINT, RANGE, body, signed
 from zhangben.access.integrators import grant, set_enabled
 from zhangben.store.engine import run_write
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 from urllib.parse import quote_plus, urlencode
 
 import pytest
-from conftest import ENDPOINT, RANGE, body
 
+from tests.shopex.support import ENDPOINT, RANGE, body
 from zhangben.sdk.shopex import build_request
 from zhangben.shopex.wire.signature import sign_params
 

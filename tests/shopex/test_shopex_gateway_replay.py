@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import ENDPOINT, body, signed
 from fastapi.testclient import TestClient
 
+from tests.shopex.support import ENDPOINT, body, signed
 from zhangben.access.replay import purge_expired, remember_sign
 from zhangben.app import create_app
 from zhangben.store.access_tables import replay_signs

@@ -1,6 +1,6 @@
 """The research note's test vectors, end to end through HTTP."""
 
-from conftest import ENDPOINT, body
+from tests.shopex.support import ENDPOINT, body
 
 VECTOR_1 = {
     "flag": "erp01",

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 import pytest
-from conftest import SH
 
+from tests.shopex.support import SH
 from zhangben.shopex.gateway import Gateway
 
 NOW = 1764000000  # 2025-11-25 00:00:00 in Asia/Shanghai

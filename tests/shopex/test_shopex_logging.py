@@ -2,8 +2,7 @@
 
 import logging
 
-from conftest import ENDPOINT, RANGE
-
+from tests.shopex.support import ENDPOINT, RANGE
 from zhangben.shopex.wire.signature import sign_params
 
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import RANGE, SH, body
 
+from tests.shopex.support import RANGE, SH, body
 from zhangben.access.integrators import grant
 from zhangben.store.engine import run_write
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from typer.testing import CliRunner
-from yichuan_support import (
+
+from tests.yichuan.support import (
     accountlog,
     cheap_argon2,  # noqa: F401 - autouse fixture
     login,
     token_of,
 )
-
 from zhangben.cli import app
 from zhangben.demo.ledger import load_demo
 from zhangben.demo.passwords import DEMO_PASSWORDS, set_demo_passwords

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from yichuan_support import (
+
+from tests.yichuan.support import (
     STAFF_PW,
     accountlog,
     add_user,
     cheap_argon2,  # noqa: F401 - autouse fixture
     token_of,
 )
-
 from zhangben.app import create_app
 from zhangben.yichuan.items import money, unix_seconds
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from yichuan_support import (
+
+from tests.yichuan.support import (
     STAFF_PW,
     accountlog,
     add_user,

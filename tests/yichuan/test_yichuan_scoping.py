@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from yichuan_support import (
+
+from tests.yichuan.support import (
     STAFF_PW,
     USER_PW,
     accountlog,
@@ -13,7 +14,6 @@ from yichuan_support import (
     cheap_argon2,  # noqa: F401 - autouse fixture
     token_of,
 )
-
 from zhangben.access import sessions
 from zhangben.store.engine import run_write
 

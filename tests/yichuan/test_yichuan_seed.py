@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from yichuan_support import (
+
+from tests.yichuan.support import (
     STAFF_PW,
     accountlog,
     add_user,
@@ -14,8 +15,7 @@ from yichuan_support import (
     seed_example,
     seed_example_text,
 )
-from yichuan_support import token_of as login_token
-
+from tests.yichuan.support import token_of as login_token
 from zhangben.store.engine import run_write
 from zhangben.store.tables import accounts
 

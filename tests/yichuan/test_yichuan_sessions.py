@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from yichuan_support import (
+
+from tests.yichuan.support import (
     STAFF_PW,
     USER_PW,
     add_user,
@@ -14,7 +15,6 @@ from yichuan_support import (
     login,
     token_of,
 )
-
 from zhangben.access import sessions
 from zhangben.access.service import Access
 from zhangben.store.engine import run_write

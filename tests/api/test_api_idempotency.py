@@ -7,8 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from tests.api.support import bearer
-from zhangben.access import idempotency
-from zhangben.store.engine import run_write
 
 V1 = "/api/v1"
 TRANSFER = {"from_account": "ACC001", "to_account": "ACC002", "amount": "10"}
@@ -103,25 +101,6 @@ def test_keys_are_per_caller(two_accounts, make_key):
     b = api.post(f"{V1}/transfers", json=TRANSFER, headers={"Idempotency-Key": "shared", **other})
     assert a.status_code == b.status_code == 201
     assert a.json()["transfer_id"] != b.json()["transfer_id"]
-
-
-def test_keys_expire_after_their_ttl(ledger):
-    now = datetime.now(UTC)
-    h = idempotency.request_hash("POST", "/p", {"a": 1})
-
-    def claim(at, digest=h):
-        return run_write(ledger.engine, lambda c: idempotency.begin(c, "c", "k", digest, now=at))
-
-    assert claim(now) is None
-    run_write(
-        ledger.engine, lambda c: idempotency.store(c, "c", "k", 201, "{}", "application/json")
-    )
-    assert claim(now + timedelta(hours=23)).status == 201
-    assert claim(now + timedelta(hours=25), "other") is None  # expired: free again
-    assert (
-        run_write(ledger.engine, lambda c: idempotency.purge_expired(c, now + timedelta(days=3)))
-        == 1
-    )
 
 
 def test_a_stale_claim_is_taken_over_and_the_core_key_prevents_a_double_post(two_accounts):

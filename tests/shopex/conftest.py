@@ -8,14 +8,9 @@ from datetime import datetime
 import pytest
 
 from tests.shopex.support import SH, Caller
-from zhangben.access.integrators import create_integrator, fernet_for
+from zhangben.access.integrators import create_integrator
 from zhangben.store.access_tables import integrators
 from zhangben.store.engine import run_write
-
-
-@pytest.fixture
-def cipher(settings):
-    return fernet_for(settings.secret_key, settings.database_url)
 
 
 @pytest.fixture

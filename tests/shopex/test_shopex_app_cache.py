@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.shopex.support import ENDPOINT, RANGE, signed
 from zhangben.access import integrators as apps
-from zhangben.store.engine import run_write
+from zhangben.store.engine import read_transaction, run_write
 
 BALANCE = "finance.getAccountBalance"
 
@@ -79,3 +79,14 @@ def test_the_cache_expires(erp, gateway):
     off = TtlCache(0)
     off.put("x", 1)
     assert off.get("x") is None and len(off) == 0
+
+
+def test_rotated_token_replaces_the_old_one(erp, engine, cipher):
+    assert erp("finance.getAccountBalance")["code"] == 0
+    new = run_write(engine, lambda c: apps.rotate_token(c, "erp01", cipher))
+    assert new != erp.token
+    assert erp("finance.getAccountBalance")["code"] == 1003
+    erp.token = new
+    assert erp("finance.getAccountBalance")["code"] == 0
+    with read_transaction(engine) as conn:
+        assert apps.get_integrator(conn, "erp01").token_rotated_at is not None

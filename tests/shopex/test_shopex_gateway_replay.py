@@ -5,10 +5,9 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from tests.shopex.support import ENDPOINT, body, signed
-from zhangben.access.replay import purge_expired, remember_sign
 from zhangben.app import create_app
 from zhangben.store.access_tables import replay_signs
-from zhangben.store.engine import read_transaction, run_write
+from zhangben.store.engine import read_transaction
 
 BAL = "finance.getAccountBalance"
 
@@ -20,24 +19,6 @@ def test_replay_refused_across_two_app_instances(settings, make_app, books):
         assert body(one.post(ENDPOINT, data=params))["code"] == 0
         assert body(two.post(ENDPOINT, data=params))["code"] == 401
         assert body(one.post(ENDPOINT, data=params))["code"] == 401
-
-
-def test_remember_sign_expiry_and_purge(engine):
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    later = now + timedelta(seconds=301)
-
-    def remember(at, until):
-        return run_write(engine, lambda c: remember_sign(c, "erp01", "S" * 32, until, at))
-
-    assert remember(now, later) is True
-    assert remember(now, later) is False
-    assert run_write(engine, lambda c: remember_sign(c, "other", "S" * 32, later, now)) is True
-    assert remember(later, later + timedelta(seconds=301)) is True  # expired: taken over
-    assert remember(later, later + timedelta(seconds=301)) is False
-    far = later + timedelta(hours=1)
-    assert run_write(engine, lambda c: purge_expired(c, far)) == 2
-    with read_transaction(engine) as conn:
-        assert conn.execute(replay_signs.select()).all() == []
 
 
 def test_the_sign_is_kept_past_the_window(erp, gateway, engine):

@@ -1,4 +1,5 @@
-"""Password hashing at production strength, and what the database keeps of a session."""
+"""Sessions: what the database keeps of a login (production-strength hashing; the throttling is
+in test_sessions_throttling.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from zhangben.access import passwords, sessions
-from zhangben.core.errors import ValidationError
+from zhangben.access import sessions
 from zhangben.store.access_tables import sessions as sessions_table
 from zhangben.store.engine import read_transaction, run_write
 from zhangben.store.tables import users
-
-
-def test_hashes_are_argon2id_with_memory_hard_defaults():
-    stored = passwords.hash_password("correct horse")
-    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
-    assert passwords.verify_password(stored, "correct horse")
-    assert not passwords.verify_password(stored, "correct hors")
-    assert not passwords.verify_password("not-a-hash", "correct horse")
-    assert not passwords.verify_password(None, "correct horse")
-
-
-def test_password_policy():
-    for bad in ("short", "", "x" * 1025):
-        try:
-            passwords.hash_password(bad)
-        except ValidationError as exc:
-            assert "8-1024" in exc.message
-        else:
-            raise AssertionError(f"{bad!r} accepted")
 
 
 def test_only_hashes_are_stored(ledger):

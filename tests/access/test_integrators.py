@@ -61,17 +61,6 @@ def test_grant_changes_only_what_is_given(engine, cipher):
     assert run_write(engine, lambda c: apps.set_enabled(c, "a1", False)).enabled is False
 
 
-def test_rotated_token_replaces_the_old_one(erp, engine, cipher):
-    assert erp("finance.getAccountBalance")["code"] == 0
-    new = run_write(engine, lambda c: apps.rotate_token(c, "erp01", cipher))
-    assert new != erp.token
-    assert erp("finance.getAccountBalance")["code"] == 1003
-    erp.token = new
-    assert erp("finance.getAccountBalance")["code"] == 0
-    with read_transaction(engine) as conn:
-        assert apps.get_integrator(conn, "erp01").token_rotated_at is not None
-
-
 def test_fernet_for():
     demo = apps.fernet_for(None, "sqlite:///a.db")
     assert demo.decrypt(apps.fernet_for(None, "sqlite:///a.db").encrypt(b"x")) == b"x"

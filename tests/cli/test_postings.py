@@ -1,22 +1,8 @@
-"""The operators' CLI through Typer's runner, on SQLite and PostgreSQL."""
+"""Postings from the command line: the operator's workflow (accounts, postings, transfers,
+flows, balances, verify, reversal, chart) and bad input, through Typer's runner on SQLite and
+PostgreSQL."""
 
 import pytest
-from typer.testing import CliRunner
-
-from zhangben.cli import app
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli(db_url):
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(app, ["--db", db_url, *args])
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return run
 
 
 def test_operator_workflow(cli):
@@ -83,9 +69,3 @@ def test_bad_input_prints_one_line_and_fails(cli, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
-
-
-def test_demo_loads_once(cli):
-    assert "demo ledger loaded" in cli("demo").output
-    assert "not loaded" in cli("demo").output
-    assert "988.00" in cli("balance", "0000000000000001").output

@@ -12,8 +12,6 @@ from tests.yichuan.support import (
     token_of,
 )
 from zhangben.cli import app
-from zhangben.demo.ledger import load_demo
-from zhangben.demo.passwords import DEMO_PASSWORDS, set_demo_passwords
 
 runner = CliRunner()
 
@@ -78,23 +76,3 @@ def test_user_administration_from_the_cli(cli, client, ledger):
 
     assert "does not exist" in cli("user", "disable", "ghost", ok=False).output
     assert "does not exist" in cli("user", "grant-account", "shop1", "NOPE", ok=False).output
-
-
-def test_demo_users_log_in_with_the_demo_passwords(client, ledger):
-    assert load_demo(ledger)
-    set_demo_passwords(ledger)
-    staff = token_of(client, "finance", DEMO_PASSWORDS["finance"])
-    merchant = token_of(client, "merchant", DEMO_PASSWORDS["merchant"])
-
-    system = accountlog(client, staff, account_id="0000000000000001")["data"]
-    assert [i["surplus"] for i in system["lists"][:4]] == [
-        "988.0000",
-        "991.0000",
-        "994.0000",
-        "999.0000",
-    ]
-    assert system["lists"][0]["description"] == "帐户系统转账到账户内建商户上,转出金额为3元"
-    own = accountlog(client, merchant)["data"]
-    assert {i["account_id"] for i in own["lists"]} == {2} and own["total_count"] == 4
-    assert accountlog(client, merchant, account_id="0000000000000001")["code"] == 40301
-    assert accountlog(client, merchant, account_id="ACC001")["code"] == 40301

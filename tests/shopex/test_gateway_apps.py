@@ -1,6 +1,7 @@
-"""The gateway's per-process app cache never delays a change: the replay guard's statement
-reads the app's current record, so a rotated token, a disabled flag or narrowed grants apply
-on the next call even while the app is cached."""
+"""The gateway and the app records: a rotated token works at once, and the per-process app
+cache never delays a change (the replay guard's statement reads the app's current record, so a
+rotated token, a disabled flag or narrowed grants apply on the next call even while the app is
+cached)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "zhangben"
+PACKAGE = Path(__file__).resolve().parents[2] / "zhangben"
 WRITERS = PACKAGE / "store" / "writers"
 
 #: SQL (or SQLAlchemy Core) that writes ledger rows: postings, entries, account balances

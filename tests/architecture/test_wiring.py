@@ -13,7 +13,7 @@ from zhangben.app import create_app
 from zhangben.cli import app as cli_app
 from zhangben.settings import Settings
 
-PACKAGE = Path(__file__).resolve().parents[1] / "zhangben"
+PACKAGE = Path(__file__).resolve().parents[2] / "zhangben"
 
 # -- HTTP surfaces ------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ CREATE TABLE alipay_copy (
 
 
 def write_files(directory: str, rows: int) -> tuple[str, str]:
-    from zhangben.imports import samples
+    from zhangben.demo import bills as samples
 
     statement = os.path.join(directory, f"alipay-{rows}.csv")
     samples.write_alipay_csv(statement, samples.chained_txns(rows, seed=5))

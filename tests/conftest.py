@@ -2,6 +2,10 @@
 
 The schema is migrated once per backend into a template (a file for SQLite, a template
 database for PostgreSQL); each test gets a fresh copy of it.
+
+Also here, because tests in several folders use them: the callers' identities of
+:mod:`zhangben.access` (``cipher`` for integrator tokens, ``make_key`` for an integrator's API
+key, ``make_session`` for a user's login session).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -18,8 +23,10 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy.pool import NullPool
 
 from tests import pgserver
+from zhangben.access import apikeys, integrators, sessions
+from zhangben.access.service import Access
 from zhangben.core.ledger import Ledger
-from zhangben.store.engine import make_engine
+from zhangben.store.engine import make_engine, run_write
 from zhangben.store.migrate import upgrade
 
 # CI machines are small and shared: never fail a property test for being slow.
@@ -152,3 +159,61 @@ def client(settings, ledger):
 
     with TestClient(create_app(settings, ledger)) as c:
         yield c
+
+
+# -- who calls: integrators' tokens and API keys, users' sessions -------------------------------
+
+_apps = itertools.count()
+
+
+@pytest.fixture
+def cipher(settings):
+    """The Fernet that encrypts integrators' tokens, as the app derives it from the settings."""
+    return integrators.fernet_for(settings.secret_key, settings.database_url)
+
+
+@pytest.fixture
+def make_key(ledger):
+    """make_key(scopes=("read", "write"), shops=None, accounts=None, rate=None) -> secret."""
+
+    def make(scopes=("read", "write"), shops=None, accounts=None, rate=None, integrator_id=None):
+        def work(conn):
+            iid = integrator_id
+            if iid is None:
+                app, _token = integrators.create_integrator(
+                    conn,
+                    name=f"erp {next(_apps)}",
+                    secret_key=TEST_SECRET_KEY,
+                    rate_limit_per_minute=rate,
+                )
+                iid = app.id
+            return apikeys.create_key(
+                conn, iid, scopes=scopes, shop_codes=shops, account_numbers=accounts
+            )[1]
+
+        return run_write(ledger.engine, work)
+
+    return make
+
+
+@pytest.fixture
+def make_session(ledger):
+    """make_session(username, role="user") -> (session token, user id)."""
+
+    def make(username: str, role: str = "user"):
+        run_write(
+            ledger.engine,
+            lambda c: sessions.add_user(
+                c, username=username, role=role, password="password-" + username
+            ),
+        )
+        token, user, _ = Access(ledger).login(
+            username,
+            "password-" + username,
+            ip="127.0.0.1",
+            now=datetime.now(UTC),
+            ttl_seconds=3600,
+        )
+        return token, user.id
+
+    return make

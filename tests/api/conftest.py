@@ -1,69 +1,11 @@
-"""Fixtures for the REST API tests: integrators with API keys, staff and user sessions."""
+"""Fixtures of the REST API tests: a client with an API key, two funded accounts. (API keys
+and sessions are made by ``make_key`` and ``make_session`` in tests/conftest.py.)"""
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime
-
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
-from zhangben.access import apikeys, integrators, sessions
-from zhangben.access.service import Access
-from zhangben.store.engine import run_write
-
-_n = itertools.count()
-
-
-@pytest.fixture
-def make_key(ledger):
-    """make_key(scopes=("read", "write"), shops=None, accounts=None, rate=None) -> secret."""
-
-    def make(scopes=("read", "write"), shops=None, accounts=None, rate=None, integrator_id=None):
-        def work(conn):
-            iid = integrator_id
-            if iid is None:
-                app, _token = integrators.create_integrator(
-                    conn,
-                    name=f"erp {next(_n)}",
-                    secret_key=TEST_SECRET_KEY,
-                    rate_limit_per_minute=rate,
-                )
-                iid = app.id
-            return apikeys.create_key(
-                conn, iid, scopes=scopes, shop_codes=shops, account_numbers=accounts
-            )[1]
-
-        return run_write(ledger.engine, work)
-
-    return make
-
-
-@pytest.fixture
-def make_session(ledger):
-    """make_session(username, role="user") -> (session token, user id)."""
-
-    def make(username: str, role: str = "user"):
-        run_write(
-            ledger.engine,
-            lambda c: sessions.add_user(
-                c, username=username, role=role, password="password-" + username
-            ),
-        )
-        token, user, _ = Access(ledger).login(
-            username,
-            "password-" + username,
-            ip="127.0.0.1",
-            now=datetime.now(UTC),
-            ttl_seconds=3600,
-        )
-        return token, user.id
-
-    return make
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.api.support import bearer
 
 
 @pytest.fixture

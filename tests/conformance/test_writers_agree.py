@@ -26,8 +26,8 @@ from decimal import Decimal
 import pytest
 
 from zhangben.core import errors
+from zhangben.demo import bills as s
 from zhangben.imports import BillFormatError
-from zhangben.imports import samples as s
 from zhangben.imports.runner import import_file
 
 WAYS = ["single", "batch", "transfers", "import"]

@@ -4,8 +4,8 @@ import time
 import tracemalloc
 from decimal import Decimal
 
+from zhangben.demo import bills as s
 from zhangben.imports import extract
-from zhangben.imports import samples as s
 
 N = 200_000
 WINDOW = 30_000

@@ -1,30 +1,16 @@
-"""Fixtures of the open API tests: apps (integrators), a small ledger, a signing caller."""
+"""Fixtures of the open API tests: apps (integrators), a small ledger, a signing caller
+(the helpers they use are in :mod:`tests.shopex.support`)."""
 
 from __future__ import annotations
 
-import json
-import secrets
-import time
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from zhangben.access.integrators import create_integrator, fernet_for
-from zhangben.shopex.wire.signature import sign_params
+from tests.shopex.support import SH, Caller
+from zhangben.access.integrators import create_integrator
+from zhangben.store.access_tables import integrators
 from zhangben.store.engine import run_write
-from zhangben.store.tables import integrators
-
-SH = ZoneInfo("Asia/Shanghai")
-ENDPOINT = "/index.php/openapi/rpc/service/"
-RANGE = {"start_time": "2024-01-01 00:00:00", "end_time": "2024-02-01 00:00:00"}
-
-
-@pytest.fixture
-def cipher(settings):
-    return fernet_for(settings.secret_key, settings.database_url)
 
 
 @pytest.fixture
@@ -70,45 +56,6 @@ def books(ledger):
     ledger.income("ACC003", "5", trade_time=day.replace(day=3, hour=10), remark="收款")
     ledger.transfer("ACC003", "ACC004", "2.00", trade_time=day.replace(day=3, hour=11))
     return ledger
-
-
-def signed(flag: str, token: str, method: str, *, ts: Any = None, **app_params) -> dict:
-    """System parameters (fresh timestamp, a nonce) plus ``app_params``, signed."""
-    params = {
-        "flag": flag,
-        "method": method,
-        "ver": "1",
-        "charset": "utf-8",
-        "type": "json",
-        "timestamp": str(int(time.time())) if ts is None else ts,
-        "nonce": secrets.token_hex(6),
-        **app_params,
-    }
-    params["sign"] = sign_params(params, token)
-    return params
-
-
-def body(response) -> dict:
-    assert response.headers["content-type"].startswith("application/json")
-    return json.loads(response.content, parse_float=Decimal)
-
-
-class Caller:
-    """Signs and posts form-encoded calls through a test client."""
-
-    def __init__(self, client, flag: str, token: str) -> None:
-        self.client, self.flag, self.token = client, flag, token
-
-    def params(self, method: str, **app_params) -> dict:
-        return signed(self.flag, self.token, method, **app_params)
-
-    def post(self, method: str, **app_params):
-        return self.client.post(ENDPOINT, data=self.params(method, **app_params))
-
-    def __call__(self, method: str, **app_params) -> dict:
-        response = self.post(method, **app_params)
-        assert response.status_code == 200
-        return body(response)
 
 
 @pytest.fixture

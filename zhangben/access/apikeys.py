@@ -22,8 +22,7 @@ from sqlalchemy.engine import Connection
 
 from zhangben.access.integrators import get_integrator
 from zhangben.core.errors import NotFound, ValidationError
-from zhangben.store.api_tables import api_keys
-from zhangben.store.tables import integrators
+from zhangben.store.access_tables import api_keys, integrators
 
 SCOPES = ("read", "write")
 KEY_PREFIX = "zb"

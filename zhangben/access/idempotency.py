@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import IdempotencyConflict, LedgerError
-from zhangben.store.api_tables import idempotency_records as records
+from zhangben.store.access_tables import idempotency_records as records
 
 DEFAULT_TTL = timedelta(hours=24)
 STALE_AFTER = timedelta(seconds=60)

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import Conflict, NotFound, ValidationError
+from zhangben.store.access_tables import integrators
 from zhangben.store.engine import normalize_url
-from zhangben.store.tables import integrators
 
 TOKEN_LENGTH = 32
 TOKEN_ALPHABET = string.ascii_letters + string.digits

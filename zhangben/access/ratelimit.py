@@ -12,7 +12,7 @@ import random
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.store.shopex_tables import shopex_rate_counts
+from zhangben.store.access_tables import shopex_rate_counts
 
 PURGE_EVERY = 100
 

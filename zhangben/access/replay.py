@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhangben.access.integrators import Integrator, find_integrator, integrator_from_row
-from zhangben.store.shopex_tables import replay_signs
-from zhangben.store.tables import integrators
+from zhangben.store.access_tables import integrators, replay_signs
 from zhangben.store.types import UTCDateTime
 
 #: One call in this many also deletes the expired rows.

@@ -29,8 +29,8 @@ from zhangben.core import accounts as acc
 from zhangben.core import users as core_users
 from zhangben.core.errors import LedgerError, ValidationError
 from zhangben.core.records import Account, User
+from zhangben.store.access_tables import login_failures, sessions
 from zhangben.store.tables import accounts, users
-from zhangben.store.yichuan_tables import login_failures, sessions
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)

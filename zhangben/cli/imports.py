@@ -235,7 +235,7 @@ def import_samples_command(
     rows: Annotated[int, typer.Option(min=10, help="rows per file")] = 3000,
 ) -> None:
     """Write a month of sample Alipay and JD wallet bills, plus a tampered copy."""
-    from zhangben.imports.demo_files import write_demo_files
+    from zhangben.demo.bills import write_demo_files
 
     for name, path in write_demo_files(directory, rows=rows).items():
         console.print(f"{name:>12}: {path}", highlight=False)

@@ -25,7 +25,7 @@ def db_upgrade() -> None:
 @friendly
 def demo() -> None:
     """Load the small demo ledger into an empty database."""
-    from zhangben.demo import load_demo
+    from zhangben.demo.ledger import load_demo
 
     if load_demo(ledger()):
         console.print("demo ledger loaded")
@@ -49,7 +49,7 @@ def serve(
     s = settings()
     lg = ledger()
     if demo_data:
-        from zhangben.demo import load_demo
+        from zhangben.demo.ledger import load_demo
 
         load_demo(lg)
     os.environ["ZHANGBEN_DATABASE_URL"] = s.database_url

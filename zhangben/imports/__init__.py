@@ -1,19 +1,18 @@
-"""Bill imports: one extractor module per platform format, plus (later) the shared runner."""
+"""Bill imports: one extractor module per platform format (``formats/``), reading files
+(``files``), extraction and the format registry (``extract``), typed rows (``rows``), and the
+one import runner (``runner``)."""
 
-from .base import (
-    BillFormat,
+from zhangben.imports.extract import Extraction, detect_format, extract, formats, get_format
+from zhangben.imports.files import normalize_header, open_table
+from zhangben.imports.formats.bill_format import BillFormat
+from zhangben.imports.rows import (
     BillFormatError,
     BillRow,
     BillSummary,
-    detect_format,
-    formats,
-    get_format,
     parse_amount,
     parse_time,
     unique_key,
 )
-from .extraction import Extraction, extract
-from .tables import normalize_header, open_table
 
 __all__ = [
     "BillFormat",

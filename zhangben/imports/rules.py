@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from zhangben.core import chart as chart_ids
 from zhangben.core.chart import check_classification
 from zhangben.core.errors import ValidationError
-from zhangben.imports.base import PLATFORMS
-from zhangben.store.imports_tables import category_rules
+from zhangben.imports.rows import PLATFORMS
+from zhangben.store.bills_tables import category_rules
 
 DIRECTIONS = ("income", "expense", "any")
 FALLBACK = {

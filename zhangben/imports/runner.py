@@ -47,11 +47,11 @@ from zhangben.core.ledger import Ledger
 from zhangben.core.money import to_minor
 from zhangben.core.postings import bills
 from zhangben.core.records import Account
-from zhangben.imports.base import PLATFORMS, ZERO, BillFormatError, BillRow, unique_key
 from zhangben.imports.continuity import Break, ChainChecker, ChainPoint, join_break
-from zhangben.imports.extraction import Extraction, extract
+from zhangben.imports.extract import Extraction, extract
+from zhangben.imports.rows import PLATFORMS, ZERO, BillFormatError, BillRow, unique_key
 from zhangben.imports.rules import RuleBook, rule_book
-from zhangben.store.imports_tables import bill_rows, import_batches
+from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.writers.rows import sqlite_time
 from zhangben.store.writers.staged import CELL_SEP
 

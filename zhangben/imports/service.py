@@ -11,11 +11,11 @@ from pathlib import Path
 
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import chart_names
-from zhangben.imports import queries, rules, runner, verify
-from zhangben.imports.queries import BillFilter, BillRecord, ImportRecord
+from zhangben.imports import bills, check, rules, runner
+from zhangben.imports.bills import BillFilter, BillRecord, ImportRecord
+from zhangben.imports.check import BillsReport
 from zhangben.imports.rules import Rule
 from zhangben.imports.runner import ImportReport
-from zhangben.imports.verify import BillsReport
 from zhangben.store.engine import read_transaction, run_write
 
 
@@ -37,13 +37,13 @@ class Imports:
 
     def records(self, **kw) -> list[ImportRecord]:
         """The import records, newest first (``account_number``, ``limit``)."""
-        return self._read(lambda c: queries.list_imports(c, **kw))
+        return self._read(lambda c: bills.list_imports(c, **kw))
 
     def bills(
         self, f: BillFilter, *, limit: int = 100, offset: int = 0
     ) -> tuple[int, list[BillRecord]]:
         """``(total matching, one page of bill rows newest first)``."""
-        return self._read(lambda c: queries.bill_page(c, f, limit=limit, offset=offset))
+        return self._read(lambda c: bills.bill_page(c, f, limit=limit, offset=offset))
 
     def rules(self, platform: str | None = None) -> tuple[list[Rule], dict[int, str]]:
         """The category rules, and the chart's names by id (one snapshot)."""
@@ -59,4 +59,4 @@ class Imports:
 
     def verify(self) -> BillsReport:
         """The continuity of the stored bill rows, and each row's ledger entry."""
-        return self._read(verify.check_bills)
+        return self._read(check.check_bills)

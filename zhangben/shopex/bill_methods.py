@@ -15,7 +15,7 @@ import zlib
 from datetime import datetime, time
 from typing import Any
 
-from zhangben.imports.queries import BillFilter, BillRecord
+from zhangben.imports.bills import BillFilter, BillRecord
 from zhangben.imports.service import Imports
 from zhangben.shopex import params as p
 from zhangben.shopex.output import mask, money, when

@@ -48,11 +48,9 @@ def target_metadata() -> sa.MetaData:
     Imports the feature modules, whose tables join ``tables.metadata`` only when imported:
     without them autogenerate would propose dropping the feature tables."""
     from zhangben.store import (  # noqa: F401  (imported for their tables)
-        api_tables,
-        imports_tables,
-        shopex_tables,
+        access_tables,
+        bills_tables,
         tables,
-        yichuan_tables,
     )
 
     return tables.metadata

@@ -1,4 +1,10 @@
-"""The core tables (SQLAlchemy Core). Money columns are BIGINT minor units (1/10000)."""
+"""The ledger's tables (SQLAlchemy Core): users, accounts, the chart, postings and entries.
+Money columns are BIGINT minor units (1/10000).
+
+``metadata`` is the one MetaData of every table; the tables of access
+(:mod:`zhangben.store.access_tables`) and of bill imports (:mod:`zhangben.store.bills_tables`)
+join it when their module is imported (:func:`zhangben.store.migrate.target_metadata` imports
+them all)."""
 
 from __future__ import annotations
 
@@ -103,24 +109,4 @@ entries = sa.Table(
     sa.Index("ix_entries_account_id_trade_time", "account_id", "trade_time", "id"),
     sa.Index("ix_entries_trade_time", "trade_time"),
     sqlite_autoincrement=True,
-)
-
-#: Integrators (apps): the ShopEx flag/token holder, and the owner of REST API keys.
-integrators = sa.Table(
-    "integrators",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("flag", sa.String(64), nullable=False, unique=True),
-    sa.Column("token_encrypted", sa.Text, nullable=False),
-    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("methods", sa.JSON, nullable=False),  # list of granted methods; ["*"] = all
-    sa.Column("shop_codes", sa.JSON),  # None = all shops
-    sa.Column("account_numbers", sa.JSON),  # None = all accounts
-    sa.Column("ip_allow", sa.JSON),  # None = any address
-    sa.Column("data_mask", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("rate_limit_per_minute", sa.Integer),
-    sa.Column("response_style", sa.String(16), nullable=False, server_default="seed"),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("token_rotated_at", UTCDateTime),
 )

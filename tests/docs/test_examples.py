@@ -187,8 +187,9 @@ def _script(block: Block, python: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_page(page: Path, workdir: Path, pg_base: str | None) -> None:
+def run_page(page: Path, workdir: Path, pg_base: str | None) -> str:
     """Run the page's blocks in order in ``workdir``; fail naming the block that failed."""
+    started = time.monotonic()
     found = blocks(page)
     (workdir / ".venv").symlink_to(sys.prefix)  # `.venv/bin/…`, `source .venv/bin/activate`
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZHANGBEN_", "VIRTUAL_ENV"))}
@@ -242,6 +243,7 @@ def run_page(page: Path, workdir: Path, pg_base: str | None) -> None:
                 if server.running:
                     where += f"\n--- the server's log ---\n{server.log_text()}"
                 pytest.fail(where, pytrace=False)
+        return f"{len(found)} blocks in {time.monotonic() - started:.0f} s"
     finally:
         server.stop()
         if pg_name:
@@ -283,4 +285,4 @@ def test_examples_run_as_written(page: Path, page_runs):
     if page not in page_runs:
         pytest.skip("no runnable examples on this page")
     assert (VENV_BIN / "zhangben").exists(), f"no zhangben console script in {VENV_BIN}"
-    page_runs[page].result()
+    print(page_runs[page].result())  # shown with -rP

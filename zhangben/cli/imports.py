@@ -109,6 +109,11 @@ def _print_report(r: ImportReport) -> None:
         "newest first" if r.newest_first else "oldest first",
     )
     console.print(table)
+    if r.rows_linked:
+        console.print(
+            f"{r.rows_linked} new row(s) linked to flows posted before by hand (not posted again)",
+            highlight=False,
+        )
     if r.first_trade_time is not None:
         span = f"{local(r.first_trade_time)} – {local(r.last_trade_time)}"
         if r.first_balance is not None:

@@ -84,6 +84,8 @@ class ImportReport:
     rows_total: int = 0
     rows_new: int = 0
     rows_duplicate: int = 0
+    #: new rows whose flow was posted before (by hand or API): linked to that posting
+    rows_linked: int = 0
     rows_rejected: int = 0
     entries_written: int = 0
     bad_rows: list[BillFormatError] = field(default_factory=list)
@@ -238,6 +240,7 @@ def _import(
     report.rows_new = posted.fresh
     report.rows_duplicate = scan.count - posted.fresh
     report.entries_written = posted.entries
+    report.rows_linked = posted.linked
     report.phases["post"], clock = time.perf_counter() - clock, time.perf_counter()
     if fmt.has_balance and last is not None:
         if scan.breaks_in_file():  # rare: replay the exact check over the staged rows

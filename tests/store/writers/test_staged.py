@@ -149,7 +149,7 @@ def test_a_flow_posted_by_hand_first_is_linked_not_posted_twice(ledger, tmp_path
     i = _income_row(txns)
     by_hand = ledger.income("ALI001", txns[i].amount, source="alipay", external_id=txns[i].flow_no)
     report = import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
-    assert (report.rows_new, report.entries_written) == (8, 7)
+    assert (report.rows_new, report.entries_written, report.rows_linked) == (8, 7, 1)
     got = dict(rows_of(ledger, bill_rows.c.unique_key, bill_rows.c.entry_id))
     assert got[txns[i].flow_no] == by_hand.entries[0].id
     assert all(got.values())

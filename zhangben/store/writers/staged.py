@@ -155,6 +155,7 @@ class Posted:
     fresh: int  # rows not stored before (bill rows written)
     entries: int  # ledger entries written
     final_balance: int
+    linked: int = 0  # fresh rows whose flow was posted before (by hand): linked, not posted
 
 
 @dataclass
@@ -216,7 +217,7 @@ def post_staged(stage: Stage, t: Target) -> Posted:
         _bind(pg, dict(b=final, account=t.account_id), "b", "account"),
     )
     _insert_bill_rows(stage, t)
-    return Posted(fresh, entries, final)
+    return Posted(fresh, entries, final, _scalar(cur, "SELECT count(*) FROM zb_linked"))
 
 
 def _post(stage: Stage, t: Target, order: str, *, linked: bool) -> int:

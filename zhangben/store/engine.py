@@ -31,6 +31,8 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_S = 30
 _RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}
 MAX_ATTEMPTS = 20
+#: a pooled PostgreSQL connection older than this is replaced (no pre-ping: see make_engine)
+POOL_RECYCLE_S = 1800
 
 
 def normalize_url(url: str) -> str:
@@ -56,7 +58,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("max_overflow", 20)
         # no pre-ping: it would cost a round trip per checkout; stale connections are
         # recycled instead
-        kwargs.setdefault("pool_recycle", 1800)
+        kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
     return sa.create_engine(url, **kwargs)
 
 

@@ -13,7 +13,7 @@ import os
 import secrets
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from zhangben.core import chart as chart_ids
@@ -225,16 +225,12 @@ _TRADE_SPACE = 10**8
 _UNBIASED = _U64 - _U64 % _TRADE_SPACE
 
 
-def new_trade_no(when: datetime, tz: ZoneInfo) -> str:
-    """The 壹川 style: business date followed by eight random digits (``2018050851519948``)."""
-    return when.astimezone(tz).strftime("%Y%m%d") + f"{secrets.randbelow(_TRADE_SPACE):08d}"
-
-
 def trade_numbers(plan: Plan, todo: list[int], now: datetime, tz: ZoneInfo) -> list[str]:
-    """Each posting's trade number: its own, or a new one dated by its trade time (one
-    ``os.urandom`` call for the batch, rejection-sampled so every number is equally likely)."""
+    """Each posting's trade number: its own, or the 壹川 style — the business date of its trade
+    time followed by eight random digits (``2018050851519948``); one ``os.urandom`` call for
+    the batch, rejection-sampled so every number is equally likely."""
     words = struct.unpack(f"<{len(todo)}Q", os.urandom(8 * len(todo)))
-    today = now.astimezone(tz).strftime("%Y%m%d")
+    today = _business_date(now, tz)
     out = []
     for i, w in zip(todo, words, strict=True):
         given = plan.trade_no[i]
@@ -242,10 +238,27 @@ def trade_numbers(plan: Plan, todo: list[int], now: datetime, tz: ZoneInfo) -> l
             out.append(given)
             continue
         when = plan.trade_time[i]
-        prefix = today if when is None else when.astimezone(tz).strftime("%Y%m%d")
+        prefix = today if when is None else _business_date(when, tz)
         digits = (w if w < _UNBIASED else secrets.randbelow(_TRADE_SPACE)) % _TRADE_SPACE
         out.append(f"{prefix}{digits:08d}")
     return out
+
+
+#: tz → (start, end, ``YYYYMMDD``) of the business day last asked for
+_DAYS: dict[ZoneInfo, tuple[datetime, datetime, str]] = {}
+
+
+def _business_date(when: datetime, tz: ZoneInfo) -> str:
+    """``when``'s date in the business time zone, as ``YYYYMMDD`` (the day is kept: most
+    postings of a run fall on the same day)."""
+    day = _DAYS.get(tz)
+    if day is not None and day[0] <= when < day[1]:
+        return day[2]
+    local = when.astimezone(tz)
+    start = datetime(local.year, local.month, local.day, tzinfo=tz)
+    end = start.date() + timedelta(days=1)
+    _DAYS[tz] = (start, datetime(end.year, end.month, end.day, tzinfo=tz), local.strftime("%Y%m%d"))
+    return _DAYS[tz][2]
 
 
 # -- batches -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -32,6 +33,7 @@ from zhangben.imports.runner import import_file
 
 WAYS = ["single", "batch", "transfers", "import"]
 BIG = "99999999999999.9999"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 _LABEL = re.compile(r"^(request \d+|line \d+(?: \(flow [^)]*\))?): ")
 
 
@@ -109,6 +111,7 @@ CASES = [
         "allow overdraft",
     ),  # fmt: skip
     Case("overdraft allowed", expense("OD", "5")),
+    Case("a key with a backslash and a tab", transfer(idempotency_key="k\\N\t1")),
     Case(
         "overflow by income",
         income("BIG", "100"),
@@ -424,3 +427,29 @@ def test_an_import_refused_for_overdraft_names_the_line_and_the_platform_flow(
         "allow overdraft"
     )
     assert ledger.balance("P1") == 0 and ledger.entries(limit=1).total == 0
+
+
+#: texts a bulk writer must escape (COPY's text format: backslash, tab, newline, CR, ``\N``)
+TEXTS = {
+    "description": "a\tb\nc\\d\re",
+    "counterparty": "x\\N",
+    "remark": "\\N\t",
+    "trade_no": "T\\1",
+    "trade_time": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=SHANGHAI),
+}
+
+
+def test_texts_and_times_are_stored_whole_by_every_writer(ledger):
+    ledger.open_account(number="A", name="A")
+    ledger.open_account(number="B", name="B")
+    ledger.income("A", "1", **TEXTS)  # a trade number is a key (R5): the batch's is another
+    ledger.post_many([income(amount="2", **{**TEXTS, "trade_no": "T\\2"})])
+    stored = sorted(
+        (e.description, e.counterparty, e.remark, e.trade_no, e.trade_time)
+        for e in ledger.entries(limit=10).items
+    )
+    assert stored == [tuple(TEXTS.values()), tuple({**TEXTS, "trade_no": "T\\2"}.values())]
+    key = "k\\N\t1"
+    [posting_id] = ledger.transfer_many([("A", "B", "1", key)])
+    again = ledger.transfer("A", "B", "1", idempotency_key=key)
+    assert again.replayed and again.posting_id == posting_id

@@ -3,8 +3,15 @@
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
-from zhangben.core.postings.keys import FINGERPRINT_VERSION, posting_key
+from zhangben.core.postings.keys import (
+    FINGERPRINT_VERSION,
+    fingerprint,
+    posting_key,
+    transfer_fingerprint,
+)
 from zhangben.store.tables import postings
 
 #: (key, request hash) as the release before the one planner (f21b62c) stored them for the
@@ -47,3 +54,18 @@ def test_keys_stored_by_the_last_release_still_replay(ledger):
         "A", "12.34", trade_no="OLD-1", counterparty="淘宝", remark="r", trade_time=when
     )
     assert again.replayed
+
+
+@given(
+    st.one_of(st.text(max_size=20), st.integers(min_value=1, max_value=10**6)),
+    st.one_of(st.text(max_size=20), st.integers(min_value=1, max_value=10**6)),
+    st.integers(min_value=1, max_value=10**15),
+)
+def test_the_transfer_template_is_the_canonical_text(source, target, minor):
+    """Batches of keyed transfers hash a template; it must be fingerprint()'s text exactly."""
+    whole, frac = divmod(minor, 10**4)
+    amount = f"{whole}.{frac:04d}"
+    fields = {"kind": "transfer", "from": source, "to": target, "amount": amount,
+              "description": None, "trade_no": None, "trade_time": None, "operator_id": None,
+              "remark": None, "source": "internal", "external_id": None}  # fmt: skip
+    assert transfer_fingerprint(source, target, amount) == fingerprint(fields)

@@ -28,9 +28,15 @@ def test_the_kept_business_day_follows_the_clock_and_the_zone():
     """The date is kept between calls; crossing midnight or changing zone must not reuse it."""
     day = datetime(2026, 3, 8, 4, 59, tzinfo=UTC)  # 23:59 in New York, the night DST begins
     seen = []
-    for when, tz in [(day, NEW_YORK), (day + timedelta(minutes=1), NEW_YORK),
-                     (day, SHANGHAI), (day - timedelta(days=1), NEW_YORK),
-                     (day + timedelta(hours=23), NEW_YORK), (day + timedelta(hours=24), NEW_YORK)]:  # fmt: skip
+    asked = [
+        (day, NEW_YORK),
+        (day + timedelta(minutes=1), NEW_YORK),
+        (day, SHANGHAI),
+        (day - timedelta(days=1), NEW_YORK),
+        (day + timedelta(hours=23), NEW_YORK),
+        (day + timedelta(hours=24), NEW_YORK),
+    ]
+    for when, tz in asked:
         seen.append(trade_numbers(_plan(None), [0], when, tz)[0][:8])
     assert seen == ["20260307", "20260308", "20260308", "20260306", "20260308", "20260309"]
 

@@ -43,3 +43,16 @@ def posting_key(
 def fingerprint(fields: dict) -> str:
     """SHA-256 hex of the canonical JSON of ``fields`` (version :data:`FINGERPRINT_VERSION`)."""
     return hashlib.sha256(_ENCODE(fields).encode()).hexdigest()
+
+
+def transfer_fingerprint(source, target, amount: str) -> str:
+    """:func:`fingerprint` of a plain transfer (``amount`` as the text :func:`fingerprint`
+    would hold; no description, trade number, trade time, operator, remark or external id;
+    source ``internal``), written from a template: the same text for a fifth of the work, for
+    batches of keyed transfers."""
+    text = (
+        f'{{"amount": "{amount}", "description": null, "external_id": null, '
+        f'"from": {_ENCODE(source)}, "kind": "transfer", "operator_id": null, "remark": null, '
+        f'"source": "internal", "to": {_ENCODE(target)}, "trade_no": null, "trade_time": null}}'
+    )
+    return hashlib.sha256(text.encode()).hexdigest()

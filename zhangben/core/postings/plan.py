@@ -20,7 +20,7 @@ from zhangben.core import chart as chart_ids
 from zhangben.core.errors import LedgerError, ValidationError
 from zhangben.core.money import from_minor, minor_of, to_minor
 from zhangben.core.postings import rules
-from zhangben.core.postings.keys import fingerprint, posting_key
+from zhangben.core.postings.keys import fingerprint, posting_key, transfer_fingerprint
 
 
 @dataclass(slots=True)
@@ -289,14 +289,7 @@ def transfers(specs, labels: list | None = None) -> Plan:
             rules.check_text("idempotency_key", key, blank_ok=False)
         except LedgerError as exc:
             raise at(exc, p.label(i)) from None
-        digest_ = None
-        if key is not None:
-            digest_ = fingerprint(
-                {"kind": "transfer", "from": src, "to": dst, "amount": _decimal_text(minor),
-                 "description": None, "trade_no": None, "trade_time": None,
-                 "operator_id": None, "remark": None, "source": "internal",
-                 "external_id": None}
-            )  # fmt: skip
+        digest_ = None if key is None else transfer_fingerprint(src, dst, _decimal_text(minor))
         texts = cache.get(minor)
         if texts is None:
             texts = cache[minor] = (transfer_description(minor, True),

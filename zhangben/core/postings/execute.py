@@ -140,10 +140,8 @@ def _bulk(conn: Connection, plan: Plan, tz: ZoneInfo, *, single: bool):
         result, todo, first = [None] * n, list(range(n)), {}
     if not todo:  # every posting a replay
         return _replay(conn, result[0]) if single else _repeats(plan, result, first)
-    after = rules.check_states(plan, todo, states)
-    leg_accounts = [states[plan.account[leg]].id for i in todo for leg in plan.legs(i)]
-    touched = {a: None for a in leg_accounts}
-    balances = {a: states[a].balance for a in touched}
+    leg_accounts, after = rules.check_states(plan, todo, states)
+    balances = {a: states[a].balance for a in dict.fromkeys(leg_accounts)}
     now = datetime.now(UTC)
     trade_nos = trade_numbers(plan, todo, now, tz)
     posting_ids, entry_ids = bulk.write(

@@ -231,35 +231,33 @@ class AccountState:
     shop_code: str | None
 
 
-def check_states(plan, todo: list[int], states: dict) -> list[int]:
+def check_states(plan, todo: list[int], states: dict) -> tuple[list[int], list[int]]:
     """R6–R11 for the postings ``todo`` of ``plan``, in order, chaining balances through
-    ``states`` (ref → :class:`AccountState`, as locked). Returns the balance after each leg of
-    those postings, in order; fills in the counterparty of transfer legs."""
+    ``states`` (ref → :class:`AccountState`, as locked). Returns the account id and the
+    balance after of each leg of those postings, in order; fills in the counterparty of
+    transfer legs."""
     after: list[int] = []
+    leg_accounts: list[int] = []
     ends = plan.legs_end
-    account, delta, counterparty = plan.account, plan.delta, plan.counterparty
+    account, delta, counterparty, kind = plan.account, plan.delta, plan.counterparty, plan.kind
     for i in todo:
         start, end = (ends[i - 1] if i else 0), ends[i]
         try:
-            accs = []
-            for leg in range(start, end):  # R6
-                acc = states.get(account[leg])
-                if acc is None:
-                    raise not_found(account[leg])
-                accs.append(acc)
-            if len(accs) == 2 and accs[0] is accs[1] and plan.kind[i] == "transfer":
+            accs = [states.get(account[leg]) for leg in range(start, end)]
+            if None in accs:  # R6
+                raise not_found(account[start + accs.index(None)])
+            two = len(accs) == 2
+            if two and accs[0] is accs[1] and kind[i] == "transfer":
                 raise same_account()  # R7
-            if len(accs) == 2 and accs[0].currency != accs[1].currency:
+            if two and accs[0].currency != accs[1].currency:
                 raise currency_mismatch([accs[0].currency, accs[1].currency])  # R8
             for acc in accs:
                 if acc.status != "open":
                     raise closed(acc.number)  # R9
-            if len(accs) == 2 and accs[0] is accs[1]:
-                moves = [(accs[0], delta[start] + delta[start + 1])]
+            if two and accs[0] is accs[1]:
+                moves = ((accs[0], delta[start] + delta[start + 1]),)
             else:
-                moves = [
-                    (acc, delta[leg]) for acc, leg in zip(accs, range(start, end), strict=True)
-                ]
+                moves = zip(accs, delta[start:end], strict=True)
             for acc, moved in moves:
                 new = acc.balance + moved
                 if new < 0 and new < acc.balance and not acc.allow_overdraft:
@@ -271,10 +269,11 @@ def check_states(plan, todo: list[int], states: dict) -> list[int]:
         for acc, leg in zip(accs, range(start, end), strict=True):
             acc.balance += delta[leg]
             after.append(acc.balance)
+            leg_accounts.append(acc.id)
         if plan.cross[i]:
             counterparty[start] = accs[1].number
             counterparty[start + 1] = accs[0].number
-    return after
+    return leg_accounts, after
 
 
 def flow_posted(key: str, posting_id: int) -> errors.IdempotencyConflict:

@@ -10,6 +10,7 @@ from zhangben.core.postings.keys import (
     FINGERPRINT_VERSION,
     fingerprint,
     posting_key,
+    simple_fingerprint,
     transfer_fingerprint,
 )
 from zhangben.store.tables import postings
@@ -69,3 +70,36 @@ def test_the_transfer_template_is_the_canonical_text(source, target, minor):
               "description": None, "trade_no": None, "trade_time": None, "operator_id": None,
               "remark": None, "source": "internal", "external_id": None}  # fmt: skip
     assert transfer_fingerprint(source, target, amount) == fingerprint(fields)
+
+
+_TEXT = st.one_of(st.none(), st.text(max_size=12))
+_ID = st.one_of(st.none(), st.integers(min_value=-(2**40), max_value=2**40))
+
+
+@given(
+    st.sampled_from(["income", "expense"]),
+    st.one_of(st.text(max_size=12), st.integers(min_value=1, max_value=10**6)),
+    st.text(max_size=12),
+    _ID,
+    _ID,
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    _ID,
+    _TEXT,
+    st.text(max_size=8),
+    _TEXT,
+)
+def test_the_simple_template_is_the_canonical_text(
+    kind, account, description, category, subject, counterparty, trade_no, trade_time,
+    operator, remark, source, external,
+):  # fmt: skip
+    """Bill rows hash a template; it must be fingerprint()'s text exactly."""
+    fields = {"kind": kind, "account": account, "amount": "12.3400", "description": description,
+              "category_id": category, "subject_id": subject, "counterparty": counterparty,
+              "trade_no": trade_no, "trade_time": trade_time, "operator_id": operator,
+              "remark": remark, "source": source, "external_id": external}  # fmt: skip
+    assert simple_fingerprint(
+        kind, account, "12.3400", description, category, subject, counterparty, trade_no,
+        trade_time, operator, remark, source, external,
+    ) == fingerprint(fields)  # fmt: skip

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from zhangben.core.errors import LedgerError
 from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
 from zhangben.core.postings import execute, rules
-from zhangben.core.postings.keys import fingerprint, posting_key
+from zhangben.core.postings.keys import posting_key, simple_fingerprint
 from zhangben.store.writers import staged
 from zhangben.store.writers.outcomes import RuleBroken
 from zhangben.store.writers.staged import Posted, Stage
@@ -62,23 +62,11 @@ class BillPlanner:
                 rules.check_chart(self.chart, kind, category_id, subject_id)
         except LedgerError as exc:
             raise rules.at(exc, f"line {line}") from None
-        return fingerprint(
-            {
-                "kind": kind,
-                "account": self.account_id,
-                "amount": f"{from_minor(abs(net))}",
-                "description": description,
-                "category_id": category_id,
-                "subject_id": subject_id,
-                "counterparty": counterparty,
-                "trade_no": None,
-                "trade_time": when.isoformat(),
-                "operator_id": self.operator_id,
-                "remark": remark,
-                "source": self.platform,
-                "external_id": ukey,
-            }
-        )
+        return simple_fingerprint(
+            kind, self.account_id, f"{from_minor(abs(net))}", description, category_id,
+            subject_id, counterparty, None, when.isoformat(), self.operator_id, remark,
+            self.platform, ukey,
+        )  # fmt: skip
 
 
 def post(

@@ -21,6 +21,18 @@ FINGERPRINT_VERSION = 1
 KEY_SIZE = 180
 
 _ENCODE = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False).encode
+_STRING = json.encoder.encode_basestring  # what _ENCODE writes for a str, without the walk
+
+
+def _json(value) -> str:
+    """One value as :data:`_ENCODE` writes it inside the fingerprint's object."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _STRING(value)
+    if type(value) is int:
+        return str(value)
+    return _ENCODE(value)
 
 
 def posting_key(
@@ -54,5 +66,25 @@ def transfer_fingerprint(source, target, amount: str) -> str:
         f'{{"amount": "{amount}", "description": null, "external_id": null, '
         f'"from": {_ENCODE(source)}, "kind": "transfer", "operator_id": null, "remark": null, '
         f'"source": "internal", "to": {_ENCODE(target)}, "trade_no": null, "trade_time": null}}'
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def simple_fingerprint(
+    kind: str, account, amount: str, description: str, category_id: int | None,
+    subject_id: int | None, counterparty: str | None, trade_no: str | None,
+    trade_time: str | None, operator_id: int | None, remark: str | None, source: str,
+    external_id: str | None,
+) -> str:  # fmt: skip
+    """:func:`fingerprint` of an income or expense's fields (``trade_time`` as ISO text),
+    written from a template: the same text for a fraction of the work, for bill rows."""
+    text = (
+        f'{{"account": {_json(account)}, "amount": {_json(amount)}, '
+        f'"category_id": {_json(category_id)}, "counterparty": {_json(counterparty)}, '
+        f'"description": {_json(description)}, "external_id": {_json(external_id)}, '
+        f'"kind": {_json(kind)}, "operator_id": {_json(operator_id)}, '
+        f'"remark": {_json(remark)}, "source": {_json(source)}, '
+        f'"subject_id": {_json(subject_id)}, "trade_no": {_json(trade_no)}, '
+        f'"trade_time": {_json(trade_time)}}}'
     )
     return hashlib.sha256(text.encode()).hexdigest()

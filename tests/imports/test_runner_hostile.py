@@ -1,13 +1,17 @@
-"""The runner against hostile and unlucky files, on SQLite and PostgreSQL: an amount over the
-ledger's maximum and a running sum past the maximum balance are refused, naming the line,
-with nothing written."""
+"""The runner against hostile and unlucky files, on SQLite and PostgreSQL: the file is read
+and staged before any write lock (other writers go on meanwhile); a file with no rows, an
+amount over the ledger's maximum and a running sum past the maximum balance are refused,
+naming the line, with nothing written."""
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from zhangben.core.errors import LedgerError
+from zhangben.core.ledger import Ledger
 from zhangben.core.money import MAX_AMOUNT
 from zhangben.demo import bills as s
 from zhangben.imports import BillFormatError
@@ -30,6 +34,18 @@ def written(ledger) -> tuple[int, int, int]:
             conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
             for t in (entries, bill_rows, import_batches)
         )
+
+
+def test_a_file_with_a_header_and_no_rows_is_refused(ledger, tmp_path):
+    open_accounts(ledger)
+    path = s.write_jd_wallet_csv(tmp_path / "empty.csv", [])
+    with pytest.raises(BillFormatError, match="line 1: no rows after the header"):
+        import_file(ledger, path, account="JD001")
+    # the issue's file, scaled down: a header, then empty lines
+    path.write_bytes(path.read_bytes() + b"\r\n" * 20_000)
+    with pytest.raises(BillFormatError, match="line 10002: more than 10,000 empty lines"):
+        import_file(ledger, path, account="JD001")
+    assert written(ledger) == (0, 0, 0)
 
 
 def jd_rows(n: int, **cells):
@@ -74,3 +90,32 @@ def test_a_running_sum_past_the_maximum_balance_is_refused_naming_the_line(ledge
     path = s.write_jzt_csv(tmp_path / "jzt9.csv", rows[:9])
     assert import_file(ledger, path, account="JZT001").entries_written == 9
     assert ledger.balance("JZT001") == -9 * D("99999999999999.99")
+
+
+def test_other_writers_go_on_while_a_file_is_read(ledger, tmp_path):
+    """Before: SQLite read the whole file inside BEGIN IMMEDIATE, and every other writer
+    waited for it (83 s for the issue's file). Now a write made while the file is being read
+    is done at once, on both databases."""
+    open_accounts(ledger)
+    path = s.write_jd_wallet_csv(tmp_path / "jd.csv", s.chained_txns(3000))
+    other = Ledger(ledger.engine, ledger.tz)
+    took: list[float] = []
+
+    def write():
+        started = time.perf_counter()
+        other.income("CASH", "1.00", remark="while a bill is read")
+        took.append(time.perf_counter() - started)
+
+    def progress(phase, done, total):
+        if phase == "read" and done == 1000 and not took:
+            writer = threading.Thread(target=write, daemon=True)
+            writer.start()
+            writer.join(timeout=3)
+            if not took:  # still waiting: the import holds the write lock
+                took.append(-1.0)
+
+    report = import_file(ledger, path, account="JD001", progress=progress)
+    assert report.rows_new == 3000
+    assert took and 0 <= took[0] < 1.0, took
+    assert ledger.balance("CASH") == D("1.00")
+    assert ledger.verify().ok

@@ -108,7 +108,12 @@ class Stage:
 
     def _flush(self) -> None:
         if self._pending:
-            self.cursor.executemany(self._insert, self._pending)
+            if self.cursor.connection.in_transaction:
+                self.cursor.executemany(self._insert, self._pending)
+            else:  # staging before the write lock: one transaction of the temp schema
+                self.cursor.execute("BEGIN")
+                self.cursor.executemany(self._insert, self._pending)
+                self.cursor.execute("COMMIT")
             self._pending = []
 
     def abort(self, exc: BaseException) -> None:
@@ -148,6 +153,16 @@ class Stage:
             cur = self.conn.connection.driver_connection.cursor()
             for line, flow, when, net, bal, key in cur.execute(sql):
                 yield line, flow, _sqlite_instant(when), net, bal, key
+
+
+def discard(conn: Connection) -> None:
+    """Drop the staging tables of an import on this connection: SQLite keeps a temporary
+    table for the connection's life, PostgreSQL drops them at commit (ON COMMIT DROP)."""
+    if conn.dialect.name == "postgresql":
+        return
+    cur = conn.connection.driver_connection.cursor()
+    for name in ("zb_stage", "zb_fresh", "zb_post", "zb_linked"):
+        cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 @dataclass

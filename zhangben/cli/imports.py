@@ -12,6 +12,7 @@ from rich.table import Table
 from zhangben.cli.common import bill_imports, console, err, fail, friendly, local, money
 from zhangben.core.errors import LedgerError
 from zhangben.imports import BillFormatError
+from zhangben.imports.files import Limits
 from zhangben.imports.runner import ImportRefused, ImportReport
 
 SHOWN_PROBLEMS = 20
@@ -50,8 +51,21 @@ def import_command(
         int,
         typer.Option(min=1, max=10000, hidden=True, help="ignored: rows are written set-based"),
     ] = 1000,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            metavar="NAME=VALUE",
+            help="raise or lower a limit of what a file may hold: inflated (4GiB), ratio "
+            "(100), line (64KiB), cells (1000), empty (10000)",
+        ),
+    ] = None,
 ) -> None:
     """Import platform bill files into a platform account (idempotent, all-or-nothing)."""
+    try:
+        limits = Limits.parse(limit or [])
+    except ValueError as exc:
+        fail(f"--limit {exc}")
     service = bill_imports()
     try:
         operator_id = service.ledger.user(operator).id if operator else None
@@ -61,19 +75,19 @@ def import_command(
     for path in files:
         try:
             report = _import_one(
-                service, path, account, format_name, skip_bad_rows, operator_id, batch_size
+                service, path, account, format_name, skip_bad_rows, operator_id, limits
             )
         except (BillFormatError, ImportRefused, LedgerError, OSError) as exc:
             rejected += 1
             text = exc.message if isinstance(exc, LedgerError) else str(exc)
-            err.print(f"[red]rejected[/red] {path.name}: {text}", highlight=False)
+            err.print(f"[red]rejected[/red] {path.name}: {text}", highlight=False, soft_wrap=True)
             continue
         _print_report(report)
     if rejected:
         raise typer.Exit(1)
 
 
-def _import_one(service, path, account, format_name, skip_bad_rows, operator_id, batch_size):
+def _import_one(service, path, account, format_name, skip_bad_rows, operator_id, limits):
     with _progress_bar() as bar:
         read = bar.add_task(f"read  {path.name}", total=None, rate="")
         write = bar.add_task(f"write {path.name}", total=None, rate="", visible=False)
@@ -89,8 +103,8 @@ def _import_one(service, path, account, format_name, skip_bad_rows, operator_id,
             format_name=format_name,
             skip_bad_rows=skip_bad_rows,
             operator_id=operator_id,
-            batch_size=batch_size,
             progress=progress,
+            limits=limits,
         )
 
 

@@ -24,7 +24,13 @@ from zhangben.core.postings.plan import Plan
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
-from zhangben.store.engine import make_engine, read_statement, read_transaction, run_write
+from zhangben.store.engine import (
+    make_engine,
+    read_statement,
+    read_transaction,
+    run_staged_write,
+    run_write,
+)
 
 AccountRef = int | str
 
@@ -57,8 +63,18 @@ class Ledger:
     def write(self, work):
         """Run ``work(conn)`` in one write transaction, retried on transient conflicts: for an
         adapter that records rows of its own beside a posting of the core's in one unit (the
-        bill importer and its import record). Ledger rows are written only by the core."""
+        bill importer uses :meth:`write_bills`). Ledger rows are written only by the core."""
         return run_write(self.engine, work)
+
+    def write_bills(self, stage, work):
+        """Read a bill file into the staging table with ``stage(conn)``, then post it with
+        ``work(conn, staged)`` in one write transaction, retried on transient conflicts.
+
+        The staging takes no lock that a writer waits for: on PostgreSQL it runs in the write
+        transaction, which locks the account only when ``work`` posts; on SQLite it writes the
+        connection's temporary schema before ``BEGIN IMMEDIATE``, so other writers go on while
+        a file is read, however long it is, and whatever it holds."""
+        return run_staged_write(self.engine, stage, work, discard=bills.discard)
 
     # -- people and accounts ---------------------------------------------------------------
 

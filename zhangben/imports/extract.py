@@ -10,7 +10,14 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 
-from zhangben.imports.files import Source, _Input, normalize_header, open_table, zip_summary_member
+from zhangben.imports.files import (
+    Limits,
+    Source,
+    _Input,
+    normalize_header,
+    open_table,
+    zip_summary_member,
+)
 from zhangben.imports.formats import BUILTIN
 from zhangben.imports.formats.bill_format import BillFormat
 from zhangben.imports.rows import PLATFORMS, BillFormatError, BillRow, BillSummary
@@ -62,6 +69,9 @@ def detect_format(header_cells: Iterable[str]) -> BillFormat:
 
 #: non-empty rows read before giving up on finding a header row
 HEADER_SCAN_ROWS = 100
+#: lines after the header that are neither rows nor empty (``#`` notes, a summary table):
+#: a bill has a handful; their key/values are kept, so their number is bounded
+MAX_NOTE_LINES = 1000
 
 _BRACKETED = re.compile(r"([^\s\[\]:,#]+)\s*:\s*\[([^\]]*)\]")
 _UNSET = object()
@@ -95,8 +105,15 @@ class Extraction:
     one extra pass over the file.
     """
 
-    def __init__(self, source: Source, format_name: str | None = None, *, filename=None):
-        self._input = _Input(source, filename)
+    def __init__(
+        self,
+        source: Source,
+        format_name: str | None = None,
+        *,
+        filename=None,
+        limits: Limits | None = None,
+    ):
+        self._input = _Input(source, filename, limits)
         self.preamble: dict[str, str] = {}
         wanted = [get_format(format_name)] if format_name else formats()
         self.format, self.header_line, cells = self._find_header(wanted)
@@ -171,10 +188,16 @@ class Extraction:
         ended = False
         summary_header: list[str] | None = None
         last = self.header_line
+        lines = rows = 0  # non-empty lines after the header, and rows among them
         with closing(open_table(self._input)) as table:
             for line, cells in table:
                 if line <= self.header_line or not any(cells):
                     continue
+                if lines - rows >= MAX_NOTE_LINES:
+                    raise BillFormatError(
+                        line, None, f"more than {MAX_NOTE_LINES:,} lines of notes or totals"
+                    )
+                lines += 1
                 last = line
                 first = cells[0]
                 if first[:1] in ("#", "-") and (first[0] == "#" or _is_rule(first)):
@@ -194,6 +217,7 @@ class Extraction:
                         raise BillFormatError(line, None, "unexpected row after the table's end")
                     fields.update(kv)
                     continue
+                rows += 1
                 if parse:
                     yield self._parse(line, cells)
         if self._summary_member is None:
@@ -230,6 +254,9 @@ class Extraction:
         return self._summary  # type: ignore[return-value]
 
 
-def extract(path: Source, format_name: str | None = None, *, filename=None) -> Extraction:
-    """Open a bill file (path or bytes), detect or check its format, and find its header."""
-    return Extraction(path, format_name, filename=filename)
+def extract(
+    path: Source, format_name: str | None = None, *, filename=None, limits: Limits | None = None
+) -> Extraction:
+    """Open a bill file (path or bytes), detect or check its format, and find its header.
+    ``limits`` bound what the file may make the reader do (default: :class:`Limits`)."""
+    return Extraction(path, format_name, filename=filename, limits=limits)

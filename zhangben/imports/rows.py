@@ -18,6 +18,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from zhangben.core.money import MAX_AMOUNT
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZERO = Decimal("0")
 MAX_PLACES = 4
@@ -94,12 +96,14 @@ class BillFormatError(ValueError):
 # --- value parsing -------------------------------------------------------------------------
 
 # Plain decimal, or thousands-grouped with exact groups of three ("1,234.56"); never "12,30".
-_PLAIN = re.compile(r"[+-]?\d+(?:\.\d{1,4})?", re.ASCII)
+# The fast path's 14 digits keep it within MAX_AMOUNT; longer numbers take the checked path.
+_PLAIN = re.compile(r"[+-]?\d{1,14}(?:\.\d{1,4})?", re.ASCII)
 _AMOUNT = re.compile(r"([+-]?)[¥￥]?(\d+|\d{1,3}(?:,\d{3})+)(?:\.(\d+))?", re.ASCII)
 
 
 def parse_amount(text: str, line: int | None = None, column: str | None = None) -> Decimal:
     """Yuan text -> Decimal. Empty is zero; ``+``/``-`` sign and a ``¥`` are accepted.
+    An amount over the ledger's :data:`~zhangben.core.money.MAX_AMOUNT` is an error.
 
     Thousands separators are accepted only as exact groups of three digits (``1,234.56``);
     anything else with a comma (``12,30``, ``12,3O``) is an error. More than four decimal
@@ -125,6 +129,9 @@ def parse_amount(text: str, line: int | None = None, column: str | None = None) 
         value = Decimal(f"{sign}{whole.replace(',', '')}.{frac or '0'}")
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
         raise BillFormatError(line, column, f'"{text}" is not an amount') from None
+    if abs(value) > MAX_AMOUNT:
+        shown = text if len(text) <= 40 else f"{text[:37]}..."
+        raise BillFormatError(line, column, f'"{shown}" is larger than {MAX_AMOUNT}')
     return value + ZERO  # turns -0 into 0
 
 

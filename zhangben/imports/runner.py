@@ -1,14 +1,18 @@
 """The one import runner for every bill format: validate, dedup, check, post, record.
 
-:func:`import_file` reads a file once, in constant memory, inside ONE write transaction:
+:func:`import_file` reads a file once, in constant memory, and writes it in ONE write
+transaction (:meth:`Ledger.write_bills`):
 
-1. **Validate and stage** — stream the file through its extractor. The first bad row rejects
-   the file whole (:class:`BillFormatError` naming line, column and reason; nothing is
-   written: the transaction is rolled back) unless ``skip_bad_rows``, in which case bad rows
-   are listed in the report and left out. Each good row becomes one flat tuple (keys, minor
-   units, category, the entry's texts and request hash, the raw cells as JSON) streamed into
-   a temporary staging table (PostgreSQL ``COPY``, SQLite ``executemany``); the server
-   takes them in while the next rows are parsed.
+1. **Validate and stage** — stream the file through its extractor, within its
+   :class:`~zhangben.imports.files.Limits`. The first bad row rejects the file whole
+   (:class:`BillFormatError` naming line, column and reason; nothing is written) unless
+   ``skip_bad_rows``, in which case bad rows are listed in the report and left out; a file
+   with no row after its header is rejected. Each good row becomes one flat tuple (keys,
+   minor units, category, the entry's texts and request hash, the raw cells as JSON)
+   streamed into a temporary staging table (PostgreSQL ``COPY``, SQLite ``executemany``);
+   the server takes them in while the next rows are parsed. No lock is held meanwhile: on
+   PostgreSQL the transaction has locked nothing yet, and on SQLite the staging table is in
+   the connection's temporary schema, written before the database's write lock is taken.
 2. **Post** — once the whole file is read, the core posts the staged rows
    (:mod:`zhangben.core.postings.bills`, whose staged writer does it set-based: the rows not
    stored yet, their balance-after, the postings, entries and ``bill_rows``, one balance
@@ -33,7 +37,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +53,7 @@ from zhangben.core.postings import bills
 from zhangben.core.records import Account
 from zhangben.imports.continuity import Break, ChainChecker, ChainPoint, join_break
 from zhangben.imports.extract import Extraction, extract
+from zhangben.imports.files import Limits
 from zhangben.imports.rows import PLATFORMS, ZERO, BillFormatError, BillRow, unique_key
 from zhangben.imports.rules import RuleBook, rule_book
 from zhangben.store.bills_tables import bill_rows, import_batches
@@ -125,8 +130,10 @@ def import_file(
     operator_id: int | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ImportReport:
-    """Import one bill file into ``account`` (number or id); see the module doc.
+    """Import one bill file into ``account`` (number or id); see the module doc. ``limits``
+    bound what the file may make the reader do (default: :class:`Limits`).
 
     Raises :class:`BillFormatError` for a rejected file, :class:`ImportRefused` for a file
     that does not belong to the account, and the ledger's errors (account closed,
@@ -139,7 +146,7 @@ def import_file(
     acc = ledger.account(account)
     if not acc.is_open:
         raise AccountClosed(f"account {acc.number} is closed")
-    ext = extract(path, format_name)
+    ext = extract(path, format_name, limits=limits)
     fmt = ext.format
     if acc.type in PLATFORMS and acc.type != fmt.platform:
         raise ImportRefused(
@@ -149,8 +156,9 @@ def import_file(
     if skip_bad_rows:
         ext._parse = _tolerant(ext._parse)  # the extractor raises at the first bad row
     given = ImportReport(str(path), path.name, _sha256(path), fmt.name, fmt.platform, acc.number)
-    report = ledger.write(
-        lambda conn: _import(conn, ledger, acc, ext, given, skip_bad_rows, operator_id, progress)
+    report = ledger.write_bills(
+        lambda conn: _stage(conn, ledger, acc, ext, given, skip_bad_rows, operator_id, progress),
+        lambda conn, staged: _post(conn, ext, staged, operator_id, progress),
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -176,7 +184,17 @@ def _tolerant(parse):
     return parse_or_error
 
 
-def _import(
+@dataclass
+class _Staged:
+    """A file read, validated and staged: what posting it needs."""
+
+    report: ImportReport
+    stage: bills.Stage
+    scan: _Scan
+    account_id: int
+
+
+def _stage(
     conn: Connection,
     ledger: Ledger,
     acc: Account,
@@ -185,18 +203,20 @@ def _import(
     skip_bad_rows: bool,
     operator_id: int | None,
     progress: Progress | None,
-) -> ImportReport:
+) -> _Staged:
+    """Pass 1, before any lock: read, validate and stage the file."""
     report = ImportReport(**given.__dict__)  # fresh counters on a retried transaction
     report.bad_rows, report.summary_problems, report.breaks = [], [], []
     report.phases = {}
     clock = time.perf_counter()
     fmt = ext.format
-    now = datetime.now(UTC)
     book = rule_book(conn, fmt.platform)  # before the COPY holds the connection
     planner = ledger.bill_planner(fmt.platform, acc.id, operator_id)
     stage = bills.Stage(conn)
     try:
         scan = _scan(ext, stage, planner, report, book, ledger.tz, skip_bad_rows, progress)
+        if not scan.seen:
+            raise BillFormatError(ext.header_line, None, "no rows after the header")
         stage.close()
     except BaseException as exc:
         stage.abort(exc)
@@ -204,14 +224,32 @@ def _import(
     report.rows_total = scan.count
     report.newest_first = scan.newest_first
     report.summary_problems = scan.tally.compare(ext.summary)
+    report.phases["read"] = time.perf_counter() - clock
+    return _Staged(report, stage, scan, acc.id)
+
+
+def _post(
+    conn: Connection,
+    ext: Extraction,
+    staged: _Staged,
+    operator_id: int | None,
+    progress: Progress | None,
+) -> ImportReport:
+    """Pass 2, under the write lock: post the staged rows, check continuity, record."""
+    report, stage, scan = replace(staged.report), staged.stage, staged.scan
+    report.breaks = []  # fresh on a retried transaction
+    report.phases = dict(staged.report.phases)
+    clock = time.perf_counter()
+    fmt = ext.format
+    now = datetime.now(UTC)
     if progress:
         progress("write", 0, scan.count)
-    report.phases["read"], clock = time.perf_counter() - clock, time.perf_counter()
+    account_id = staged.account_id
 
     import_id = conn.execute(
         import_batches.insert()
         .values(
-            account_id=acc.id,
+            account_id=account_id,
             filename=report.filename[:255],
             file_sha256=report.sha256,
             format=report.format,
@@ -227,7 +265,7 @@ def _import(
         conn,
         stage,
         platform=fmt.platform,
-        account_id=acc.id,
+        account_id=account_id,
         import_id=import_id,
         operator_id=operator_id,
         now=now,
@@ -235,7 +273,7 @@ def _import(
         headers=ext.headers,
     )
     if fmt.has_balance and first is not None:
-        stored = _neighbour(conn, fmt.platform, acc.id, first.trade_time, before=True)
+        stored = _neighbour(conn, fmt.platform, account_id, first.trade_time, before=True)
         report.breaks.extend(b for b in [join_break(stored, _point(first, fmt.platform))] if b)
     report.rows_new = posted.fresh
     report.rows_duplicate = scan.count - posted.fresh
@@ -248,7 +286,7 @@ def _import(
             for values in stage.rows_in_order(scan.newest_first):
                 checker.feed(ChainPoint(*values))
             report.breaks.extend(checker.finish())
-        stored = _neighbour(conn, fmt.platform, acc.id, last.trade_time, before=False)
+        stored = _neighbour(conn, fmt.platform, account_id, last.trade_time, before=False)
         if stored is not None and stored.import_id != import_id:
             report.breaks.extend(b for b in [join_break(_point(last, fmt.platform), stored)] if b)
     _finish_record(conn, import_id, report, first, last)
@@ -267,6 +305,8 @@ class _Scan:
 
     tally: _Tally
     count: int = 0
+    #: data rows read, bad ones included
+    seen: int = 0
     first: BillRow | None = None
     last: BillRow | None = None
     #: consecutive rows that do not chain, read forwards / backwards (file order)
@@ -397,7 +437,7 @@ def _scan(
             )
         )
         ordinal += 1
-    scan.count = ordinal
+    scan.count, scan.seen = ordinal, seen
     if progress:
         progress("read", seen, seen)
     return scan

@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - not on POSIX: SQLite's busy handler al
     fcntl = None
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 SQLITE_BUSY_TIMEOUT_S = 30
 _RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}
@@ -75,6 +76,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("zb_no_begin"):
+            return  # run_staged_write's staging: each statement its own transaction
         mode = "IMMEDIATE" if conn.get_execution_options().get("zb_write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -187,6 +190,54 @@ def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
                 raise
             time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
     raise AssertionError("unreachable")
+
+
+def run_staged_write(
+    engine: Engine,
+    stage: Callable[[Connection], S],
+    work: Callable[[Connection, S], T],
+    *,
+    discard: Callable[[Connection], None] | None = None,
+) -> T:
+    """``work(conn, stage(conn))`` in one write transaction, with ``stage`` taking no lock
+    that another writer waits for; transient conflicts are retried as :func:`run_write` does.
+
+    PostgreSQL: both in one transaction (``stage`` locks nothing; ``work`` locks what it
+    writes), the whole retried. SQLite: ``stage`` runs first, outside any transaction on the
+    database (each statement its own, and the staging writes go to the connection's temporary
+    schema, which the database's write lock does not cover); then the writer's turn and
+    ``BEGIN IMMEDIATE`` for ``work`` alone, which is what is retried. ``discard(conn)`` then
+    drops what ``stage`` left in the temporary schema, whatever happened.
+    """
+    if engine.dialect.name != "sqlite":
+        return run_write(engine, lambda conn: work(conn, stage(conn)))
+    with engine.connect() as conn:
+        try:
+            conn.execution_options(zb_no_begin=True)
+            staged = stage(conn)
+            conn.commit()  # nothing is open on the database: this ends SQLAlchemy's unit
+            conn.execution_options(zb_no_begin=False)
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    with _writer_turn(engine):
+                        conn.execution_options(zb_write=True)
+                        with conn.begin():
+                            return work(conn, staged)
+                except sa.exc.DBAPIError as exc:
+                    if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                        raise
+                    time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
+            raise AssertionError("unreachable")
+        finally:
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                conn.execution_options(zb_write=False, zb_no_begin=True)
+                if discard is not None:
+                    discard(conn)
+                conn.commit()
+            except Exception:  # noqa: BLE001 - closing the connection drops its temp schema
+                conn.invalidate()
 
 
 def sync_sequence(conn: Connection, table: sa.Table, column: str = "id") -> None:

@@ -22,7 +22,10 @@ from zhangben.store.writers import staged
 from zhangben.store.writers.outcomes import RuleBroken
 from zhangben.store.writers.staged import Posted, Stage
 
-__all__ = ["BillPlanner", "Posted", "Stage", "post"]
+__all__ = ["BillPlanner", "Posted", "Stage", "discard", "post"]
+
+#: drop a connection's staging tables (SQLite keeps them for the connection's life)
+discard = staged.discard
 
 
 @dataclass(slots=True)

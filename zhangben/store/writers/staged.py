@@ -108,7 +108,12 @@ class Stage:
 
     def _flush(self) -> None:
         if self._pending:
-            self.cursor.executemany(self._insert, self._pending)
+            if self.cursor.connection.in_transaction:
+                self.cursor.executemany(self._insert, self._pending)
+            else:  # staging before the write lock: one transaction of the temp schema
+                self.cursor.execute("BEGIN")
+                self.cursor.executemany(self._insert, self._pending)
+                self.cursor.execute("COMMIT")
             self._pending = []
 
     def abort(self, exc: BaseException) -> None:
@@ -148,6 +153,16 @@ class Stage:
             cur = self.conn.connection.driver_connection.cursor()
             for line, flow, when, net, bal, key in cur.execute(sql):
                 yield line, flow, _sqlite_instant(when), net, bal, key
+
+
+def discard(conn: Connection) -> None:
+    """Drop the staging tables of an import on this connection: SQLite keeps a temporary
+    table for the connection's life, PostgreSQL drops them at commit (ON COMMIT DROP)."""
+    if conn.dialect.name == "postgresql":
+        return
+    cur = conn.connection.driver_connection.cursor()
+    for name in ("zb_stage", "zb_fresh", "zb_post", "zb_linked"):
+        cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 @dataclass
@@ -231,6 +246,8 @@ def _post(stage: Stage, t: Target, order: str, *, linked: bool) -> int:
     if linked:
         _link(stage, t)
         skip = " AND NOT EXISTS (SELECT 1 FROM zb_linked l WHERE l.ord = f.ord)"
+    if not pg:
+        _check_sums(stage, t, order, skip)
     window = f"WINDOW w AS (ORDER BY f.ord {order} ROWS UNBOUNDED PRECEDING)"
     numbered = (
         "SELECT f.ord, f.trade_day, row_number() OVER w AS k, "  # noqa: S608
@@ -345,11 +362,42 @@ def _check(stage: Stage, t: Target) -> None:
     bad = cur.fetchone()
     if bad is None:
         return
-    after, delta, line, flow = bad
+    raise _broken(t, *bad)
+
+
+def _broken(t: Target, after: int, delta: int, line: int, flow: str | None) -> RuleBroken:
     if after < 0 and delta < 0 and not t.allow_overdraft:
         detail = f"{t.account_number}|{after - delta}|{after}"
-        raise RuleBroken("R10", detail, position=(line, flow))
-    raise RuleBroken("R11", t.account_number, position=(line, flow))
+        return RuleBroken("R10", detail, position=(line, flow))
+    return RuleBroken("R11", t.account_number, position=(line, flow))
+
+
+def _check_sums(stage: Stage, t: Target, order: str, skip: str) -> None:
+    """SQLite: before the running sums, make sure they fit 64 bits. SQLite's ``sum()`` fails
+    with "integer overflow" where PostgreSQL's goes on in ``numeric`` for :func:`_check` to
+    refuse the row. Only when the rows' amounts could add up past the maximum balance
+    (``total()`` is a float, hence the margin) are the sums run here, exactly, to find the
+    first row that breaks R10 or R11 as :func:`_check` would; if none does, every running sum
+    stays within the maximum, and the SQL is safe."""
+    cur = stage.cursor
+    cur.execute(
+        f"SELECT total(abs(f.net)) FROM zb_fresh f WHERE f.net <> 0{skip}"  # noqa: S608
+    )
+    if abs(t.balance) + cur.fetchone()[0] < 0.9 * t.max_balance:
+        return
+    rows = stage.conn.connection.driver_connection.cursor()  # closed, so never left mid-read
+    try:
+        rows.execute(
+            "SELECT f.net, s.line, s.flow_no FROM zb_fresh f "  # noqa: S608
+            f"JOIN zb_stage s ON s.ord = f.ord WHERE f.net <> 0{skip} ORDER BY f.ord {order}"
+        )
+        balance = t.balance
+        for net, line, flow in rows:
+            balance += net
+            if abs(balance) > t.max_balance or (balance < 0 and net < 0 and not t.allow_overdraft):
+                raise _broken(t, balance, net, line, flow)
+    finally:
+        rows.close()
 
 
 def _insert_bill_rows(stage: Stage, t: Target) -> None:

@@ -5,7 +5,8 @@ SQLite: WAL journal, a busy timeout, foreign keys on, and write transactions ope
 PostgreSQL: psycopg 3; the core locks account rows with ``SELECT … FOR UPDATE`` in id order.
 Transient conflicts (serialization failure, deadlock, busy database) are retried here, so they
 never reach a caller. Every engine hides SQL parameters in its errors and logs
-(``hide_parameters``): a parameter may be a sign, a token hash or a password hash.
+(``hide_parameters``), and PostgreSQL's error details (which quote a failing row's values) are
+dropped: a parameter may be a sign, a token hash or a password hash.
 
 :func:`unavailable` tells a database that cannot be reached (down, restarting, connections
 lost, pool exhausted, SQLite file locked past the busy timeout) from a fault of the request,
@@ -63,7 +64,25 @@ def make_engine(url: str, **kwargs) -> Engine:
         # no pre-ping: it would cost a round trip per checkout; stale connections are
         # recycled instead
         kwargs.setdefault("pool_recycle", 1800)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _terse_server_errors)
+    return engine
+
+
+def _terse_server_errors(context) -> None:
+    """PostgreSQL's DETAIL of a constraint error shows the row's values ("Failing row contains
+    (erp01, <sign>, …)", "Key (…)=(…) already exists"): keep only the primary message and the
+    SQLSTATE, in the driver's error and in SQLAlchemy's, as hide_parameters does for the
+    statement's parameters."""
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    if diag is None or not (diag.message_detail or diag.context or diag.message_hint):
+        return
+    terse = f"{diag.message_primary or type(orig).__name__} (SQLSTATE {diag.sqlstate})"
+    orig.args = (terse,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {terse}",)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -167,6 +167,7 @@ class Outcomes:
     acked: dict[str, dict] = field(default_factory=dict)  # 2xx: the posting answered
     refused: set[str] = field(default_factory=set)  # a 4xx verdict (e.g. 422)
     unknown: set[str] = field(default_factory=set)  # no verdict: transport error, 5xx, 409
+    replayed: set[str] = field(default_factory=set)  # a retry answered "written before"
     statuses: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -199,6 +200,11 @@ def send(http: httpx.Client, outcomes: Outcomes, key: str, body: dict) -> int | 
         outcomes.note(key, None, None)
         return None
     outcomes.note(key, r.status_code, r.json() if r.status_code < 300 else None)
+    if r.status_code < 300 and (
+        r.headers.get("Idempotent-Replayed") == "true" or r.json().get("replayed")
+    ):
+        with outcomes.lock:
+            outcomes.replayed.add(key)
     return r.status_code
 
 

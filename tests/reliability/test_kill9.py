@@ -56,6 +56,7 @@ def test_kill9_under_keyed_transfer_load(db_url, backend, workers, tmp_path):
         attempts=len(outcomes.bodies),
         refused=len(outcomes.refused),
         unknown_after_kills=unknown_before,
+        unknown_found_written=len(outcomes.replayed),
         **figures,
     )
     ledger.engine.dispose()

@@ -31,7 +31,7 @@ from zhangben.store.migrate import upgrade
 
 RESTARTS = size(1, 5)
 CLIENTS = 3
-UP_S, DOWN_S = size((2.0, 3.0), (5.0, 5.0))
+UP_S, DOWN_S = size((1.5, 2.0), (5.0, 5.0))
 #: Log lines allowed while the database is down, per outage (one per failure class and
 #: process, and per minute; a traceback per request would be thousands)
 MAX_LOG_LINES = 20

@@ -20,9 +20,9 @@ from tests.reliability.support import (
     size,
 )
 
-KILLS = size(2, 10)
+KILLS = size(1, 10)
 CLIENTS = size(3, 4)
-LOAD_S = size((0.8, 2.0), (1.0, 5.0))  # the kill comes at a random moment in this window
+LOAD_S = size((0.8, 1.5), (1.0, 5.0))  # the kill comes at a random moment in this window
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: run test install system-deps lint format bench clean
+.PHONY: run test test-reliability install system-deps lint format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,20 @@ lint: install
 	$(BIN)/ruff check zhangben tests bench
 	$(BIN)/lint-imports
 
-## Everything: lint, layer rules, and the whole suite on SQLite and PostgreSQL.
+## Everything: lint, layer rules, and the whole suite on SQLite and PostgreSQL. The suite
+## includes the short reliability run (tests/reliability: kill -9, PostgreSQL stopped under
+## load, a login burst, body limits, a log scan; a few minutes on 2 cores).
 test: install system-deps lint
 	$(BIN)/pytest
+
+## The full reliability run (the nightly one: more kills, restarts and bursts), then its
+## figures written into docs/reliability.md.
+RELIABILITY_RESULTS ?= $(or $(TMPDIR),/tmp)/zhangben-reliability.jsonl
+test-reliability: install system-deps
+	rm -f $(RELIABILITY_RESULTS)
+	ZHANGBEN_RELIABILITY=full ZHANGBEN_RELIABILITY_RESULTS=$(RELIABILITY_RESULTS) \
+		$(BIN)/pytest tests/reliability
+	$(BIN)/python -m tests.reliability.report $(RELIABILITY_RESULTS) docs/reliability.md
 
 format: install
 	$(BIN)/ruff format zhangben tests bench

@@ -42,6 +42,7 @@ class PgServer:
     port: int
     bindir: str
     as_user: str | None
+    options: str = ""
 
     @property
     def base_url(self) -> str:
@@ -55,6 +56,26 @@ class PgServer:
         if self.as_user:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
         return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+    def crash(self) -> None:
+        """``pg_ctl stop -m immediate``: the server quits without a checkpoint (as on a crash);
+        the cluster stays, and :meth:`restart` recovers it."""
+        self._run(f"{self.bindir}/pg_ctl", "-D", self.datadir, "-m", "immediate", "stop")
+
+    def restart(self) -> None:
+        """Start the stopped cluster again, on the same port and with the same settings."""
+        root = os.path.dirname(self.datadir)
+        self._run(
+            f"{self.bindir}/pg_ctl",
+            "-D",
+            self.datadir,
+            "-l",
+            os.path.join(root, "log"),
+            "-w",
+            "-o",
+            self.options,
+            "start",
+        )
 
     def stop(self) -> None:
         try:
@@ -96,17 +117,8 @@ def start(*, durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
     if not durable:
         options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
     options += list(extra)
-    server._run(
-        f"{bindir}/pg_ctl",
-        "-D",
-        datadir,
-        "-l",
-        os.path.join(root, "log"),
-        "-w",
-        "-o",
-        " ".join(options),
-        "start",
-    )
+    server.options = " ".join(options)
+    server.restart()
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", server.port), timeout=0.2).close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from zhangben import __version__
 from zhangben.api import http as rest_api
@@ -13,6 +14,7 @@ from zhangben.settings import Settings, get_settings
 from zhangben.shopex import http as shopex_api
 from zhangben.store.engine import make_engine
 from zhangben.store.migrate import is_up_to_date, upgrade
+from zhangben.web import outage
 from zhangben.yichuan import http as yichuan_api
 
 log = logging.getLogger("zhangben")
@@ -39,9 +41,21 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.ledger = ledger
     app.state.settings = settings
 
-    @app.get("/healthz", tags=["service"], summary="Liveness and database check")
-    def healthz() -> dict:
-        ledger.accounts(numbers=[])
+    @app.get(
+        "/healthz", tags=["service"], summary="Liveness and database check", response_model=None
+    )
+    def healthz() -> dict | JSONResponse:
+        try:
+            ledger.accounts(numbers=[])
+        except Exception as exc:
+            retry_after = outage.unavailable(exc, "/healthz")
+            if retry_after is None:
+                raise
+            return JSONResponse(
+                {"status": "unavailable", "version": __version__, "database": ledger.dialect},
+                status_code=503,
+                headers={"Retry-After": str(retry_after)},
+            )
         return {"status": "ok", "version": __version__, "database": ledger.dialect}
 
     for surface in SURFACES:

@@ -3,9 +3,13 @@ and failures spread too thin to lock. (The same over 壹川's HTTP: tests/yichua
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests.yichuan.support import (
     STAFF_PW,
@@ -15,6 +19,8 @@ from tests.yichuan.support import (
 )
 from zhangben.access import sessions
 from zhangben.access.service import Access
+from zhangben.store.access_tables import login_failures
+from zhangben.store.engine import read_transaction
 
 
 @pytest.fixture
@@ -60,3 +66,45 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(ledger, peop
                 ttl_seconds=60,
             )
         assert not isinstance(failed.value, sessions.LoginThrottled)
+
+
+def test_a_burst_of_concurrent_guesses_gets_at_most_five_verdicts(ledger, people, monkeypatch):
+    """24 wrong guesses at once, then the right password: at most five guesses are judged
+    (answered "wrong username or password"), every other attempt is refused by the lock
+    without a verdict, and the right password opens no session. The hash is made to take
+    50 ms, as argon2's real cost does, so that the attempts overlap."""
+    verify = sessions.password_matches
+
+    def slow_verify(row, password):
+        time.sleep(0.05)
+        return verify(row, password)
+
+    monkeypatch.setattr(sessions, "password_matches", slow_verify)
+    now = datetime.now(UTC)
+    start = threading.Barrier(24)
+
+    def attempt(password, wait=True):
+        if wait:
+            start.wait()
+        try:
+            Access(ledger).login("merchant", password, ip="10.7.0.1", now=now, ttl_seconds=60)
+            return "session"
+        except sessions.LoginThrottled as exc:
+            judged = exc.message.startswith("wrong username or password")
+            return "verdict" if judged else "locked"
+        except sessions.LoginFailed:
+            return "verdict"
+
+    with ThreadPoolExecutor(25) as pool:
+        wrong = [pool.submit(attempt, f"guess-{i}") for i in range(24)]
+        time.sleep(0.02)
+        right = pool.submit(attempt, USER_PW, False)
+        outcomes = [f.result() for f in wrong] + [right.result()]
+    assert outcomes.count("session") == 0, outcomes
+    assert outcomes.count("verdict") <= sessions.MAX_FAILURES, outcomes
+    assert right.result() == "locked"
+    with read_transaction(ledger.engine) as conn:
+        counted = conn.execute(
+            sa.select(sa.func.count()).where(login_failures.c.username == "merchant")
+        ).scalar_one()
+    assert counted <= sessions.MAX_FAILURES

@@ -85,3 +85,49 @@ def test_sdk_retries_with_the_same_key_and_posts_once(client, make_key):
         assert t.transfer_id
         assert c.entries(with_total=True).total == 3  # income + two legs, nothing twice
         assert c.balance("ACC001").balance == Decimal("90")
+
+
+def test_a_write_retried_through_a_database_outage_is_posted_once(client, ledger, make_key):
+    """The database goes away for a second: the SDK's transfer gets 503s, waits Retry-After,
+    retries with the same Idempotency-Key, and the transfer is written exactly once."""
+    import threading
+    import time
+
+    from tests.web.support import database_down
+
+    ledger.open_account(number="ACC001", name="a")
+    ledger.open_account(number="ACC002", name="b")
+    ledger.income("ACC001", Decimal("100"))
+    down, answers = threading.Event(), []
+
+    def outage():
+        with database_down(ledger.engine):
+            down.set()
+            time.sleep(1.0)
+
+    worker = threading.Thread(target=outage)
+    seen = LogsStatus(client._transport, answers)
+    with RestClient("http://testserver", make_key(), transport=seen, retries=4) as sdk:
+        worker.start()
+        down.wait(10)
+        posting = sdk.transfer("ACC001", "ACC002", "30", idempotency_key="through-outage")
+        worker.join()
+        assert sdk.balance("ACC002").balance == Decimal("30")
+    assert 503 in answers and answers[-1] == 201, answers
+    assert not posting.replayed
+    moves = ledger.entries(None, limit=10, with_total=True)
+    assert moves.total == 3  # the income and the transfer's two legs, once
+    assert ledger.verify().ok
+
+
+class LogsStatus(httpx.BaseTransport):
+    """Records the status of every response to a POST."""
+
+    def __init__(self, inner: httpx.BaseTransport, statuses: list[int]) -> None:
+        self.inner, self.statuses = inner, statuses
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST":
+            self.statuses.append(response.status_code)
+        return response

@@ -288,3 +288,40 @@ def test_async_client():
 
     data = asyncio.run(run())
     assert data["echo"]["plan_id"] == "P1" and data["echo"]["method"] == "finance.getJZT"
+
+
+def test_a_call_during_a_database_outage_is_signed_again_and_retried(client, engine, cipher):
+    """Against the real app: the database goes away for a second; the client gets 503s, waits
+    Retry-After and retries with a fresh sign, and gets the answer."""
+    import threading
+
+    from tests.web.support import database_down
+    from zhangben.access.integrators import create_integrator
+    from zhangben.store.engine import run_write
+
+    _, token = run_write(
+        engine, lambda c: create_integrator(c, name="ERP", flag="erp01", secret_key=cipher)
+    )
+    down = threading.Event()
+
+    def outage():
+        with database_down(engine):
+            down.set()
+            time.sleep(1.0)
+
+    statuses = []
+
+    def counting(request):
+        response = client._transport.handle_request(request)
+        statuses.append(response.status_code)
+        return response
+
+    worker = threading.Thread(target=outage)
+    transport = httpx.MockTransport(counting)
+    with ShopexClient("http://testserver", "erp01", token, transport=transport) as sdk:
+        worker.start()
+        down.wait(10)
+        data = sdk.call("finance.getAccountBalance")
+        worker.join()
+    assert "accounts" in data
+    assert statuses[0] == 503 and statuses[-1] == 200, statuses

@@ -30,7 +30,10 @@ from zhangben.core.errors import IdempotencyConflict, LedgerError
 from zhangben.store.access_tables import idempotency_records as records
 
 DEFAULT_TTL = timedelta(hours=24)
-STALE_AFTER = timedelta(seconds=60)
+#: After this long an in-progress claim is taken to be dead (its process was killed, or the
+#: database went away before :func:`release`) and a retry may take it over: safe, because the
+#: ledger core's own key replays a posting that was written (see the module text).
+STALE_AFTER = timedelta(seconds=15)
 MAX_KEY_LENGTH = 128
 #: About one claim in this many also deletes the expired records.
 PURGE_EVERY = 100

@@ -82,14 +82,14 @@ class Access:
         now: datetime,
         ttl_seconds: int,
     ) -> tuple[str, User, datetime]:
-        """Check the password and open a session: ``(token, user, expires_at)``. A failure is
-        recorded (committed) before :class:`~zhangben.access.sessions.LoginFailed` is raised;
-        argon2 runs outside the write transaction."""
-        row = self._read(lambda c: sessions.precheck_login(c, username, ip, now))
-        ok = sessions.password_matches(row, password)
-        result = self._write(
-            lambda c: sessions.finish_login(c, username, ip, now, ttl_seconds, row, ok)
-        )
+        """Check the password and open a session: ``(token, user, expires_at)``. The attempt is
+        counted as a failure (committed) before the password is checked, serialized per
+        username and address, so at most ``MAX_FAILURES`` guesses are judged per window however
+        they are timed; a success forgets the failures. argon2 runs outside any transaction.
+        Raises :class:`~zhangben.access.sessions.LoginFailed` (or ``LoginThrottled``)."""
+        attempt = self._write(lambda c: sessions.precheck_login(c, username, ip, now))
+        ok = sessions.password_matches(attempt.row, password)
+        result = self._write(lambda c: sessions.finish_login(c, attempt, ttl_seconds, ok))
         if isinstance(result, sessions.LoginFailed):
             raise result
         return result

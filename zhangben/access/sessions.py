@@ -9,17 +9,23 @@
 * :func:`authenticate` answers only for live sessions (not expired, not revoked) of enabled
   users, so logout and disabling a user take effect at once.
 
-:func:`login` writes the failure record on ``conn`` before raising: the caller must commit
-even when it raises. :meth:`zhangben.access.service.Access.login` does that (and checks the
-password outside the write transaction, between :func:`precheck_login` and
-:func:`finish_login`).
+:func:`login` judges at most :data:`MAX_FAILURES` guesses per window however the attempts are
+timed: :func:`precheck_login` runs serialized per username and per address
+(:func:`zhangben.store.engine.serialize`: advisory locks on PostgreSQL, the write transaction
+on SQLite) and *records the attempt as a failure* before the password is checked, so that
+concurrent attempts count each other. :func:`finish_login` then removes the failures of a
+successful login. :meth:`zhangben.access.service.Access.login` runs the two in two write
+transactions and argon2 between them, outside any transaction. (An attempt whose process dies
+between the two stays counted as a failure.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -30,6 +36,7 @@ from zhangben.core import users as core_users
 from zhangben.core.errors import LedgerError, ValidationError
 from zhangben.core.records import Account, User
 from zhangben.store.access_tables import login_failures, sessions
+from zhangben.store.engine import serialize
 from zhangben.store.tables import accounts, users
 
 MAX_FAILURES = 5
@@ -79,9 +86,9 @@ def login(
     ttl_seconds: int,
 ) -> tuple[str, User, datetime]:
     """Check the password and open a session: ``(token, user, expires_at)``."""
-    row = precheck_login(conn, username, ip, now)
-    ok = password_matches(row, password)
-    result = finish_login(conn, username, ip, now, ttl_seconds, row, ok)
+    attempt = precheck_login(conn, username, ip, now)
+    ok = password_matches(attempt.row, password)
+    result = finish_login(conn, attempt, ttl_seconds, ok)
     if isinstance(result, LoginFailed):
         raise result
     return result
@@ -91,12 +98,34 @@ def _key(username: str, ip: str | None) -> tuple[str, str]:
     return str(username or "")[:64], str(ip or "unknown")[:64]
 
 
-def precheck_login(conn: Connection, username: str, ip: str | None, now: datetime):
-    """Raise :class:`LoginThrottled` during a lock; else the user's row (None if unknown)."""
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A login attempt let through the lock check and already counted as a failure."""
+
+    username: str
+    ip: str
+    now: datetime
+    failure_id: int
+    row: Any  # the user's row, or None for an unknown username
+
+
+def precheck_login(conn: Connection, username: str, ip: str | None, now: datetime) -> Attempt:
+    """In a write transaction: raise :class:`LoginThrottled` during a lock; else record the
+    attempt as a failure (undone by a successful :func:`finish_login`) and return it with the
+    user's row. Serialized per username and per address, so the count a caller sees includes
+    every attempt let through before it."""
     _check_now(now)
     name, addr = _key(username, ip)
+    serialize(conn, f"zb-login-user:{name}", f"zb-login-ip:{addr}")
     _raise_if_locked(conn, name, addr, now)
-    return conn.execute(sa.select(users).where(users.c.username == name)).first()
+    conn.execute(login_failures.delete().where(login_failures.c.failed_at < now - _PRUNE_AFTER))
+    failure_id = conn.execute(
+        login_failures.insert()
+        .values(username=name, ip=addr, failed_at=now)
+        .returning(login_failures.c.id)
+    ).scalar_one()
+    row = conn.execute(sa.select(users).where(users.c.username == name)).first()
+    return Attempt(name, addr, now, failure_id, row)
 
 
 def password_matches(row, password: str) -> bool:
@@ -107,21 +136,17 @@ def password_matches(row, password: str) -> bool:
     return passwords.verify_password(row.password_hash, password or "") and bool(row.enabled)
 
 
-def finish_login(conn, username, ip, now, ttl_seconds, row, ok) -> tuple | LoginFailed:
-    """Open the session, or record the failure and return (not raise) the error to raise
-    once it is committed."""
-    name, addr = _key(username, ip)
-    try:
-        _raise_if_locked(conn, name, addr, now)
-    except LoginThrottled as exc:
-        return exc
+def finish_login(conn, attempt: Attempt, ttl_seconds: int, ok: bool) -> tuple | LoginFailed:
+    """Open the session (and forget the username's failures), or leave the attempt counted
+    and return (not raise) the error to raise once it is committed."""
+    name, addr, now, row = attempt.username, attempt.ip, attempt.now, attempt.row
     current = None
     if row is not None:
         current = conn.execute(sa.select(users).where(users.c.id == row.id)).first()
     if not ok or current is None or current.password_hash != row.password_hash:
-        return _record_failure(conn, name, addr, now)
+        return _failed(conn, name, addr, now)
     if not current.enabled:
-        return _record_failure(conn, name, addr, now)
+        return _failed(conn, name, addr, now)
     conn.execute(login_failures.delete().where(login_failures.c.username == name))
     conn.execute(
         sessions.delete().where(sessions.c.user_id == current.id, sessions.c.expires_at < now)
@@ -140,9 +165,8 @@ def finish_login(conn, username, ip, now, ttl_seconds, row, ok) -> tuple | Login
     return token, core_users.user_from_row(current), expires_at
 
 
-def _record_failure(conn: Connection, name: str, addr: str, now: datetime) -> LoginFailed:
-    conn.execute(login_failures.delete().where(login_failures.c.failed_at < now - _PRUNE_AFTER))
-    conn.execute(login_failures.insert().values(username=name, ip=addr, failed_at=now))
+def _failed(conn: Connection, name: str, addr: str, now: datetime) -> LoginFailed:
+    """The answer to a wrong guess, whose failure :func:`precheck_login` recorded."""
     until = _locked_until(conn, name, addr, now)
     if until is not None and until > now:
         return LoginThrottled(

@@ -6,11 +6,12 @@ from fastapi import APIRouter, FastAPI
 
 from zhangben.access.cache import TtlCache
 from zhangben.access.service import Access
-from zhangben.api.problems import MEDIA_TYPE
+from zhangben.api.problems import MAX_BODY_BYTES, MEDIA_TYPE, too_large
 from zhangben.api.routes import accounts, admin, entries, postings
 from zhangben.api.writes import ApiContext
 from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings
+from zhangben.web import bodylimit
 
 PREFIX = "/api/v1"
 
@@ -30,6 +31,7 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
         keys=TtlCache(settings.auth_cache_seconds),
     )
     app.include_router(build_router())
+    bodylimit.limit(app, [PREFIX], MAX_BODY_BYTES, too_large)
     _problem_media_type_in_openapi(app)
 
 

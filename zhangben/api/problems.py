@@ -2,7 +2,10 @@
 
 Every refusal of the REST API is one of :data:`PROBLEMS`; its ``type`` is
 ``/api/v1/problems/<code>`` (served, so it dereferences) and ``code`` repeats the last part.
-A server fault is ``internal`` (500) and never carries a stack trace.
+A server fault is ``internal`` (500) and never carries a stack trace; a database that cannot
+serve is ``unavailable`` (503, ``Retry-After``, one log line per failure class:
+:mod:`zhangben.web.outage`); a body above :data:`MAX_BODY_BYTES` is ``payload_too_large`` (413,
+before authentication: :mod:`zhangben.web.bodylimit`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from zhangben.core.errors import LedgerError, NotFound, ValidationError
+from zhangben.web import outage
 
 log = logging.getLogger("zhangben.api")
 
 MEDIA_TYPE = "application/problem+json"
+#: The largest request body the REST API reads (1 MiB).
+MAX_BODY_BYTES = 1 << 20
 TYPE_BASE = "/api/v1/problems/"
 
 
@@ -45,8 +51,10 @@ PROBLEMS = {
         ProblemType("conflict", 409, "Conflicts with the current state"),
         ProblemType("idempotency_conflict", 409, "Idempotency key reused with another request"),
         ProblemType("idempotency_in_progress", 409, "A request with this key is in progress"),
+        ProblemType("payload_too_large", 413, "The request body is too large"),
         ProblemType("rate_limited", 429, "Too many requests"),
         ProblemType("internal", 500, "Internal server error"),
+        ProblemType("unavailable", 503, "The database is unavailable; retry later"),
     )
 }
 
@@ -149,8 +157,24 @@ def from_exception(exc: Exception, path: str | None = None) -> JSONResponse:
         errors = [_field_error(e) for e in exc.errors()]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
         return problem_response("validation", detail, instance=path, errors=errors)
+    retry_after = outage.unavailable(exc, path or "/api/v1")
+    if retry_after is not None:
+        return problem_response(
+            "unavailable",
+            "the database is unavailable; retry the request later (a write with the same "
+            "Idempotency-Key is applied at most once)",
+            instance=path,
+            headers={"Retry-After": str(retry_after)},
+        )
     log.exception("internal error on %s", path, exc_info=exc)
     return problem_response("internal", "an internal error occurred", instance=path)
+
+
+def too_large(max_bytes: int) -> JSONResponse:
+    """The answer to a body above the limit (:func:`zhangben.web.bodylimit.limit`)."""
+    return problem_response(
+        "payload_too_large", f"the request body is larger than {max_bytes} bytes"
+    )
 
 
 def _field_error(error: dict) -> FieldError:

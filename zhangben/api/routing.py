@@ -13,8 +13,22 @@ from starlette.responses import Response
 
 from zhangben.api.problems import MEDIA_TYPE, PROBLEMS, ApiProblem, Problem, from_exception
 
-_ALWAYS = ("bad_request", "unauthorized", "validation", "rate_limited", "internal")
-_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
+_ALWAYS = (
+    "bad_request",
+    "unauthorized",
+    "validation",
+    "payload_too_large",
+    "rate_limited",
+    "internal",
+    "unavailable",
+)
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    413: "payload_too_large",
+    429: "rate_limited",
+}
 
 
 class ProblemRoute(APIRoute):

@@ -10,6 +10,7 @@ Keys are per caller and kept 24 h.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -104,7 +105,10 @@ def idempotent(
     except LedgerError as exc:
         response = from_exception(exc, request.url.path)
     except Exception:
-        access.release_idempotency_key(who.caller, key)
+        # best effort: with the database gone the release fails too, and the claim goes
+        # stale instead (idempotency.STALE_AFTER); the original error is what is answered
+        with contextlib.suppress(Exception):
+            access.release_idempotency_key(who.caller, key)
         raise
     body = bytes(response.body).decode()
     access.store_idempotent_response(

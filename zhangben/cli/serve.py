@@ -65,6 +65,7 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        log_config=log_config(),
     )
     if workers > 1:
         # uvicorn binds the shared socket with protocol 0, so asyncio never sets TCP_NODELAY
@@ -75,6 +76,31 @@ def serve(
         Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
     else:
         uvicorn.Server(config).run()
+
+
+def log_config() -> dict:
+    """uvicorn's own logging configuration, plus the ``zhangben`` loggers at INFO on stderr:
+    the ShopEx request lines (``zhangben.shopex``), outage lines (``zhangben.outage``) and
+    internal errors. Applied in every worker process."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["zhangben"] = {
+        "format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+    }
+    config["handlers"]["zhangben"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "zhangben",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["zhangben"] = {
+        "handlers": ["zhangben"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 def tcp_listener(host: str, port: int):

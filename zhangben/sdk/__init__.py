@@ -10,6 +10,7 @@ from zhangben.sdk.shopex import (
     ShopexError,
     SignatureError,
     TimestampError,
+    Unavailable,
     UnknownFlag,
     UnknownMethod,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "ShopexError",
     "SignatureError",
     "TimestampError",
+    "Unavailable",
     "UnknownFlag",
     "UnknownMethod",
 ]

@@ -11,10 +11,16 @@ Both response styles are understood: the data of a success is returned (``{"resp
 unwrapped, or the seed style's top-level fields without ``code``/``msg``), a failure raises
 a :class:`ShopexError` subclass. JSON numbers come back as ``Decimal``, never ``float``.
 Transport failures surface as ``httpx`` exceptions.
+
+An HTTP 503 (the server's database is unavailable) is retried, ``retries`` times after
+``Retry-After`` (at most 10 s each), then raised as :class:`Unavailable`. That is safe: every
+method of the open API reads, and each attempt is signed afresh (new timestamp and nonce), so
+the replay guard never refuses a retry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -38,6 +44,7 @@ __all__ = [
     "SignatureError",
     "TimestampError",
     "UnknownFlag",
+    "Unavailable",
     "UnknownMethod",
 ]
 
@@ -100,12 +107,18 @@ class ServerError(ShopexError):
     """The server failed (500 / e000005, e000007) or did not answer JSON."""
 
 
+class Unavailable(ServerError):
+    """The server's database is unavailable (HTTP 503: 503 / e000005); retried by the
+    clients before it is raised."""
+
+
 _SEED_ERRORS: dict[int, type[ShopexError]] = {
     1: InvalidParams,
     400: InvalidParams,
     401: ReplayError,
     403: PermissionDenied,
     500: ServerError,
+    503: Unavailable,
     1001: UnknownFlag,
     1002: TimestampError,
     1003: SignatureError,
@@ -191,6 +204,15 @@ def build_request(flag: str, token: str, method: str, params: Mapping[str, Any])
 def parse_response(status: int, body: bytes) -> Any:
     """The data of a success, in either style; raises :class:`ShopexError` otherwise."""
     try:
+        return _parse(status, body)
+    except ServerError as exc:
+        if status == 503 and not isinstance(exc, Unavailable):
+            raise Unavailable(exc.code, exc.msg, exc.sub_msg) from None
+        raise
+
+
+def _parse(status: int, body: bytes) -> Any:
+    try:
         payload = json.loads(body, parse_float=Decimal)
     except ValueError:
         raise ServerError(status, f"HTTP {status}: not a JSON answer") from None
@@ -214,10 +236,21 @@ def parse_response(status: int, body: bytes) -> Any:
     raise ServerError(status, f"HTTP {status}: unrecognised answer")
 
 
+MAX_RETRY_WAIT = 10.0
+
+
 class _Base:
-    def __init__(self, flag: str, token: str) -> None:
+    def __init__(self, flag: str, token: str, retries: int = 3) -> None:
         self.flag = flag
         self._token = token
+        self.retries = retries
+
+    def _wait(self, resp: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``resp``, or None: answer it."""
+        if resp.status_code != 503 or attempt >= self.retries:
+            return None
+        text = resp.headers.get("Retry-After", "")
+        return min(float(text) if text.isdigit() else 0.5 * 2**attempt, MAX_RETRY_WAIT)
 
     def _body(self, method: str, params: Mapping[str, Any] | None, kw: dict[str, Any]) -> bytes:
         return build_request(self.flag, self._token, method, {**(params or {}), **kw})
@@ -240,14 +273,22 @@ class ShopexClient(_Base):
         *,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        retries: int = 3,
     ) -> None:
-        super().__init__(flag, token)
+        super().__init__(flag, token, retries)
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
     def call(self, method: str, params: Mapping[str, Any] | None = None, /, **kw: Any) -> Any:
         """Call ``method`` (``class.method``) with ``params`` and/or keyword parameters."""
-        resp = self._http.post(ENDPOINT, content=self._body(method, params, kw), headers=_HEADERS)
-        return parse_response(resp.status_code, resp.content)
+        attempt = 0
+        while True:
+            body = self._body(method, params, kw)  # signed afresh for every attempt
+            resp = self._http.post(ENDPOINT, content=body, headers=_HEADERS)
+            wait = self._wait(resp, attempt)
+            if wait is None:
+                return parse_response(resp.status_code, resp.content)
+            time.sleep(wait)
+            attempt += 1
 
     def close(self) -> None:
         self._http.close()
@@ -270,15 +311,22 @@ class AsyncShopexClient(_Base):
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 3,
     ) -> None:
-        super().__init__(flag, token)
+        super().__init__(flag, token, retries)
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def call(self, method: str, params: Mapping[str, Any] | None = None, /, **kw: Any) -> Any:
         """Call ``method`` (``class.method``) with ``params`` and/or keyword parameters."""
-        body = self._body(method, params, kw)
-        resp = await self._http.post(ENDPOINT, content=body, headers=_HEADERS)
-        return parse_response(resp.status_code, resp.content)
+        attempt = 0
+        while True:
+            body = self._body(method, params, kw)  # signed afresh for every attempt
+            resp = await self._http.post(ENDPOINT, content=body, headers=_HEADERS)
+            wait = self._wait(resp, attempt)
+            if wait is None:
+                return parse_response(resp.status_code, resp.content)
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -37,6 +37,7 @@ from zhangben.shopex.registry import REGISTRY, MethodContext, MethodRegistry
 from zhangben.shopex.wire.codes import Reason, render_error, render_success, sign_mismatch_detail
 from zhangben.shopex.wire.signature import explain, verify_sign
 from zhangben.shopex.wire.times import parse_request_timestamp, within_window
+from zhangben.web import outage
 
 log = logging.getLogger("zhangben.shopex")
 
@@ -59,7 +60,7 @@ class Refused(Exception):
 @dataclass
 class Outcome:
     """What the HTTP layer sends: ``body`` (a dict for ``wire.numbers.dumps``), the status
-    (200, or 429 with ``retry_after``), and what the request log may show."""
+    (200, or 429 / 503 with ``retry_after``), and what the request log may show."""
 
     body: dict[str, Any]
     code: int | str
@@ -106,6 +107,17 @@ class Gateway:
         except Refused as refused:
             return self._refusal(state, refused)
         except Exception as exc:  # never a stack trace on the wire
+            retry_after = outage.unavailable(exc, "shopex")
+            if retry_after is not None:  # logged once per failure class, without a trace
+                return self._refusal(
+                    state,
+                    Refused(
+                        Reason.UNAVAILABLE,
+                        f"the database is unavailable; sign the call again and retry in "
+                        f"{retry_after} s",
+                        retry_after=retry_after,
+                    ),
+                )
             log.error(
                 "shopex call failed: method=%s flag=%s error=%s",
                 state.method,
@@ -122,7 +134,7 @@ class Gateway:
     def _refusal(self, state: _State, refused: Refused) -> Outcome:
         body = render_error(refused.reason, refused.sub_msg, state.style)
         code = body["code"] if "code" in body else body["error_response"]["code"]
-        status = 429 if refused.reason == Reason.RATE_LIMITED else 200
+        status = _STATUS.get(refused.reason, 200)
         return Outcome(body, code, status, refused.retry_after, state.flag, state.method)
 
     # -- the steps ---------------------------------------------------------------------------
@@ -252,6 +264,10 @@ class Gateway:
                     f"rate limit of {limit} calls per minute exceeded; retry in {wait} s",
                     retry_after=wait,
                 )
+
+
+#: HTTP statuses other than 200 (every other answer is 200, as the original's).
+_STATUS = {Reason.RATE_LIMITED: 429, Reason.UNAVAILABLE: 503}
 
 
 @dataclass

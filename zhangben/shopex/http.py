@@ -3,9 +3,11 @@
 Parameters come from a form-urlencoded body (PHP nested keys ``a[b]=c`` included), a
 multipart body (files ignored, as PHP's ``$_POST`` has none), a JSON object body, or — for GET,
 or a POST without a body — the query string. Every answer is HTTP 200 with a JSON body, except
-rate limiting (429 with ``Retry-After``). The client address is the TCP peer
-(``request.client``); behind a reverse proxy, let uvicorn rewrite it from
-``X-Forwarded-For`` for trusted proxies only (``--forwarded-allow-ips``).
+rate limiting (429 with ``Retry-After``), a database outage (503 with ``Retry-After``) and a
+body above :data:`MAX_BODY_BYTES` (413, refused while it streams in, before any parsing:
+:mod:`zhangben.web.bodylimit`); those three carry the same JSON error body as the others. The
+client address is the TCP peer (``request.client``); behind a reverse proxy, let uvicorn
+rewrite it from ``X-Forwarded-For`` for trusted proxies only (``--forwarded-allow-ips``).
 
 The routes are left out of the OpenAPI schema (they are not REST); the README documents them.
 """
@@ -31,6 +33,7 @@ from zhangben.shopex.gateway import Gateway, Outcome
 from zhangben.shopex.wire.codes import Reason
 from zhangben.shopex.wire.forms import parse_php_fields
 from zhangben.shopex.wire.numbers import dumps
+from zhangben.web import bodylimit
 
 log = logging.getLogger("zhangben.shopex")
 
@@ -78,6 +81,15 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
             (time.perf_counter() - started) * 1000,
         )
         return response
+
+    def too_large(max_bytes: int) -> Response:
+        outcome = gateway.refuse(
+            Reason.BAD_SYSTEM_PARAM, f"request body too large (at most {max_bytes} bytes)"
+        )
+        log.info("shopex method=- flag=- code=%s status=413 body too large", outcome.code)
+        return Response(dumps(outcome.body), 413, media_type=MEDIA_TYPE)
+
+    bodylimit.limit(app, sorted({p.rstrip("/") for p in PATHS}), MAX_BODY_BYTES, too_large)
 
     # plain Starlette routes: the handler reads the request itself, so FastAPI's dependency
     # solving and request handling would only add per-request work

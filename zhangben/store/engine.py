@@ -4,7 +4,13 @@ SQLite: WAL journal, a busy timeout, foreign keys on, and write transactions ope
 ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of failing on lock upgrade.
 PostgreSQL: psycopg 3; the core locks account rows with ``SELECT … FOR UPDATE`` in id order.
 Transient conflicts (serialization failure, deadlock, busy database) are retried here, so they
-never reach a caller.
+never reach a caller. Every engine hides SQL parameters in its errors and logs
+(``hide_parameters``), and PostgreSQL's error details (which quote a failing row's values) are
+dropped: a parameter may be a sign, a token hash or a password hash.
+
+:func:`unavailable` tells a database that cannot be reached (down, restarting, connections
+lost, pool exhausted, SQLite file locked past the busy timeout) from a fault of the request,
+so that each surface can answer "try again" (503) instead of an internal error.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -60,7 +67,25 @@ def make_engine(url: str, **kwargs) -> Engine:
         # no pre-ping: it would cost a round trip per checkout; stale connections are
         # recycled instead
         kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _terse_server_errors)
+    return engine
+
+
+def _terse_server_errors(context) -> None:
+    """PostgreSQL's DETAIL of a constraint error shows the row's values ("Failing row contains
+    (erp01, <sign>, …)", "Key (…)=(…) already exists"): keep only the primary message and the
+    SQLSTATE, in the driver's error and in SQLAlchemy's, as hide_parameters does for the
+    statement's parameters."""
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    if diag is None or not (diag.message_detail or diag.context or diag.message_hint):
+        return
+    terse = f"{diag.message_primary or type(orig).__name__} (SQLSTATE {diag.sqlstate})"
+    orig.args = (terse,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {terse}",)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -91,6 +116,80 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+#: SQLSTATE classes and codes of a server that is unreachable, shutting down or starting up.
+_UNAVAILABLE_PGCODES = {"57P01", "57P02", "57P03", "53300", "58030"}
+#: Driver texts (lower case) of a lost or refused connection, and the failure class each names.
+_UNAVAILABLE_TEXTS = (
+    ("connection refused", "connection refused"),
+    ("could not connect", "connection refused"),
+    ("connection failed", "connection refused"),
+    ("the database system is starting up", "database starting up"),
+    ("the database system is shutting down", "database shutting down"),
+    ("the database system is in recovery mode", "database in recovery"),
+    ("is not currently accepting connections", "database not accepting connections"),
+    ("terminating connection", "connection terminated"),
+    ("server closed the connection", "connection lost"),
+    ("connection is closed", "connection lost"),
+    ("consuming input failed", "connection lost"),
+    ("ssl syscall error", "connection lost"),
+    ("connection timeout expired", "connection timed out"),
+    ("database is locked", "database locked"),
+    ("database is busy", "database locked"),
+    ("unable to open database file", "database file unavailable"),
+    ("disk i/o error", "database file unavailable"),
+)
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """The failure class when ``exc`` means the database cannot serve now (a caller may retry
+    the same request later), else None. Classes: ``connection refused``, ``connection lost``,
+    ``connection terminated``, ``database starting up``, ``database shutting down``,
+    ``pool exhausted``, ``database locked``, …"""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.exc.TimeoutError):  # QueuePool: no connection within its timeout
+            return "pool exhausted"
+        if isinstance(exc, sa.exc.DBAPIError):
+            if exc.connection_invalidated:
+                return "connection lost"
+            orig = exc.orig
+            sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+            if sqlstate in _UNAVAILABLE_PGCODES or (sqlstate or "").startswith("08"):
+                return _text_class(str(orig)) or f"sqlstate {sqlstate}"
+            if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+                found = _text_class(str(orig))
+                if found:
+                    return found
+        elif type(exc).__module__.startswith(("psycopg", "sqlite3")):
+            found = _text_class(str(exc))
+            if found:
+                return found
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _text_class(text: str) -> str | None:
+    text = text.lower()
+    for needle, name in _UNAVAILABLE_TEXTS:
+        if needle in text:
+            return name
+    return None
+
+
+def serialize(conn: Connection, *names: str) -> None:
+    """Inside a write transaction: wait until no other transaction holds any of ``names``, and
+    hold them until this one ends. On PostgreSQL these are transaction-level advisory locks,
+    taken in the order given (callers give them in one fixed order); on SQLite the write
+    transaction (``BEGIN IMMEDIATE``) already runs alone."""
+    if conn.dialect.name != "postgresql":
+        return
+    for name in names:
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction (``BEGIN IMMEDIATE`` on SQLite); commits, or rolls back on error."""
@@ -117,7 +216,11 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
     if fcntl is None or not path or path == ":memory:" or path.startswith("file:") or path in held:
         yield
         return
-    fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # the directory is gone or read-only: SQLite says what is wrong
+        yield
+        return
     try:
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
         pause = 0.0002

@@ -1,7 +1,10 @@
-"""The 壹川 V3 envelope: ``{"code", "msg", "time", "data"}``, always HTTP 200.
+"""The 壹川 V3 envelope: ``{"code", "msg", "time", "data"}``, HTTP 200.
 
 ``time`` is the server's Unix time as a string (the seed shows ``"1525750287"``). Errors carry
-``data: null`` and one of the codes below.
+``data: null`` and one of the codes below. Two refusals also carry their HTTP status, so that
+proxies and HTTP clients see them too: a body too large (413) and a database that cannot serve
+(503, with ``Retry-After``). The seed documents no such codes; they follow its numbering (the
+HTTP status, then two digits).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ LOGIN_FAILED = 40102  # wrong username or password (never says which)
 LOGIN_THROTTLED = 40103  # too many failed logins for this username or address
 NO_PERMISSION = 40301  # the account is not yours (or does not exist, for a non-staff user)
 UNKNOWN_ACCOUNT = 40401  # staff named an account number that does not exist
+BODY_TOO_LARGE = 41301  # the request body is above the limit (HTTP 413)
 SERVER_ERROR = 50000
+UNAVAILABLE = 50300  # the database cannot serve now; retry later (HTTP 503, Retry-After)
 
 CODES = {
     OK: "ok",
@@ -25,7 +30,9 @@ CODES = {
     LOGIN_THROTTLED: "too many failed logins; try again later",
     NO_PERMISSION: "no permission for that account",
     UNKNOWN_ACCOUNT: "unknown account",
+    BODY_TOO_LARGE: "request body too large",
     SERVER_ERROR: "server error",
+    UNAVAILABLE: "service busy (database unavailable); try again later",
 }
 
 

@@ -1,6 +1,8 @@
 """The 壹川 V3 surface: ``/v3/login``, ``/v3/logout``, ``/v3/me`` and ``/v3/accountlog``.
 
-Every answer is HTTP 200 with the envelope of :mod:`zhangben.yichuan.envelope`. Parameters come
+Every answer is the envelope of :mod:`zhangben.yichuan.envelope`, with HTTP 200 except a body
+above :data:`MAX_BODY_BYTES` (413, refused while it streams in, before any parsing or
+authentication) and a database outage (503 with ``Retry-After``). Parameters come
 from the query string, a form body or a JSON object body (the body wins). The session token is
 read from ``Authorization: Bearer …``, else a ``token`` parameter, else the cookie set at login.
 The routes declare no parameters in OpenAPI (they are described in text), so schema-driven
@@ -28,6 +30,7 @@ from zhangben.core.ledger import Ledger
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, User
 from zhangben.settings import Settings
+from zhangben.web import bodylimit, outage
 from zhangben.yichuan import envelope as env
 from zhangben.yichuan.envelope import YichuanError
 from zhangben.yichuan.items import entry_item, unix_seconds
@@ -36,6 +39,9 @@ log = logging.getLogger("zhangben.yichuan")
 
 TOKEN_COOKIE = "yichuan_token"  # noqa: S105 - a cookie name
 DEFAULT_ROW, MAX_ROW = 15, 100
+#: The largest request body the surface reads (a login or an accountlog query is tiny).
+MAX_BODY_BYTES = 64 << 10
+PREFIX = "/v3"
 MAX_PAGE = 10**9
 ACCOUNTLOG_METHODS = ("GET", "POST")
 
@@ -60,6 +66,13 @@ class _AccountlogRoute(APIRoute):
 
 def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
     app.include_router(build_router(ledger, settings))
+    bodylimit.limit(app, [PREFIX], MAX_BODY_BYTES, too_large)
+
+
+def too_large(max_bytes: int) -> JSONResponse:
+    """The answer to a body above the limit, before anything is parsed (HTTP 413)."""
+    msg = f"request body too large (at most {max_bytes} bytes)"
+    return JSONResponse(env.error(env.BODY_TOO_LARGE, msg), status_code=413)
 
 
 def _guarded(handler: Callable[..., Awaitable[JSONResponse]]):
@@ -81,7 +94,14 @@ def _guarded(handler: Callable[..., Awaitable[JSONResponse]]):
             return JSONResponse(env.error(env.UNKNOWN_ACCOUNT, exc.message))
         except LedgerError as exc:
             return JSONResponse(env.error(env.BAD_PARAMETER, exc.message))
-        except Exception:
+        except Exception as exc:
+            retry_after = outage.unavailable(exc, request.url.path)
+            if retry_after is not None:  # logged once per failure class, without a trace
+                return JSONResponse(
+                    env.error(env.UNAVAILABLE),
+                    status_code=503,
+                    headers={"Retry-After": str(retry_after)},
+                )
             log.exception("壹川 %s %s failed", request.method, request.url.path)
             return JSONResponse(env.error(env.SERVER_ERROR))
 
@@ -186,7 +206,7 @@ def user_data(user: User, owned: list[Account]) -> dict:
 
 
 def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/v3", tags=["壹川 V3"])
+    router = APIRouter(prefix=PREFIX, tags=["壹川 V3"])
     access = Access(ledger)
 
     def current_user(token: str | None) -> User:

@@ -32,6 +32,8 @@ def test_seed_messages():
         2001: "缺少必要的参数",
         2002: "非法的请求参数",
         2003: "接口不存在",
+        # not the seed's: zhangben's answer to a database outage (HTTP 503, Retry-After)
+        503: "服务暂不可用,请稍后重试",
     }
 
 

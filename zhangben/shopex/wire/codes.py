@@ -37,6 +37,7 @@ SEED_MESSAGES: dict[int, str] = {
     401: "未授权访问",
     403: "禁止访问",
     500: "服务器内部错误",
+    503: "服务暂不可用,请稍后重试",
     1001: "非法的flag",
     1002: "请求已过期",
     1003: "签名错误",
@@ -83,6 +84,9 @@ class Reason(StrEnum):
     #: ``type`` other than ``json``.
     BAD_TYPE = "bad_type"
     INTERNAL = "internal"
+    #: The database cannot serve now: HTTP 503 with ``Retry-After``; the same call may be
+    #: signed again and retried.
+    UNAVAILABLE = "unavailable"
 
 
 #: Reason → (seed code, e-code).
@@ -102,6 +106,9 @@ REASON_CODES: dict[Reason, tuple[int, str]] = {
     Reason.BAD_TYPE: (1004, "e000001"),
     # The original has no code for a crash; e000005 ("init interface fail") is the nearest.
     Reason.INTERNAL: (500, "e000005"),
+    # Neither the seed nor the original has a "busy" code: the seed's numbering gets the HTTP
+    # status, the original's style its nearest e-code; sub_msg and Retry-After say the rest.
+    Reason.UNAVAILABLE: (503, "e000005"),
 }
 
 

@@ -1,0 +1,90 @@
+"""The server's log, through the error paths of every surface, never shows a secret: ShopEx
+tokens and signs, passwords, API keys, session tokens (also when sent as ``?token=``)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+from tests.conftest import TEST_SECRET_KEY
+from tests.reliability.support import Server, record
+from tests.shopex.support import ENDPOINT, signed
+from zhangben.access import apikeys, integrators, sessions
+from zhangben.shopex.wire.signature import sign_params
+from zhangben.store.engine import make_engine, run_write
+
+PASSWORD = "right-password-log-scan"  # noqa: S105 - a test user's
+
+
+def test_no_secret_reaches_the_log(db_url, backend, tmp_path):
+    engine = make_engine(db_url)
+    cipher = integrators.fernet_for(TEST_SECRET_KEY, db_url)
+
+    def setup(conn):
+        app, token = integrators.create_integrator(
+            conn, name="ERP", flag="erp01", secret_key=cipher
+        )
+        _, key = apikeys.create_key(conn, app.id, scopes=("read", "write"))
+        sessions.add_user(conn, username="finance", password=PASSWORD, role="staff")
+        return token, key
+
+    token, key = run_write(engine, setup)
+    engine.dispose()
+    log = tmp_path / "serve.log"
+    server = Server(db_url, log, workers=1).start()
+    secrets_sent = {"shopex token": token, "api key": key, "password": PASSWORD}
+    paths = 0
+    try:
+        with httpx.Client(base_url=server.base, timeout=30) as http:
+            # ShopEx: a good call, a wrong sign, a replay, the token as a parameter, a bad body
+            good = signed("erp01", token, "finance.getAccountBalance")
+            bad = {**signed("erp01", token, "finance.getAccountBalance"), "sign": "F" * 32}
+            leaky = signed("erp01", token, "finance.getTransactionList", page_no="x")
+            leaky["token"] = token  # a caller that sends its token as a parameter
+            leaky["sign"] = sign_params({k: v for k, v in leaky.items() if k != "sign"}, token)
+            for params in (good, good, bad, leaky):
+                http.post(ENDPOINT, data=params)
+            http.post(
+                ENDPOINT,
+                content=b"{" + token.encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            secrets_sent |= {"sign": good["sign"], "leaky sign": leaky["sign"]}
+            # 壹川: wrong and right passwords, the session token in the header and in ?token=
+            http.post("/v3/login", data={"username": "finance", "password": "wrong-" + PASSWORD})
+            http.post("/v3/login", json={"username": "finance", "password": PASSWORD + "x" * 70000})
+            session = http.post(
+                "/v3/login", data={"username": "finance", "password": PASSWORD}
+            ).json()["data"]["token"]
+            secrets_sent["session token"] = session
+            http.get("/v3/accountlog", params={"token": session, "page": "-1"})
+            http.get("/v3/accountlog", params={"token": session, "account_id": "nope"})
+            http.get("/v3/accountlog", headers={"Authorization": "Bearer " + session[::-1]})
+            # REST: a wrong key, a good key with bad requests, a session as a Bearer token
+            http.get("/api/v1/balances", headers={"Authorization": "Bearer " + key + "x"})
+            auth = {"Authorization": "Bearer " + key}
+            http.post("/api/v1/transfers", json={"amount": "1e999"}, headers=auth)
+            http.post("/api/v1/transfers", content=b"x" * (2 << 20), headers=auth)
+            http.get("/api/v1/accounts/NOPE", headers=auth)
+            http.get("/api/v1/balances", headers={"Authorization": "Bearer " + session})
+            paths = 18
+    finally:
+        server.stop()
+    text = log.read_text(errors="replace")
+    assert "shopex method=finance.getAccountBalance flag=erp01 code=0" in text  # the log is on
+    found = {
+        name: value
+        for name, value in secrets_sent.items()
+        if value in text or quote(value, safe="") in text
+    }
+    assert not found, f"secrets in the log: {sorted(found)}"
+    assert "Traceback" not in text
+    record(
+        "log scan through error paths",
+        backend=backend,
+        requests=paths,
+        secrets_checked=len(secrets_sent),
+        secrets_found=len(found),
+        log_lines=len(text.splitlines()),
+    )

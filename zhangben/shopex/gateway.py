@@ -31,6 +31,7 @@ from zhangben.access.cache import TtlCache
 from zhangben.access.integrators import Cipher, Integrator, token_of
 from zhangben.access.service import Access
 from zhangben.core.ledger import Ledger
+from zhangben.core.texts import text_problem
 from zhangben.shopex import bill_methods, methods
 from zhangben.shopex.params import ParamError
 from zhangben.shopex.registry import REGISTRY, MethodContext, MethodRegistry
@@ -42,6 +43,9 @@ log = logging.getLogger("zhangben.shopex")
 
 MAX_WINDOW_SECONDS = 3600
 SYSTEM_PARAMS = ("flag", "method", "sign", "timestamp")
+#: The longest each system parameter may be (a flag is 1-64 characters when it is made; a
+#: sign is 32 hex digits): anything longer, a NUL or a lone surrogate is a 2002 at check 1.
+SYSTEM_TEXT_SIZES = {"flag": 64, "method": 128, "sign": 128, "timestamp": 64}
 #: The modules whose methods the gateway serves.
 METHOD_MODULES = (methods, bill_methods)
 
@@ -262,6 +266,10 @@ class _State:
     method: str | None = None
 
 
+def _unfit(value: Any, size: int) -> str | None:
+    return text_problem(value, size) if isinstance(value, str) else None
+
+
 def _php_empty(value: Any) -> bool:
     return value is None or value == "" or value == "0" or value is False or value == {}
 
@@ -269,14 +277,18 @@ def _php_empty(value: Any) -> bool:
 def _check_presence(state: _State) -> None:
     params = state.params
     missing = [name for name in SYSTEM_PARAMS if _php_empty(params.get(name))]
+    unfit = {name: _unfit(params.get(name), size) for name, size in SYSTEM_TEXT_SIZES.items()}
     for name in ("flag", "method"):
-        if isinstance(params.get(name), str) and name not in missing:
+        if isinstance(params.get(name), str) and name not in missing and not unfit[name]:
             setattr(state, name, params[name])
     if missing:
         raise Refused(Reason.MISSING_PARAM, f"missing system parameter: {', '.join(missing)}")
     bad = [n for n in SYSTEM_PARAMS if not isinstance(params[n], str | int) or params[n] is True]
     if bad:
         raise Refused(Reason.BAD_SYSTEM_PARAM, f"system parameter must be a string: {bad[0]}")
+    for name, problem in unfit.items():
+        if problem:  # before any of them reaches the database (the flag's lookup, the sign's)
+            raise Refused(Reason.BAD_SYSTEM_PARAM, f"{name} {problem}")
     method = str(params["method"])
     klass, _, name = method.rpartition(".")
     if not klass or not name:

@@ -27,6 +27,7 @@ from zhangben.api.schemas import (
     EntryPage,
     EntryType,
     Instant,
+    QueryBool,
 )
 from zhangben.api.writes import ApiContext, context, json_response
 from zhangben.core.queries import EntryFilter
@@ -75,7 +76,7 @@ def list_entries(
     cursor: Annotated[
         str | None, Query(max_length=40, description="next_cursor of the previous page")
     ] = None,
-    with_total: Annotated[bool, Query(description="also count every match")] = False,
+    with_total: Annotated[QueryBool, Query(description="also count every match")] = False,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
 ) -> Response:

@@ -134,3 +134,16 @@ def test_a_form_of_more_than_1000_fields_is_2002(erp, caplog):
     query = body(erp.client.get(ENDPOINT, params={**erp.params(BAL), **fields}))
     assert query["code"] == 2002
     assert_quiet(caplog)
+
+
+def test_a_sign_error_echoing_a_lone_surrogate_is_valid_json(erp, caplog):
+    """The server's concatenation in a 1003 holds every parameter as sent: a lone surrogate
+    is written as the JSON escape it came in as, not a 500 (found by tests/shopex/
+    test_http_fuzz.py)."""
+    params = {**erp.params(BAL), "remark": "收款\ud800", "sign": "A" * 32}
+    response = erp.client.post(ENDPOINT, content=_json(params), headers=JSON)
+    assert response.status_code == 200 and b"\\ud800" in response.content
+    data = json.loads(response.content)
+    assert data["code"] == 1003
+    assert "remark收款\ud800" in json.loads(data["sub_msg"])["assemble_str"]
+    assert_quiet(caplog)

@@ -239,3 +239,65 @@ def test_no_cache_with_ttl_zero(settings, ledger, make_key):
         key_id = run_write(ledger.engine, lambda conn: apikeys.list_keys(conn))[-1].id
         run_write(ledger.engine, lambda conn: apikeys.revoke_key(conn, key_id))
         assert c.get(f"{V1}/accounts", headers=bearer(secret)).status_code == 401
+
+
+def _same_refusal(hidden, missing, hidden_name: str, missing_name: str) -> None:
+    """Two 403 problems that differ only by the name the caller sent."""
+    assert hidden.status_code == missing.status_code == 403, (hidden.text, missing.text)
+    assert hidden.headers["content-type"] == missing.headers["content-type"]
+    a, b = hidden.json(), missing.json()
+    assert a["code"] == b["code"] == "forbidden"
+    assert a["detail"].replace(hidden_name, "X") == b["detail"].replace(missing_name, "X")
+    assert {k: v for k, v in a.items() if k not in ("detail", "instance")} == {
+        k: v for k, v in b.items() if k not in ("detail", "instance")
+    }
+
+
+def test_a_limited_caller_cannot_tell_what_exists_outside_its_reach(
+    shops, make_key, make_session, client
+):
+    """A key limited to shop S001 (or a user's session) gets the same 403 for another shop's
+    account, entry or transfer as for one that does not exist: a 404 would tell that it does
+    not (issue 13, point 10). An unrestricted key still gets the 404."""
+    api = shops
+    b = {"number": "S2B", "name": "b", "shop_code": "S002"}
+    assert api.post(f"{V1}/accounts", json=b).status_code == 201
+    move = {"from_account": "S2A", "to_account": "S2B", "amount": "1"}
+    transfer_id = api.post(f"{V1}/transfers", json=move).json()["transfer_id"]
+    entry_id = api.get(f"{V1}/entries", params={"account": "S2A"}).json()["items"][-1]["id"]
+    alice, _ = make_session("alice")
+    for who in (bearer(make_key(shops=["S001"])), bearer(alice)):
+        for path in ("", "/balance"):
+            hidden = client.get(f"{V1}/accounts/S2A{path}", headers=who)
+            missing = client.get(f"{V1}/accounts/NOPE{path}", headers=who)
+            _same_refusal(hidden, missing, "S2A", "NOPE")
+        for body in (
+            {"type": "income", "account": "{}", "amount": "1"},
+            {"from_account": "S1A", "to_account": "{}", "amount": "1"},
+        ):
+            path = "/postings" if "type" in body else "/transfers"
+            hidden, missing = (
+                client.post(
+                    V1 + path,
+                    json={k: v.format(n) for k, v in body.items()},
+                    headers=who,
+                )
+                for n in ("S2A", "NOPE")
+            )
+            _same_refusal(hidden, missing, "S2A", "NOPE")
+        for path, real in (
+            ("/entries/{}", entry_id),
+            ("/entries/{}/reversal", entry_id),
+            ("/transfers/{}/reversal", transfer_id),
+        ):
+            call = client.get if path == "/entries/{}" else client.post
+            hidden = call(V1 + path.format(real), headers=who)
+            missing = call(V1 + path.format(999999), headers=who)
+            _same_refusal(hidden, missing, str(real), "999999")
+    key = bearer(make_key(shops=["S001"]))
+    hidden = client.post(f"{V1}/accounts/S2A/close", headers=key)
+    missing = client.post(f"{V1}/accounts/NOPE/close", headers=key)
+    _same_refusal(hidden, missing, "S2A", "NOPE")
+    assert api.get(f"{V1}/accounts/NOPE").status_code == 404
+    assert api.get(f"{V1}/entries/999999").status_code == 404
+    assert api.post(f"{V1}/transfers/999999/reversal").status_code == 404

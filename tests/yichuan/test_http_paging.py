@@ -116,3 +116,18 @@ def test_post_accepts_a_form_or_a_json_body(client, staff_token):
         headers={"Authorization": f"Bearer {staff_token}", "Content-Type": "application/json"},
     ).json()
     assert broken["code"] == BAD_PARAMETER and "JSON" in broken["msg"]
+
+
+@pytest.mark.parametrize("page", ["30000000", "1000000000"])
+def test_a_page_past_2_to_the_31_is_empty_on_both_databases(client, staff_token, page):
+    """The offset (page - 1) × row passes 2³¹: the same empty page as any page past the end,
+    on SQLite and PostgreSQL (issue 13, point 6)."""
+    body = accountlog(client, staff_token, account_id="ACC001", row=100, page=page)
+    assert body["code"] == 0, body
+    data = body["data"]
+    assert (data["page"], data["count"], data["total_count"], data["lists"]) == (
+        int(page),
+        0,
+        7,
+        [],
+    )

@@ -43,6 +43,7 @@ PROBLEMS = {
         ProblemType("unauthorized", 401, "Missing or invalid credentials"),
         ProblemType("forbidden", 403, "Not allowed for these credentials"),
         ProblemType("not_found", 404, "No such resource"),
+        ProblemType("method_not_allowed", 405, "Method not allowed for this resource"),
         ProblemType("insufficient_funds", 422, "Insufficient funds"),
         ProblemType("currency_mismatch", 422, "The accounts hold different currencies"),
         ProblemType("same_account", 422, "A transfer needs two different accounts"),

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
     WithJsonSchema,
     field_validator,
 )
@@ -77,6 +78,17 @@ def _sane_instant(value: datetime) -> datetime:
     return value
 
 
+def _true_or_false(value: object) -> bool:
+    if value in ("true", "false"):
+        return value == "true"
+    raise PydanticCustomError("bool", "must be true or false")
+
+
+#: A boolean in a query string: the text ``true`` or ``false``; never ``yes``, ``1``, ``on``
+#: or ``True``, which Pydantic's lax mode would take. In a body, booleans are ``StrictBool``:
+#: JSON ``true`` or ``false`` only.
+QueryBool = Annotated[bool, PlainValidator(_true_or_false), WithJsonSchema({"type": "boolean"})]
+
 #: An ISO 8601 instant; without an offset it is read in the ledger's business time zone.
 Instant = Annotated[datetime, AfterValidator(_sane_instant)]
 
@@ -108,7 +120,7 @@ class AccountIn(Request):
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
     shop_code: str | None = Field(None, min_length=1, max_length=64, examples=["S003"])
     owner_id: int | None = Field(None, ge=1, le=MAX_INT32, description="owner's user id")
-    allow_overdraft: bool = False
+    allow_overdraft: StrictBool = False
 
 
 class AccountOut(BaseModel):

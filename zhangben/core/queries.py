@@ -11,8 +11,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from zhangben.core.errors import EntryNotFound
-from zhangben.core.money import from_minor
+from zhangben.core.errors import EntryNotFound, ValidationError
+from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
 from zhangben.core.records import Entry, Page
 from zhangben.store.tables import accounts, chart, entries
 from zhangben.store.types import UTCDateTime
@@ -212,8 +212,10 @@ def _list_statement(shape: tuple) -> sa.Select:
         ids = ids.where(entries.c.id < sa.bindparam("zb_before"))
     ids = (
         ids.order_by(entries.c.id.desc())
-        .limit(sa.bindparam("zb_limit", type_=sa.Integer))
-        .offset(sa.bindparam("zb_offset", type_=sa.Integer))
+        # bigint: an offset past 2³¹ (page 30,000,000 of 100) is an empty page on PostgreSQL
+        # as on SQLite, not an integer out of range
+        .limit(sa.bindparam("zb_limit", type_=sa.BigInteger))
+        .offset(sa.bindparam("zb_offset", type_=sa.BigInteger))
     )
     page = _base_query().where(entries.c.id.in_(ids)).order_by(entries.c.id.desc())
     if not with_total:
@@ -316,11 +318,30 @@ def entries_of_posting(conn: Connection, posting_id: int) -> list[Entry]:
     return _materialise(conn, conn.execute(query))
 
 
+#: Each amount split as ``high × 10⁹ + low`` (both truncated towards zero, as ``/`` and ``%``
+#: are on integers in SQLite and PostgreSQL): the two sums stay far inside int64 however many
+#: entries there are, where a plain SUM overflows on SQLite (even when the result would fit)
+#: and is exact but unbounded on PostgreSQL.
+_SPLIT = 10**9
+
+
 def balance_as_of(conn: Connection, account_id: int, instant: datetime) -> Decimal:
-    """The balance from every entry whose trade time is at or before ``instant``."""
-    total = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(entries.c.amount), 0)).where(
-            entries.c.account_id == account_id, entries.c.trade_time <= instant
+    """The balance from every entry whose trade time is at or before ``instant``.
+
+    Back-dated entries can make that sum larger than any balance the account ever held. Past
+    the ledger's limit (R11: ±:data:`~zhangben.core.money.MAX_BALANCE_MINOR`) it is refused
+    the same way on both databases."""
+    high, low = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(entries.c.amount // _SPLIT), 0),
+            sa.func.coalesce(sa.func.sum(entries.c.amount % _SPLIT), 0),
+        ).where(entries.c.account_id == account_id, entries.c.trade_time <= instant)
+    ).one()
+    total = int(high) * _SPLIT + int(low)
+    if abs(total) > MAX_BALANCE_MINOR:
+        limit = from_minor(MAX_BALANCE_MINOR)
+        raise ValidationError(
+            "as_of",
+            f"the balance as of this instant is beyond the ledger's limit of ±{limit}",
         )
-    ).scalar_one()
-    return from_minor(int(total))
+    return from_minor(total)

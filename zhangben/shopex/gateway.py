@@ -4,7 +4,10 @@ Checks run in the original server's order and the first failure ends the request
 
 1. presence of ``flag``, ``method``, ``sign``, ``timestamp``; ``method`` is ``class.method``;
 2. ``timestamp`` within the window (before the sign, even for an unknown flag);
-3. the flag is known and the sign matches its token (a disabled flag's token still counts);
+3. the sign matches the flag's token (a disabled flag's token still counts). An unknown flag
+   is refused exactly like a wrong sign, and until the sign is verified every refusal is in
+   the default (seed) style: nothing tells an unknown flag from a known one, or an app's
+   style, to a caller without its token;
 4. the sign was not used before — it is recorded *here*, so a request that fails a later
    check still uses up its sign;
 5. the method exists; 6. permission: flag enabled, method granted, IP allowed, rate limit;
@@ -14,7 +17,7 @@ Apps are cached per process (``cache_seconds``, with their decrypted token) for 
 The replay guard's statement reads the app's current record in the same round trip (see
 :func:`zhangben.access.replay.remember_sign_and_read_app`), and checks 3-9 then use that
 record: a rotated token, a disabled flag or changed grants take effect on the next call, as
-without the cache. Only the response style of a refusal at checks 1-2 may lag (≤ the ttl).
+without the cache.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from zhangben.access.cache import TtlCache
 from zhangben.access.integrators import Cipher, Integrator, token_of
 from zhangben.access.service import Access
 from zhangben.core.ledger import Ledger
+from zhangben.core.texts import text_problem
 from zhangben.shopex import bill_methods, methods
 from zhangben.shopex.params import ParamError
 from zhangben.shopex.registry import REGISTRY, MethodContext, MethodRegistry
@@ -43,6 +47,11 @@ log = logging.getLogger("zhangben.shopex")
 
 MAX_WINDOW_SECONDS = 3600
 SYSTEM_PARAMS = ("flag", "method", "sign", "timestamp")
+#: The longest each system parameter may be (a flag is 1-64 characters when it is made; a
+#: sign is 32 hex digits): anything longer, a NUL or a lone surrogate is a 2002 at check 1.
+SYSTEM_TEXT_SIZES = {"flag": 64, "method": 128, "sign": 128, "timestamp": 64}
+#: Signs with for an unknown flag, so that refusing it costs what a wrong sign costs.
+_NO_TOKEN = "-" * 32  # noqa: S105 - not a secret: no app has it (tokens are alphanumeric)
 #: The modules whose methods the gateway serves.
 METHOD_MODULES = (methods, bill_methods)
 
@@ -140,20 +149,13 @@ class Gateway:
     # -- the steps ---------------------------------------------------------------------------
 
     def _pipeline(self, state: _State, client_ip: str | None) -> dict[str, Any]:
+        # Until the sign is verified nothing tells one flag from another: every refusal is in
+        # the default (seed) style, and an unknown flag is a sign mismatch like a known one's.
         params = state.params
-        known: KnownApp | None = None
-        cached = False
-        try:
-            _check_presence(state)
-        finally:  # a known flag answers in its app's style from the first check on
-            if state.flag:
-                known, cached = self._lookup(state.flag)
-            if known is not None:
-                state.style = known.app.response_style
+        _check_presence(state)
         now = self.clock()
         ts = self._check_timestamp(params["timestamp"], now)
-        if known is None:
-            raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {state.flag!r}")
+        known, cached = self._lookup(state.flag)
         known = self._check_sign(known, cached, params)
         app = self._check_replay(known, state, params, ts, now)
         handler = self.registry.get(state.method)
@@ -202,22 +204,28 @@ class Gateway:
             )
         return ts
 
-    def _check_sign(self, known: KnownApp, cached: bool, params: dict[str, Any]) -> KnownApp:
+    def _check_sign(self, known: KnownApp | None, cached: bool, params: dict[str, Any]) -> KnownApp:
+        """The app whose token signed ``params``; an unknown flag is refused exactly as a
+        known flag with a wrong sign is, after the same work."""
+        if known is None:
+            verify_sign(params, _NO_TOKEN, params["sign"])
+            raise self._sign_mismatch(None, params)
         if verify_sign(params, known.token, params["sign"]):
             return known
         if cached:  # the token may have been rotated since it was cached: read it again
             self.apps.discard(known.app.flag)
             fresh, _ = self._lookup(known.app.flag)
             if fresh is None:
-                raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {known.app.flag!r}")
+                raise self._sign_mismatch(None, params)
             known = fresh
             if verify_sign(params, known.token, params["sign"]):
                 return known
         raise self._sign_mismatch(known, params)
 
     @staticmethod
-    def _sign_mismatch(known: KnownApp, params: dict[str, Any]) -> Refused:
-        steps = explain(params, known.token)  # the concatenation with a token param redacted
+    def _sign_mismatch(known: KnownApp | None, params: dict[str, Any]) -> Refused:
+        token = _NO_TOKEN if known is None else known.token
+        steps = explain(params, token)  # the concatenation with a token param redacted
         detail = sign_mismatch_detail(str(params["sign"]), steps["concatenation"])
         return Refused(Reason.SIGN_MISMATCH, detail)
 
@@ -234,11 +242,11 @@ class Gateway:
         if current is None:  # deleted since it was cached
             self.apps.discard(flag)
             raise Refused(Reason.UNKNOWN_FLAG, f"unknown flag {flag!r}")
-        state.style = current.response_style
         rotated = current.token_encrypted != known.app.token_encrypted
         known = self._remember(current, known)  # just read: cached afresh
         if rotated and not verify_sign(params, known.token, sign):
             raise self._sign_mismatch(known, params)
+        state.style = current.response_style  # the sign is verified: the app's own style
         if not fresh:
             raise Refused(Reason.REPLAYED, "this sign was already used: repeated request")
         return current
@@ -278,6 +286,10 @@ class _State:
     method: str | None = None
 
 
+def _unfit(value: Any, size: int) -> str | None:
+    return text_problem(value, size) if isinstance(value, str) else None
+
+
 def _php_empty(value: Any) -> bool:
     return value is None or value == "" or value == "0" or value is False or value == {}
 
@@ -285,14 +297,18 @@ def _php_empty(value: Any) -> bool:
 def _check_presence(state: _State) -> None:
     params = state.params
     missing = [name for name in SYSTEM_PARAMS if _php_empty(params.get(name))]
+    unfit = {name: _unfit(params.get(name), size) for name, size in SYSTEM_TEXT_SIZES.items()}
     for name in ("flag", "method"):
-        if isinstance(params.get(name), str) and name not in missing:
+        if isinstance(params.get(name), str) and name not in missing and not unfit[name]:
             setattr(state, name, params[name])
     if missing:
         raise Refused(Reason.MISSING_PARAM, f"missing system parameter: {', '.join(missing)}")
     bad = [n for n in SYSTEM_PARAMS if not isinstance(params[n], str | int) or params[n] is True]
     if bad:
         raise Refused(Reason.BAD_SYSTEM_PARAM, f"system parameter must be a string: {bad[0]}")
+    for name, problem in unfit.items():
+        if problem:  # before any of them reaches the database (the flag's lookup, the sign's)
+            raise Refused(Reason.BAD_SYSTEM_PARAM, f"{name} {problem}")
     method = str(params["method"])
     klass, _, name = method.rpartition(".")
     if not klass or not name:

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from zhangben.access.integrators import fernet_for
 from zhangben.core.ledger import Ledger
+from zhangben.core.texts import MAX_NESTING, nesting_depth
 from zhangben.settings import Settings
 from zhangben.shopex.gateway import Gateway, Outcome
 from zhangben.shopex.wire.codes import Reason
@@ -153,6 +154,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the JSON body must be an object")
+    # the parameter array itself is one level; below it, PHP's max_input_nesting_level
+    if nesting_depth(data, MAX_NESTING + 1) > MAX_NESTING + 1:
+        raise BadRequest(f"the JSON body nests deeper than {MAX_NESTING} levels")
     return data
 
 

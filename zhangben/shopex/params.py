@@ -2,7 +2,9 @@
 
 Values arrive as strings (form, query) or as JSON scalars; a map where a scalar is expected,
 a malformed value or an out-of-range one raises :class:`ParamError` (2002 / e000006), a
-missing required one raises it with ``missing=True`` (2001 / e000006).
+missing required one raises it with ``missing=True`` (2001 / e000006). Every text read here
+is first checked by :func:`zhangben.core.texts.text_problem` (at most 1024 characters, no NUL,
+valid UTF-8), so hostile text never reaches the database.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from zhangben.core.texts import text_problem
 from zhangben.shopex.wire.signature import php_string
 from zhangben.shopex.wire.times import parse_query_time
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 _MAX_PAGE_NO_DIGITS = 9
+#: The longest text an application parameter may be (``S001#S002#…`` included).
+MAX_TEXT = 1024
 
 
 class ParamError(Exception):
@@ -37,6 +42,9 @@ def text(params: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str | int | bool | Decimal | float):
         raise ParamError(f"{name} has an unsupported type")
     value = php_string(value).strip()
+    problem = text_problem(value, MAX_TEXT)
+    if problem:  # refused here, before the value reaches the database
+        raise ParamError(f"{name} {problem}")
     return value or None
 
 

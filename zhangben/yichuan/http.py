@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from zhangben.access import sessions
 from zhangben.access.service import Access
@@ -29,6 +30,7 @@ from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, User
+from zhangben.core.texts import text_problem
 from zhangben.settings import Settings
 from zhangben.web import bodylimit, outage
 from zhangben.yichuan import envelope as env
@@ -42,6 +44,8 @@ DEFAULT_ROW, MAX_ROW = 15, 100
 #: The largest request body the surface reads (a login or an accountlog query is tiny).
 MAX_BODY_BYTES = 64 << 10
 PREFIX = "/v3"
+#: At most this many parameters (query and body together), each at most MAX_TEXT characters.
+MAX_FIELDS, MAX_TEXT = 1000, 1024
 MAX_PAGE = 10**9
 ACCOUNTLOG_METHODS = ("GET", "POST")
 
@@ -109,28 +113,59 @@ def _guarded(handler: Callable[..., Awaitable[JSONResponse]]):
 
 
 async def read_params(request: Request) -> dict[str, str]:
-    """Query parameters overlaid with a form or JSON-object body; values as text."""
-    params: dict[str, str] = dict(request.query_params)
+    """Query parameters overlaid with a form or JSON-object body; values as text, each
+    checked by :func:`checked` before anything reaches the database."""
+    return checked(request.query_params.multi_items(), await _body_params(request))
+
+
+def checked(*sources: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The parameters of ``sources`` (later ones win), refused with 40001 when there are more
+    than 1,000 of them or a name or value is not fit for the database: a NUL, a lone
+    surrogate, or more than 1,024 characters (:func:`zhangben.core.texts.text_problem`)."""
+    params: dict[str, str] = {}
+    count = 0
+    for source in sources:
+        for key, value in source:
+            count += 1
+            if count > MAX_FIELDS:
+                raise YichuanError(env.BAD_PARAMETER, f"more than {MAX_FIELDS} parameters")
+            if text_problem(key, MAX_TEXT):
+                raise YichuanError(env.BAD_PARAMETER, "a parameter name is not valid text")
+            problem = text_problem(value, MAX_TEXT)
+            if problem:
+                raise YichuanError(env.BAD_PARAMETER, f"{key}: {problem}")
+            params[key] = value
+    return params
+
+
+async def _body_params(request: Request) -> list[tuple[str, str]]:
     if request.method != "POST":
-        return params
+        return []
+    params: list[tuple[str, str]] = []
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         raw = await request.body()
         if raw.strip():
             try:
                 body = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested thousands deep
                 raise YichuanError(env.BAD_PARAMETER, "the body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise YichuanError(env.BAD_PARAMETER, "the JSON body must be an object")
             for key, value in body.items():
+                if text_problem(key, MAX_TEXT):  # named in no answer unless it is fit
+                    raise YichuanError(env.BAD_PARAMETER, "a parameter name is not valid text")
                 if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
                     raise YichuanError(env.BAD_PARAMETER, f"{key}: must be a string or integer")
                 if value is not None:
-                    params[key] = str(value)
+                    params.append((key, str(value)))
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        try:
+            form = await request.form(max_files=MAX_FIELDS, max_fields=MAX_FIELDS)
+        except (HTTPException, MultiPartException) as exc:  # too many fields, malformed
+            detail = getattr(exc, "detail", None) or getattr(exc, "message", "")
+            raise YichuanError(env.BAD_PARAMETER, f"the form body is refused: {detail}") from None
+        params.extend((k, v) for k, v in form.multi_items() if isinstance(v, str))
     return params
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 V1 = "/api/v1"
 
 
@@ -44,3 +47,33 @@ def test_accounts_with_owner(api, make_session):
     ] == ["A1"]
     r = api.post(f"{V1}/accounts", json={"number": "A2", "name": "x", "owner_id": 999999})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "owner_id"
+
+
+def test_balance_as_of_never_leaves_the_ledgers_range(api, ledger):
+    """Back-dated postings can make the sum at an earlier instant larger than any balance the
+    account ever held: ten incomes of the maximum dated in January, each followed by an
+    expense dated in June. Summed as of February that is past ±900,000,000,000,000 (and past
+    int64 in minor units): the same 422 on both databases, never a 500 or a number above the
+    ledger's own maximum (issue 13, point 6)."""
+    sh = ZoneInfo("Asia/Shanghai")
+    biggest = "99999999999999.9999"
+    ledger.open_account(number="BIG", name="big")
+    january, june = datetime(2024, 1, 1, tzinfo=sh), datetime(2024, 6, 1, tzinfo=sh)
+    for i in range(10):
+        ledger.income("BIG", biggest, trade_time=january + timedelta(hours=i))
+        ledger.expense("BIG", biggest, trade_time=june)
+
+    def as_of(instant: str):
+        return api.get(f"{V1}/accounts/BIG/balance", params={"as_of": instant})
+
+    # within the range: exact
+    assert as_of("2024-01-01T00:30:00").json()["balance"] == biggest
+    assert as_of("2024-01-01T08:30:00").json()["balance"] == "899999999999999.9991"
+    assert as_of("2024-07-01T00:00:00").json()["balance"] == "0.0000"
+    # beyond it: refused, naming as_of
+    r = as_of("2024-02-01T00:00:00")
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["code"] == "validation"
+    assert problem["errors"][0]["field"] == "as_of"
+    assert "900000000000000.0000" in problem["detail"]

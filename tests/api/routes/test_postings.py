@@ -78,3 +78,32 @@ def test_reversals(two_accounts):
     assert r.status_code == 201, r.text
     assert [e["amount"] for e in r.json()["entries"]] == ["30.0000", "-30.0000"]
     assert api.get(f"{V1}/accounts/ACC002/balance").json()["balance"] == "0.0000"
+
+
+#: The largest amount one posting may carry (money.MAX_AMOUNT).
+MAX = "99999999999999.9999"
+
+
+def test_a_posting_that_would_overflow_a_balance_is_the_same_422_on_both_databases(api, ledger):
+    """R11 answers on PostgreSQL (zb_post v3 sums in numeric) as on SQLite: a 422 naming the
+    amount, never a 500 (issue 13, point 6)."""
+    ledger.open_account(number="BIG", name="big")
+    ledger.open_account(number="SRC", name="src", allow_overdraft=True)
+    for _ in range(9):  # 899,999,999,999,999.9991: just under the ±900,000,000,000,000 limit
+        ledger.income("BIG", MAX)
+    calls = [
+        ("postings", {"type": "income", "account": "BIG", "amount": "1"}),
+        ("transfers", {"from_account": "SRC", "to_account": "BIG", "amount": "1"}),
+    ]
+    for path, payload in calls:
+        r = api.post(f"{V1}/{path}", json=payload)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["code"] == "validation"
+        assert problem["detail"] == "amount: account BIG's balance would overflow"
+        assert problem["errors"] == [
+            {"field": "amount", "message": "account BIG's balance would overflow"}
+        ]
+    assert api.get(f"{V1}/accounts/BIG/balance").json()["balance"] == "899999999999999.9991"
+    assert api.get(f"{V1}/accounts/SRC/balance").json()["balance"] == "0.0000"

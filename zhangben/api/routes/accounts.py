@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from zhangben.api.auth import Principal, principal
 from zhangben.api.problems import ApiProblem
-from zhangben.api.routes.common import AccountNumber, ShopFilter, local
+from zhangben.api.routes.common import AccountNumber, ShopFilter, account_in_reach, local
 from zhangben.api.routing import errors
 from zhangben.api.routing import router as make_router
 from zhangben.api.schemas import (
@@ -121,9 +121,7 @@ def list_accounts(
 
 
 def _get(ctx: ApiContext, who: Principal, number: str) -> Account:
-    account = ctx.ledger.account(number)
-    who.check(account)
-    return account
+    return account_in_reach(ctx, who, number)
 
 
 @router.get(

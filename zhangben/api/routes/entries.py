@@ -11,7 +11,14 @@ from fastapi.responses import Response
 
 from zhangben.api.auth import Principal, principal
 from zhangben.api.problems import invalid
-from zhangben.api.routes.common import EntryId, Number, ShopFilter, Text, check_entries, local
+from zhangben.api.routes.common import (
+    EntryId,
+    Number,
+    ShopFilter,
+    Text,
+    entries_in_reach,
+    local,
+)
 from zhangben.api.routing import errors
 from zhangben.api.routing import router as make_router
 from zhangben.api.schemas import (
@@ -20,6 +27,7 @@ from zhangben.api.schemas import (
     EntryPage,
     EntryType,
     Instant,
+    QueryBool,
 )
 from zhangben.api.writes import ApiContext, context, json_response
 from zhangben.core.queries import EntryFilter
@@ -68,7 +76,7 @@ def list_entries(
     cursor: Annotated[
         str | None, Query(max_length=40, description="next_cursor of the previous page")
     ] = None,
-    with_total: Annotated[bool, Query(description="also count every match")] = False,
+    with_total: Annotated[QueryBool, Query(description="also count every match")] = False,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
 ) -> Response:
@@ -114,6 +122,5 @@ def get_entry(
     ctx: ApiContext = Depends(context),
 ) -> Response:
     who.require("read")
-    entry = ctx.ledger.entry(entry_id)
-    check_entries(ctx, who, [entry])
+    (entry,) = entries_in_reach(ctx, who, f"entry {entry_id}", lambda: [ctx.ledger.entry(entry_id)])
     return json_response(EntryOut.of(entry, ctx.tz))

@@ -6,7 +6,7 @@ from fastapi import Body, Depends, Request
 from fastapi.responses import Response
 
 from zhangben.api.auth import Principal, principal
-from zhangben.api.routes.common import EntryId, check_accounts, check_entries, local
+from zhangben.api.routes.common import EntryId, check_accounts, entries_in_reach, local
 from zhangben.api.routing import errors
 from zhangben.api.routing import router as make_router
 from zhangben.api.schemas import PostingIn, PostingOut, ReversalIn, TransferIn, TransferOut
@@ -116,9 +116,7 @@ def create_transfer(
     return idempotent(ctx, request, who, idempotency_key, body, action)
 
 
-def _reverse(ctx, request, who, key, body: ReversalIn | None, entries, reverse) -> Response:
-    who.require("write")
-    check_entries(ctx, who, entries)
+def _reverse(ctx, request, who, key, body: ReversalIn | None, reverse) -> Response:
     body = body or ReversalIn()
 
     def action():
@@ -156,14 +154,13 @@ def reverse_entry(
 ) -> Response:
     """A transfer leg is refused (reverse the transfer); a reversal cannot be reversed."""
     who.require("write")
-    entries = [ctx.ledger.entry(entry_id)]
+    entries_in_reach(ctx, who, f"entry {entry_id}", lambda: [ctx.ledger.entry(entry_id)])
     return _reverse(
         ctx,
         request,
         who,
         idempotency_key,
         body,
-        entries,
         lambda **kw: ctx.ledger.reverse_entry(entry_id, **kw),
     )
 
@@ -185,13 +182,14 @@ def reverse_transfer(
     ctx: ApiContext = Depends(context),
 ) -> Response:
     who.require("write")
-    entries = ctx.ledger.posting_entries(transfer_id)
+    entries_in_reach(
+        ctx, who, f"transfer {transfer_id}", lambda: ctx.ledger.posting_entries(transfer_id)
+    )
     return _reverse(
         ctx,
         request,
         who,
         idempotency_key,
         body,
-        entries,
         lambda **kw: ctx.ledger.reverse_transfer(transfer_id, **kw),
     )

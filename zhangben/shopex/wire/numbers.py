@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 __all__ = ["decimal_literal", "dumps", "money_str3"]
@@ -57,7 +57,7 @@ def money_str3(value: Decimal) -> str:
     return f"{whole}.{frac.ljust(3, '0')}"
 
 
-def _write(obj: Any, out: list[str]) -> None:
+def _write(obj: Any, out: list[str], string: Callable[[str], str] = encode_basestring) -> None:
     if obj is None:
         out.append("null")
     elif obj is True:
@@ -65,7 +65,7 @@ def _write(obj: Any, out: list[str]) -> None:
     elif obj is False:
         out.append("false")
     elif isinstance(obj, str):
-        out.append(encode_basestring(obj))
+        out.append(string(obj))
     elif isinstance(obj, int):
         out.append(str(int(obj)))
     elif isinstance(obj, Decimal):
@@ -76,14 +76,14 @@ def _write(obj: Any, out: list[str]) -> None:
             if isinstance(key, bool) or not isinstance(key, str | int):
                 raise TypeError(f"JSON object keys must be str or int, not {type(key).__name__}")
             out.append("," if i else "")
-            out.append(encode_basestring(str(key)) + ":")
-            _write(value, out)
+            out.append(string(str(key)) + ":")
+            _write(value, out, string)
         out.append("}")
     elif isinstance(obj, list | tuple):
         out.append("[")
         for i, value in enumerate(obj):
             out.append("," if i else "")
-            _write(value, out)
+            _write(value, out, string)
         out.append("]")
     elif isinstance(obj, float):
         raise TypeError("float in a response payload: use Decimal for money")
@@ -92,10 +92,18 @@ def _write(obj: Any, out: list[str]) -> None:
 
 
 def dumps(obj: Any) -> bytes:
-    """Compact UTF-8 JSON (non-ASCII unescaped); ``Decimal`` as :func:`decimal_literal`.
+    """Compact UTF-8 JSON (non-ASCII unescaped, unless a lone surrogate forces every string
+    to ASCII escapes); ``Decimal`` as :func:`decimal_literal`.
 
     Floats are refused (``TypeError``): money must never have been one.
     """
     out: list[str] = []
     _write(obj, out)
-    return "".join(out).encode("utf-8")
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate, echoed from a request (a sign error's concatenation): written as
+        # the JSON escape it came in as (``\ud800``), every other non-ASCII character too
+        out = []
+        _write(obj, out, encode_basestring_ascii)
+        return "".join(out).encode("ascii")

@@ -9,7 +9,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from zhangben.shopex.wire.signature import (
@@ -236,6 +236,7 @@ _params = st.dictionaries(st.text(max_size=8), _values, max_size=10)
 @pytest.mark.skipif(shutil.which("php") is None, reason="php is not installed")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params=_params, token=st.text(min_size=1, max_size=32))
+@example(params={"": 289563229355205.0}, token="0")  # found by Hypothesis: a half kept even
 def test_matches_php_reference(params, token, tmp_path_factory):
     import base64
 
@@ -252,3 +253,21 @@ def test_matches_php_reference(params, token, tmp_path_factory):
     concat_b64, sign = done.stdout.decode().split("\n")[:2]
     assert concat_params(params).encode("utf-8") == base64.b64decode(concat_b64)
     assert sign_params(params, token) == sign
+
+
+@pytest.mark.parametrize(
+    ("value", "php"),
+    [  # as PHP 8.2 writes them
+        (100000000000005.0, "1.0000000000000E+14"),
+        (-100000000000005.0, "-1.0000000000000E+14"),
+        (289563229355205.0, "2.8956322935520E+14"),
+        (120000000000005.0, "1.2000000000000E+14"),
+        (289563229355204.0, "2.895632293552E+14"),
+        (100000000000025.0, "1.0000000000002E+14"),
+        (100000000000015.0, "1.0000000000002E+14"),
+        (1000000000000050.0, "1.0E+15"),
+        (10000000000000.5, "10000000000000"),
+    ],
+)
+def test_php_float_text_at_a_half(value, php):
+    assert php_string(value) == php

@@ -47,7 +47,9 @@ def _php_float_string(value: Decimal) -> str:
         ctx.Emax, ctx.Emin = MAX_EMAX, MIN_EMIN
         rounded = ctx.plus(abs(value))
     parts = rounded.as_tuple()
-    digits = "".join(map(str, parts.digits)).rstrip("0")
+    digits = "".join(map(str, parts.digits))
+    if not _php_keeps_zeros(abs(value)):
+        digits = digits.rstrip("0")
     decpt = len(parts.digits) + int(parts.exponent)  # value = 0.<digits> * 10**decpt
     if (decpt < -3) if decpt < 0 else (decpt > _PHP_PRECISION):
         exp = decpt - 1
@@ -58,6 +60,16 @@ def _php_float_string(value: Decimal) -> str:
     if len(digits) <= decpt:
         return sign + digits + "0" * (decpt - len(digits))
     return f"{sign}{digits[:decpt]}.{digits[decpt:]}"
+
+
+def _php_keeps_zeros(value: Decimal) -> bool:
+    """PHP's dtoa writes an integer below 10**15 digit by digit and strips no trailing zero
+    when the 15th digit is exactly a half that rounds down to an even 14th digit
+    (``100000000000005.0`` is ``1.0000000000000E+14``; ``100000000000004.0`` is ``1.0E+14``)."""
+    if value != value.to_integral_value() or not 10**14 <= value < 10**15:
+        return False
+    last, kept = int(value) % 10, int(value) // 10 % 10
+    return last == 5 and kept % 2 == 0
 
 
 def php_string(value: Any) -> str:

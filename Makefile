@@ -36,13 +36,16 @@ lint: install
 test: install system-deps lint
 	$(BIN)/pytest
 
-## The full reliability run (the nightly one: more kills, restarts and bursts), then its
-## figures written into docs/reliability.md.
+## The full reliability run (the nightly one: more kills, restarts and bursts, the hostile bill
+## corpus at full size, 400 fuzz examples per test), then its figures written into
+## docs/reliability.md.
 RELIABILITY_RESULTS ?= $(or $(TMPDIR),/tmp)/zhangben-reliability.jsonl
 test-reliability: install system-deps
 	rm -f $(RELIABILITY_RESULTS)
 	ZHANGBEN_RELIABILITY=full ZHANGBEN_RELIABILITY_RESULTS=$(RELIABILITY_RESULTS) \
 		$(BIN)/pytest tests/reliability
+	ZHANGBEN_RELIABILITY=full $(BIN)/pytest -m reliability tests/imports
+	ZHANGBEN_FUZZ_EXAMPLES=400 $(BIN)/pytest tests/shopex/test_http_fuzz.py tests/yichuan/test_http_fuzz.py
 	$(BIN)/python -m tests.reliability.report $(RELIABILITY_RESULTS) docs/reliability.md
 
 format: install

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +31,17 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(5.0, ge=0, le=60)
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Serve Prometheus metrics at ``/metrics`` (off: no such route).
+    metrics: bool = False
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <this token>``.
+    metrics_token: SecretStr | None = None
+    #: ``text``, or ``json``: every log line a JSON object, and one line per request.
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value == "" else value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -26,7 +26,7 @@ def fresh_outage_log():
 
 
 def _calls(client, key, flag, token):
-    """One request per surface (and the health check), each needing the database."""
+    """One request per surface (and the readiness check), each needing the database."""
     return {
         "rest": client.get("/api/v1/balances", headers={"Authorization": f"Bearer {key}"}),
         "rest-write": client.post(
@@ -36,7 +36,7 @@ def _calls(client, key, flag, token):
         ),
         "shopex": client.post(ENDPOINT, data=signed(flag, token, "finance.getAccountBalance")),
         "yichuan": client.post("/v3/login", data={"username": "finance", "password": PASSWORD}),
-        "health": client.get("/healthz"),
+        "ready": client.get("/readyz"),
     }
 
 
@@ -48,6 +48,8 @@ def test_every_surface_answers_503_while_the_database_is_down(
     caplog.set_level(logging.INFO, logger="zhangben")
     with database_down(engine):
         answers = [_calls(client, key, flag, token) for _ in range(5)]
+        alive = client.get("/healthz")  # liveness needs no database
+    assert alive.status_code == 200 and alive.json()["status"] == "ok"
     for round_ in answers:
         for name, r in round_.items():
             assert r.status_code == 503, (name, r.status_code, r.text)
@@ -59,7 +61,10 @@ def test_every_surface_answers_503_while_the_database_is_down(
         assert json.loads(round_["shopex"].content)["code"] == 503
         envelope = round_["yichuan"].json()
         assert envelope["code"] == 50300 and envelope["data"] is None
-        assert round_["health"].json()["status"] == "unavailable"
+        ready = round_["ready"].json()
+        assert ready["status"] == "unavailable" and ready["checks"]["database"].startswith(
+            "unavailable: "
+        )
     # 25 refused requests: a few lines (one per failure class), never a stack trace
     zhangben_records = [r for r in caplog.records if r.name.startswith("zhangben")]
     assert all(r.exc_info is None and r.levelno < logging.ERROR for r in zhangben_records)
@@ -77,7 +82,7 @@ def test_every_surface_answers_503_while_the_database_is_down(
         "rest-write": 201,
         "shopex": 200,
         "yichuan": 200,
-        "health": 200,
+        "ready": 200,
     }
     assert json.loads(recovered["shopex"].content)["code"] == 0
     assert recovered["yichuan"].json()["code"] == 0

@@ -26,6 +26,7 @@ from zhangben.access import apikeys
 from zhangben.access.service import Access
 from zhangben.api.problems import ApiProblem
 from zhangben.core.records import Account, User
+from zhangben.web import observe
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -41,6 +42,7 @@ class Principal:
     shops: frozenset[str] | None = None  # None = every shop
     accounts: frozenset[str] | None = None  # None = every account
     user: User | None = None
+    key_id: int | None = None  # the API key's id (for the request log; never the key)
 
     @property
     def is_staff(self) -> bool:
@@ -91,6 +93,7 @@ def _from_key(key: apikeys.ApiKey) -> Principal:
         scopes=frozenset(key.scopes),
         shops=key.allowed_shops,
         accounts=key.allowed_accounts,
+        key_id=key.id,
     )
 
 
@@ -142,6 +145,7 @@ async def principal(
         found = await run_in_threadpool(authenticate, ctx.access, token)
         if found is None:
             raise _unauthorized()
+        observe.note(request, username=found[0].user.username)
         return found[0]
     digest = apikeys.hash_secret(token)
     verified = ctx.keys.get(digest)
@@ -152,8 +156,13 @@ async def principal(
         who, key = found
         verified = VerifiedKey(who, key.integrator_id, key.rate_limit_per_minute)
         ctx.keys.put(digest, verified)
+    observe.note(request, key_id=verified.principal.key_id)
     if verified.rate_limit_per_minute:
-        await run_in_threadpool(_count_call, ctx.access, verified)
+        try:
+            await run_in_threadpool(_count_call, ctx.access, verified)
+        except ApiProblem:
+            observe.note(request, refusal="rate_limited")
+            raise
     return verified.principal
 
 

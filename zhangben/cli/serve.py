@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -65,23 +67,57 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
-        log_config=log_config(),
+        log_config=log_config(s.log_format),
     )
-    if workers > 1:
-        # uvicorn binds the shared socket with protocol 0, so asyncio never sets TCP_NODELAY
-        # on its connections and every keep-alive response waits for a delayed ACK (~40 ms);
-        # bind it ourselves as an explicit TCP socket instead.
-        from uvicorn.supervisors import Multiprocess
+    with metrics_dir(s.metrics, workers):
+        if workers > 1:
+            # uvicorn binds the shared socket with protocol 0, so asyncio never sets
+            # TCP_NODELAY on its connections and every keep-alive response waits for a
+            # delayed ACK (~40 ms); bind it ourselves as an explicit TCP socket instead.
+            from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
-    else:
-        uvicorn.Server(config).run()
+            Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
+        else:
+            uvicorn.Server(config).run()
 
 
-def log_config() -> dict:
+@contextmanager
+def metrics_dir(metrics: bool, workers: int) -> Iterator[str | None]:
+    """prometheus-client's multiprocess mode, for metrics over ``--workers N``: a directory
+    the workers count in (``PROMETHEUS_MULTIPROC_DIR``), empty at start. One of the
+    caller's (also with one worker), else a temporary one, removed at exit."""
+    import glob
+    import os
+    import shutil
+    import tempfile
+
+    from zhangben.web.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if not metrics or (workers < 2 and not given):
+        yield None
+        return
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):  # a previous run's values
+            os.remove(stale)
+        yield given
+        return
+    path = tempfile.mkdtemp(prefix="zhangben-metrics-")
+    os.environ[MULTIPROC_ENV] = path  # inherited by the worker processes
+    try:
+        yield path
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def log_config(log_format: str = "text") -> dict:
     """uvicorn's own logging configuration, plus the ``zhangben`` loggers at INFO on stderr:
     the ShopEx request lines (``zhangben.shopex``), outage lines (``zhangben.outage``) and
-    internal errors. Applied in every worker process."""
+    internal errors; with ``json``, every line (uvicorn's too) a JSON object
+    (:mod:`zhangben.web.logs`) and one line per request (``zhangben.request``). Applied in
+    every worker process."""
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
@@ -90,6 +126,9 @@ def log_config() -> dict:
     config["formatters"]["zhangben"] = {
         "format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
     }
+    if log_format == "json":
+        for name in ("default", "access", "zhangben"):
+            config["formatters"][name] = {"()": "zhangben.web.logs.JsonFormatter"}
     config["handlers"]["zhangben"] = {
         "class": "logging.StreamHandler",
         "formatter": "zhangben",

@@ -7,8 +7,11 @@ refuses a request.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -24,6 +27,7 @@ from zhangben.core.postings.plan import Plan
 from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
+from zhangben.store import migrate
 from zhangben.store.engine import (
     make_engine,
     read_statement,
@@ -34,11 +38,46 @@ from zhangben.store.engine import (
 
 AccountRef = int | str
 
+#: Told of every posting request the facade answers: ``(kind, outcome, count)``. ``kind`` is
+#: income, expense, transfer or reversal (``batch`` for a batch refused as a whole);
+#: ``outcome`` is ``written``, ``replayed`` or, for a refusal, the error's ``code``
+#: (``insufficient_funds``, ``validation``, …). A server counts postings with it (metrics);
+#: the core knows nothing of who listens.
+PostingObserver = Callable[[str, str, int], None]
+
+
+def _observed(kind: str):
+    """Tell the ledger's observers how a posting request ended."""
+
+    def decorate(method):
+        @wraps(method)
+        def observed(self, *args, **kw):
+            if not self.observers:
+                return method(self, *args, **kw)
+            try:
+                result = method(self, *args, **kw)
+            except LedgerError as exc:
+                self._notify(kind, exc.code, 1)
+                raise
+            if isinstance(result, PostingResult):  # a batch tells its own (_post_batch)
+                self._notify(result.kind, "replayed" if result.replayed else "written", 1)
+            return result
+
+        return observed
+
+    return decorate
+
 
 class Ledger:
     def __init__(self, engine: Engine, tz: ZoneInfo | str = "Asia/Shanghai") -> None:
         self.engine = engine
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        #: see :data:`PostingObserver`; added by whoever wants to know (the server's metrics)
+        self.observers: list[PostingObserver] = []
+
+    def _notify(self, kind: str, outcome: str, count: int) -> None:
+        for observer in self.observers:
+            observer(kind, outcome, count)
 
     @classmethod
     def from_url(cls, url: str, tz: ZoneInfo | str = "Asia/Shanghai") -> Ledger:
@@ -107,15 +146,18 @@ class Ledger:
 
     # -- postings (every one planned by core.postings.plan, checked by core.postings.rules) -----
 
+    @_observed("income")
     def income(self, account: AccountRef, amount, **kw) -> PostingResult:
         """Money into ``account``. Keywords: trade_no, trade_time, operator_id, category_id,
         subject_id, counterparty, description, remark, source, external_id, idempotency_key."""
         return execute.post_one(self.engine, self._simple("income", account, amount, kw), self.tz)
 
+    @_observed("expense")
     def expense(self, account: AccountRef, amount, **kw) -> PostingResult:
         """Money out of ``account`` (same keywords as :meth:`income`)."""
         return execute.post_one(self.engine, self._simple("expense", account, amount, kw), self.tz)
 
+    @_observed("transfer")
     def transfer(
         self, from_account: AccountRef, to_account: AccountRef, amount, **kw
     ) -> PostingResult:
@@ -125,6 +167,7 @@ class Ledger:
             self.engine, self._transfer(from_account, to_account, amount, kw), self.tz
         )
 
+    @_observed("batch")
     def post_many(self, items) -> list[int]:
         """Many postings in one transaction, all or nothing; returns their posting ids (the
         first posting's for a replay). Each item is a dict: ``kind`` (income, expense or
@@ -153,18 +196,30 @@ class Ledger:
             except TypeError as exc:
                 raise planning.at(ValidationError("item", str(exc)), f"request {i}") from None
             plan.add(_header_of(one), [_leg_of(one, leg) for leg in one.legs(0)])
-        return execute.post_many(self.engine, plan, self.tz)
+        return self._post_batch(plan)
 
+    @_observed("batch")
     def transfer_many(self, transfers) -> list[int]:
         """``transfers``: (from_account, to_account, amount[, idempotency_key]) tuples, posted
         in one transaction, all or nothing; returns each transfer's posting id. The same plan,
         rules and keys as :meth:`transfer` one by one, planned as columns."""
-        return execute.post_many(self.engine, planning.transfers(transfers), self.tz)
+        return self._post_batch(planning.transfers(transfers))
 
+    def _post_batch(self, plan: Plan) -> list[int]:
+        """Write a batch; its postings are told to the observers as written (a batch replayed
+        by its keys is told again: the writer does not say which were replays)."""
+        ids = execute.post_many(self.engine, plan, self.tz)
+        if self.observers:
+            for kind, count in Counter(plan.kind).items():
+                self._notify(kind, "written", count)
+        return ids
+
+    @_observed("reversal")
     def reverse_entry(self, entry_id: int, **kw) -> PostingResult:
         """Cancel an income or expense entry with a new reversal entry (never an edit)."""
         return self._reverse({"entry": entry_id}, entry_id, None, kw)
 
+    @_observed("reversal")
     def reverse_transfer(self, transfer_id: int, **kw) -> PostingResult:
         """Cancel both legs of a transfer in one new posting."""
         return self._reverse({"transfer": transfer_id}, None, transfer_id, kw)
@@ -282,6 +337,20 @@ class Ledger:
     def database(self) -> str:
         """The database URL without its password, for banners and logs."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    def schema_is_current(self) -> bool:
+        """One read of the migration stamp: True when the database answers and has every
+        migration of this code; raises the driver's error when it cannot be reached."""
+        return migrate.is_up_to_date(self.engine)
+
+    def pool_status(self) -> tuple[int, int] | None:
+        """``(size, checked out)`` of this process's connection pool, or None for a pool
+        without a size (e.g. ``NullPool``). Costs no database round trip."""
+        pool = self.engine.pool
+        size, checked_out = getattr(pool, "size", None), getattr(pool, "checkedout", None)
+        if size is None or checked_out is None:
+            return None
+        return size(), checked_out()
 
 
 def _header_of(plan: Plan) -> planning.Header:

@@ -219,3 +219,21 @@ def list_imports(
     if account_number:
         query = query.where(accounts.c.number == account_number)
     return [ImportRecord(*row) for row in conn.execute(query)]
+
+
+def import_totals(conn: Connection) -> list[tuple[str, str, int, int, int, int]]:
+    """Per platform and status: import records, and their rows new, duplicate, rejected."""
+    b = import_batches.c
+    query = (
+        sa.select(
+            b.platform,
+            b.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(b.rows_new), 0),
+            sa.func.coalesce(sa.func.sum(b.rows_duplicate), 0),
+            sa.func.coalesce(sa.func.sum(b.rows_rejected), 0),
+        )
+        .group_by(b.platform, b.status)
+        .order_by(b.platform, b.status)
+    )
+    return [tuple(row) for row in conn.execute(query)]

@@ -57,6 +57,11 @@ class Imports:
         """Remove a rule; True when there was one."""
         return self._write(lambda c: rules.delete_rule(c, platform, business_type, direction))
 
+    def totals(self) -> list[tuple[str, str, int, int, int, int]]:
+        """Per platform and status: ``(platform, status, import records, rows new, rows
+        duplicate, rows rejected)`` (the server's metrics)."""
+        return self._read(bills.import_totals)
+
     def verify(self) -> BillsReport:
         """The continuity of the stored bill rows, and each row's ledger entry."""
         return self._read(check.check_bills)

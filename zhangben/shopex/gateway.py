@@ -77,6 +77,8 @@ class Outcome:
     retry_after: int | None = None
     flag: str | None = None
     method: str | None = None
+    #: why it was refused (None for an answer)
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,9 @@ class Gateway:
         body = render_error(refused.reason, refused.sub_msg, state.style)
         code = body["code"] if "code" in body else body["error_response"]["code"]
         status = _STATUS.get(refused.reason, 200)
-        return Outcome(body, code, status, refused.retry_after, state.flag, state.method)
+        return Outcome(
+            body, code, status, refused.retry_after, state.flag, state.method, refused.reason
+        )
 
     # -- the steps ---------------------------------------------------------------------------
 

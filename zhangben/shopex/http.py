@@ -34,7 +34,7 @@ from zhangben.shopex.gateway import Gateway, Outcome
 from zhangben.shopex.wire.codes import Reason
 from zhangben.shopex.wire.forms import parse_php_fields
 from zhangben.shopex.wire.numbers import dumps
-from zhangben.web import bodylimit
+from zhangben.web import bodylimit, observe
 
 log = logging.getLogger("zhangben.shopex")
 
@@ -47,6 +47,8 @@ PATHS = (
 MAX_BODY_BYTES = 1 << 20
 MAX_FIELDS = 1000
 MEDIA_TYPE = "application/json; charset=utf-8"
+#: The refusals the metrics count (zhangben_refusals_total), by the gateway's reason.
+_REFUSALS = {Reason.RATE_LIMITED: "rate_limited", Reason.REPLAYED: "replayed"}
 
 
 class BadRequest(Exception):
@@ -62,6 +64,7 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
         cache_seconds=settings.auth_cache_seconds,
     )
     app.state.shopex_gateway = gateway
+    text_log = settings.log_format == "text"
 
     async def service(request: Request) -> Response:
         started = time.perf_counter()
@@ -73,21 +76,30 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
             client_ip = request.client.host if request.client else None
             outcome = await run_in_threadpool(gateway.handle, params, client_ip)
         response = _response(gateway, outcome)
-        log.info(
-            "shopex method=%s flag=%s code=%s status=%d %.1fms",
-            _loggable(outcome.method),
-            _loggable(outcome.flag),
-            outcome.code,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
+        observe.note(
+            request,
+            method=outcome.method if gateway.registry.get(outcome.method or "") else "unknown",
+            flag=_loggable(outcome.flag, 64) if outcome.flag else None,
+            code=outcome.code,
+            refusal=_REFUSALS.get(outcome.reason),
         )
+        if text_log:  # in JSON the request line says the same (zhangben.web.observe)
+            log.info(
+                "shopex method=%s flag=%s code=%s status=%d %.1fms",
+                _loggable(outcome.method),
+                _loggable(outcome.flag),
+                outcome.code,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         return response
 
     def too_large(max_bytes: int) -> Response:
         outcome = gateway.refuse(
             Reason.BAD_SYSTEM_PARAM, f"request body too large (at most {max_bytes} bytes)"
         )
-        log.info("shopex method=- flag=- code=%s status=413 body too large", outcome.code)
+        if text_log:
+            log.info("shopex method=- flag=- code=%s status=413 body too large", outcome.code)
         return Response(dumps(outcome.body), 413, media_type=MEDIA_TYPE)
 
     bodylimit.limit(app, sorted({p.rstrip("/") for p in PATHS}), MAX_BODY_BYTES, too_large)
@@ -164,9 +176,9 @@ def _no_constant(name: str):
     raise ValueError(name)
 
 
-def _loggable(value: str | None) -> str:
+def _loggable(value: str | None, size: int = 80) -> str:
     """A request-supplied name, made safe for one log line."""
     if value is None:
         return "-"
-    text = "".join(c if c.isprintable() and not c.isspace() else "?" for c in value[:80])
+    text = "".join(c if c.isprintable() and not c.isspace() else "?" for c in value[:size])
     return text or "-"

@@ -8,6 +8,7 @@ translates such a stamp into the one revision of the linear history it amounts t
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -123,7 +124,12 @@ def current_heads(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+@cache
+def head_revisions() -> frozenset[str]:
+    """The head of the migrations this code ships (read from the scripts once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def is_up_to_date(engine: Engine) -> bool:
     """True when the database is stamped with the head (an old branched stamp never is)."""
-    script = ScriptDirectory.from_config(alembic_config())
-    return current_heads(engine) == set(script.get_heads())
+    return current_heads(engine) == head_revisions()

@@ -32,6 +32,12 @@ def unavailable(exc: BaseException, where: str) -> int | None:
     """``Retry-After`` seconds when ``exc`` means the database cannot serve now (and the
     failure is logged, rate-limited per class), else None (a fault: the caller logs it).
     ``where`` names the surface or path (never a query string: it may hold a token)."""
+    found = failure(exc, where)
+    return None if found is None else found[1]
+
+
+def failure(exc: BaseException, where: str) -> tuple[str, int] | None:
+    """As :func:`unavailable`, with the failure class: ``(class, Retry-After seconds)``."""
     kind = _classify(exc)
     if kind is None:
         return None
@@ -40,7 +46,7 @@ def unavailable(exc: BaseException, where: str) -> int | None:
         last = _last.get(kind)
         if last is not None and now - last < LOG_EVERY:
             _suppressed[kind] = _suppressed.get(kind, 0) + 1
-            return RETRY_AFTER
+            return kind, RETRY_AFTER
         _last[kind] = now
         more = _suppressed.pop(kind, 0)
     log.warning(
@@ -49,7 +55,7 @@ def unavailable(exc: BaseException, where: str) -> int | None:
         where,
         f"; {more} more since the last line" if more else "",
     )
-    return RETRY_AFTER
+    return kind, RETRY_AFTER
 
 
 def reset() -> None:

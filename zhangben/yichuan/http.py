@@ -32,7 +32,7 @@ from zhangben.core.queries import EntryFilter
 from zhangben.core.records import Account, User
 from zhangben.core.texts import text_problem
 from zhangben.settings import Settings
-from zhangben.web import bodylimit, outage
+from zhangben.web import bodylimit, observe, outage
 from zhangben.yichuan import envelope as env
 from zhangben.yichuan.envelope import YichuanError
 from zhangben.yichuan.items import entry_item, unix_seconds
@@ -89,6 +89,7 @@ def _guarded(handler: Callable[..., Awaitable[JSONResponse]]):
         except YichuanError as exc:
             return JSONResponse(env.error(exc.code, exc.msg))
         except sessions.LoginThrottled as exc:
+            observe.note(request, refusal="login_throttled")
             return JSONResponse(env.error(env.LOGIN_THROTTLED, exc.message))
         except sessions.LoginFailed as exc:
             return JSONResponse(env.error(env.LOGIN_FAILED, exc.message))
@@ -244,10 +245,11 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["壹川 V3"])
     access = Access(ledger)
 
-    def current_user(token: str | None) -> User:
+    def current_user(request: Request, token: str | None) -> User:
         user = access.session_user(token, datetime.now(UTC))
         if user is None:
             raise YichuanError(env.NOT_LOGGED_IN)
+        observe.note(request, username=user.username)
         return user
 
     @router.post(
@@ -271,6 +273,7 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
             now=datetime.now(UTC),
             ttl_seconds=settings.session_ttl_seconds,
         )
+        observe.note(request, username=user.username)
         owned = await run_in_threadpool(ledger.accounts, owner_user_id=user.id)
         data = {"token": token, "expires_at": unix_seconds(expires_at)}
         data["user"] = user_data(user, owned)
@@ -312,7 +315,7 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
         token = request_token(request, await read_params(request))
 
         def work() -> dict:
-            user = current_user(token)
+            user = current_user(request, token)
             return user_data(user, ledger.accounts(owner_user_id=user.id))
 
         return JSONResponse(env.ok(await run_in_threadpool(work)))
@@ -322,7 +325,7 @@ def build_router(ledger: Ledger, settings: Settings) -> APIRouter:
         token = request_token(request, params)
 
         def work() -> dict:
-            return accountlog_data(ledger, settings, current_user(token), params)
+            return accountlog_data(ledger, settings, current_user(request, token), params)
 
         return JSONResponse(env.ok(await run_in_threadpool(work)))
 

@@ -158,6 +158,7 @@ class Observe:
             self.recorder.request(surface, method, status, seconds, found.refusal)
         if self.log_requests:
             fields: dict[str, Any] = {
+                "request_id": REQUEST_ID.get(),
                 "surface": surface,
                 "method": method,
                 "status": status,

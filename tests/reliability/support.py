@@ -65,8 +65,11 @@ def free_port() -> int:
 class Server:
     """``zhangben serve`` on a free port, its stdout and stderr in ``log``."""
 
-    def __init__(self, db_url: str, log: Path, workers: int = 1) -> None:
+    def __init__(
+        self, db_url: str, log: Path, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.db_url, self.log, self.workers = db_url, log, workers
+        self.env = env or {}  # more ZHANGBEN_* settings
         self.proc: subprocess.Popen | None = None
         self.base = ""
 
@@ -76,6 +79,7 @@ class Server:
             **os.environ,
             "ZHANGBEN_SECRET_KEY": TEST_SECRET_KEY,
             "ZHANGBEN_DATABASE_URL": self.db_url,
+            **self.env,
         }
         out = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen(

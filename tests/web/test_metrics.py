@@ -174,6 +174,7 @@ def test_imports_and_the_pool(metered, ledger, tmp_path):
     size, checked_out = ledger.pool_status()
     assert value(found, "zhangben_db_pool_size") == size > 0
     assert value(found, "zhangben_db_pool_checked_out") == checked_out
+    assert value(found, "process_resident_memory_bytes") > 0  # one process: its own figures
 
 
 def test_a_scrape_during_an_outage_still_answers(metered, engine, caplog):

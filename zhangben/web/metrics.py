@@ -35,7 +35,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -113,8 +116,12 @@ class Metrics:
         )
         self._pool_status = pool_status
         self._imports = _ImportsCollector(import_totals) if import_totals else None
-        if self._imports is not None and not multiprocess_dir:
-            self.registry.register(self._imports)
+        if not multiprocess_dir:  # one process: its CPU, memory, file descriptors, Python
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
+            if self._imports is not None:
+                self.registry.register(self._imports)
         self.refresh_pool()
 
     # -- what is counted ----------------------------------------------------------------------

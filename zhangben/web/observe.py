@@ -20,9 +20,9 @@ or a credential.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -80,7 +80,7 @@ def request_id(scope: Scope) -> str:
             if _FIT_ID.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def route_label(scope: Scope, root_path: str, prefix: str) -> str:

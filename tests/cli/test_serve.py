@@ -38,3 +38,43 @@ def test_serve_prints_the_shopex_request_log_without_secrets(db_url, engine):
     log = err.decode()
     assert "shopex method=finance.getAccountBalance flag=erp01 code=0 status=200" in log, log
     assert token not in log
+
+
+def test_metrics_over_workers_count_in_a_directory_of_their_own(tmp_path, monkeypatch):
+    """``serve`` sets up prometheus-client's multiprocess mode only when metrics are on and
+    several workers (or the caller's own directory) need it: a temporary directory, removed
+    at exit, or the caller's, emptied of a previous run's values."""
+    import os
+    import tempfile
+
+    from zhangben.cli.serve import metrics_dir
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for metrics, workers in ((False, 4), (True, 1)):
+        with metrics_dir(metrics, workers) as path:
+            assert path is None and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    with metrics_dir(True, 2) as path:
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == path
+        assert os.path.isdir(path) and os.listdir(path) == []
+        assert path.startswith(str(tmp_path))
+    assert not os.path.exists(path) and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    given = tmp_path / "mine"
+    given.mkdir()
+    (given / "counter_123.db").write_bytes(b"old")
+    (given / "notes.txt").write_text("kept")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(given))
+    with metrics_dir(True, 1) as path:
+        assert path == str(given) and sorted(os.listdir(given)) == ["notes.txt"]
+    assert given.is_dir()
+
+
+def test_json_log_config_formats_every_logger():
+    from zhangben.cli.serve import log_config
+
+    text = log_config("text")["formatters"]
+    assert "()" not in text["zhangben"]
+    formatters = log_config("json")["formatters"]
+    assert {name: f["()"] for name, f in formatters.items()} == {
+        name: "zhangben.web.logs.JsonFormatter" for name in ("default", "access", "zhangben")
+    }

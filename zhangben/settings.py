@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(5.0, ge=0, le=60)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"{value!r} is not a time zone (an IANA name such as Asia/Shanghai or UTC)"
+            ) from None
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

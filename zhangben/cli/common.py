@@ -180,10 +180,21 @@ def local(dt: datetime) -> str:
     return dt.astimezone(settings().tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
+TRANSFER_LEGS = ("transfer_out", "transfer_in")
+
+
+def transfer_id(entry: Entry) -> int | None:
+    """The transfer a leg belongs to (what ``reverse --transfer`` takes): its posting's id."""
+    return entry.posting_id if entry.type in TRANSFER_LEGS else None
+
+
 def print_entries(items: list[Entry], title: str | None = None) -> None:
+    """Entries as a table; a transfer leg shows its transfer id (``reverse --transfer ID``)."""
     table = Table(title=title)
+    numeric = ("id", "transfer", "amount", "balance")
     for col in (
         "id",
+        "transfer",
         "trade no",
         "time",
         "account",
@@ -193,10 +204,11 @@ def print_entries(items: list[Entry], title: str | None = None) -> None:
         "subject",
         "remark",
     ):
-        table.add_column(col, justify="right" if col in ("id", "amount", "balance") else "left")
+        table.add_column(col, justify="right" if col in numeric else "left")
     for e in items:
         table.add_row(
             str(e.id),
+            str(transfer_id(e) or ""),
             e.trade_no,
             local(e.trade_time),
             e.account_number,
@@ -210,8 +222,14 @@ def print_entries(items: list[Entry], title: str | None = None) -> None:
 
 
 def print_result(result: PostingResult) -> None:
+    """``transfer posted: transfer 14, trade no …`` (the id ``reverse --transfer`` takes), or
+    ``income posted: posting 15, …``; then the entries written."""
     verb = "already posted (idempotent replay)" if result.replayed else "posted"
-    console.print(f"{result.kind} {verb}: posting {result.posting_id}, trade no {result.trade_no}")
+    what = "transfer" if result.kind == "transfer" else "posting"
+    console.print(
+        f"{result.kind} {verb}: {what} {result.posting_id}, trade no {result.trade_no}",
+        highlight=False,
+    )
     print_entries(list(result.entries))
 
 

@@ -144,6 +144,9 @@ def test_the_declared_query_parameters_are_accepted(two_accounts):
     assert "(known: none)" in _problem(r, 422, "validation")["detail"]
     r = api.get(f"{V1}/problems", params={"x": "1"})  # public routes too
     _problem(r, 422, "validation")
+    r = api.get(f"{V1}/balances", params={"shop": "S001", "sort": "x", "y" * 100: "1"})
+    fields = [e["field"] for e in _problem(r, 422, "validation")["errors"]]
+    assert fields == ["sort", "y" * 64 + "…"]  # every unknown one, each name cut at 64
 
 
 def test_an_unknown_parameter_is_refused_before_the_idempotency_key_is_claimed(two_accounts):

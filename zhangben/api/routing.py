@@ -25,9 +25,9 @@ from zhangben.api.problems import (
     MEDIA_TYPE,
     PROBLEMS,
     ApiProblem,
+    FieldError,
     Problem,
     from_exception,
-    invalid,
 )
 
 _ALWAYS = (
@@ -82,10 +82,18 @@ class ProblemRoute(APIRoute):
         return problem_handler
 
     def _check_query(self, request: Request) -> None:
-        for name in request.query_params:
-            if name not in self.query_names:
-                known = ", ".join(sorted(self.query_names)) or "none"
-                raise invalid(name, f"is not a query parameter of this route (known: {known})")
+        unknown = [name for name in request.query_params if name not in self.query_names]
+        if unknown:
+            known = ", ".join(sorted(self.query_names)) or "none"
+            message = f"is not a query parameter of this route (known: {known})"
+            errors = [FieldError(field=_short(name), message=message) for name in unknown]
+            detail = "; ".join(f"{e.field}: {message}" for e in errors)
+            raise ApiProblem("validation", detail, errors=errors)
+
+
+def _short(name: str, most: int = 64) -> str:
+    """A caller's parameter name as echoed in a problem: at most ``most`` characters."""
+    return name if len(name) <= most else name[:most] + "…"
 
 
 def _query_names(dependant: Dependant) -> set[str]:

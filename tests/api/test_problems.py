@@ -57,7 +57,7 @@ def test_validation_of_shapes_and_parameters(two_accounts):
     r = api.post(
         f"{V1}/postings", content=b"{not json", headers={"content-type": "application/json"}
     )
-    problem(r, 422, "validation")
+    problem(r, 400, "not_json")  # a body that is not JSON: tests/api/test_routing.py
     problem(api.get(f"{V1}/entries", params={"limit": 501}), 422, "validation")
     assert (
         problem(api.get(f"{V1}/entries", params={"cursor": "!!"}), 422, "validation")["errors"][0][

@@ -69,3 +69,34 @@ def test_bad_input_prints_one_line_and_fails(cli, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_transfer_shows_its_id_and_reverse_takes_it(cli):
+    """`transfer` prints the transfer's id, `flows` shows it on both legs, and
+    `reverse --transfer` takes what was shown (issue 14, point 18)."""
+    import re
+
+    cli("account", "add", "ACC001", "测试账户")
+    cli("account", "add", "ACC002", "备用账户")
+    cli("post", "income", "ACC001", "100")
+    cli("post", "income", "ACC001", "1")  # postings and transfers share one numbering
+    out = cli("transfer", "ACC001", "ACC002", "30", "--trade-no", "MOVE-1").output
+    found = re.search(r"^transfer posted: transfer (\d+), trade no MOVE-1$", out, re.M)
+    assert found, out
+    transfer_id = found[1]
+    replay = cli("transfer", "ACC001", "ACC002", "30", "--trade-no", "MOVE-1").output
+    assert f"transfer already posted (idempotent replay): transfer {transfer_id}," in replay
+    flows = cli("flows", "--type", "transfer_out", "--type", "transfer_in").output
+    legs = [line for line in flows.splitlines() if "MOVE-1" in line]
+    assert len(legs) == 2, flows
+    for leg in legs:  # id │ transfer │ trade no …
+        cells = [cell.strip() for cell in leg.strip("│ ").split("│")]
+        assert cells[1] == transfer_id and cells[2] == "MOVE-1", leg
+    incomes = cli("flows", "--type", "income").output
+    assert "transfer" in incomes  # the column, empty for postings that are not transfers
+    for row in (line for line in incomes.splitlines() if "income" in line and "│" in line):
+        assert [c.strip() for c in row.strip("│ ").split("│")][1] == ""
+    out = cli("reverse", "--transfer", transfer_id).output
+    assert out.startswith("reversal posted: posting ")
+    assert "101.00" in cli("balance", "ACC001").output
+    assert "already reversed" in cli("reverse", "--transfer", transfer_id, ok=False).output

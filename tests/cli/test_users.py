@@ -76,3 +76,38 @@ def test_user_administration_from_the_cli(cli, client, ledger):
 
     assert "does not exist" in cli("user", "disable", "ghost", ok=False).output
     assert "does not exist" in cli("user", "grant-account", "shop1", "NOPE", ok=False).output
+
+
+def test_user_unlock_lifts_a_login_lock(cli, client):
+    """`zhangben user unlock USERNAME [--ip ADDR]`, and `--ip ADDR` alone for an address's own
+    lock (issue 14, point 15)."""
+    from fastapi.testclient import TestClient
+
+    cli("user", "add", "shop1", "--password", "pw-shop-1")
+    office, home = (TestClient(client.app, client=(ip, 50000)) for ip in ("10.0.0.1", "10.0.0.2"))
+    for caller in (office, home):
+        for _ in range(5):
+            login(caller, "shop1", "bad-guess")
+        assert login(caller, "shop1", "pw-shop-1")["code"] == 40103
+    out = cli("user", "unlock", "shop1", "--ip", "10.0.0.1").output
+    assert "forgot 5 failed login(s) of shop1 from 10.0.0.1; shop1 is unlocked at 10.0.0.1" in out
+    assert login(office, "shop1", "pw-shop-1")["code"] == 0
+    assert login(home, "shop1", "pw-shop-1")["code"] == 40103
+    assert (
+        "forgot 5 failed login(s) of shop1; shop1 is unlocked"
+        in cli("user", "unlock", "shop1").output
+    )
+    assert login(home, "shop1", "pw-shop-1")["code"] == 0
+    assert "forgot 0 failed login(s)" in cli("user", "unlock", "shop1").output
+
+    sprayer = TestClient(client.app, client=("192.0.2.7", 50000))
+    for i in range(30):
+        login(sprayer, f"name{i}", "spray")
+    assert login(sprayer, "shop1", "pw-shop-1")["code"] == 40103
+    out = cli("user", "unlock", "shop1", "--ip", "192.0.2.7").output
+    assert "192.0.2.7 itself is still locked for 1" in out
+    assert "`zhangben user unlock --ip 192.0.2.7` lifts that too" in out
+    out = cli("user", "unlock", "--ip", "192.0.2.7").output
+    assert "forgot 30 failed login(s) from 192.0.2.7; 192.0.2.7 is unlocked" in out
+    assert login(sprayer, "shop1", "pw-shop-1")["code"] == 0
+    assert "give a USERNAME, --ip ADDR, or both" in cli("user", "unlock", ok=False).output

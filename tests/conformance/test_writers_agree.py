@@ -410,7 +410,8 @@ def test_an_import_refused_for_overdraft_names_the_line_and_the_platform_flow(
     ledger, tmp_path, platform
 ):
     """R10 in the staged writer: the row is named by its line and, where the platform gives
-    one, its flow number — never by a row's own hash key (JD wallet rows have no flow)."""
+    one, its flow number — never by a row's own hash key (JD wallet rows have no flow: their
+    order number instead)."""
     ledger.open_account(number="P1", name="p", type=platform)
     first = s.SampleTxn(1, datetime(2024, 3, 1, 9), Decimal("5"), Decimal("5"), "F-1", "T1",
                         "", "在线支付", "")  # fmt: skip
@@ -421,7 +422,9 @@ def test_an_import_refused_for_overdraft_names_the_line_and_the_platform_flow(
     with pytest.raises(errors.InsufficientFunds) as refused:
         import_file(ledger, path, account="P1")
     message = refused.value.message
-    assert re.match(r"line \d+ \(flow F-2\): " if platform == "alipay" else r"line \d+: ", message)
+    assert re.match(
+        r"line \d+ \(flow F-2\): " if platform == "alipay" else r"line \d+ \(order T2\): ", message
+    )
     assert message.endswith(
         "account P1 holds 5.00; this posting would take it to -3.00 and the account does not "
         "allow overdraft"

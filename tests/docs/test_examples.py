@@ -19,6 +19,14 @@ Every bash block runs under ``set -euo pipefail``, so any failing command fails 
 shell variables a block sets (``KEY=…``, ``export ZHANGBEN_TOKEN=…``) are carried to the next
 blocks of the page. A block passes when it exits 0 within the timeout and its output has no
 ``Traceback``. Other fences (none, ``json``) are never run.
+
+The README runs as its reader runs it: from a fresh ``make run`` (``zhangben serve --demo`` on
+an empty database, which loads the demo ledger), left running for every block, in order.
+
+No shell example can slip past: a fence of another language (``sh``, ``console``, ``shell``,
+…) is an error, and so is a fence the pattern would not see (``~~~``, four backticks), and an
+unmarked fence holding a command, unless the command is one that is never run here (it runs
+until stopped, or it concerns the repository: :data:`NEVER_RUN`).
 """
 
 from __future__ import annotations
@@ -46,6 +54,23 @@ BLOCK_TIMEOUT = 120  # seconds; a whole page takes a few
 RUNNABLE = {"bash", "python"}
 NEEDS = {"server", "postgres"}
 NOT_RUN = {"", "json"}
+#: pages run as from a fresh `make run`: the server up from the start, for every block
+MAKE_RUN_PAGES = {"README.md"}
+
+#: a line of an unmarked fence that is a command (a shell prompt, a CLI, curl, a variable set)
+COMMAND = re.compile(
+    r"^\s*(\$\s+)?(zhangben|curl|source|export|make|git|psql|sqlite3|pip|python3?|\.venv/\S+"
+    r"|[A-Z][A-Z0-9_]*=\S*)(\s|$)"
+)
+#: the commands an unmarked fence may hold, because they are never run by this test: they run
+#: until stopped (serve, uvicorn), take minutes (benchmarks, the suite) or change the checkout
+NEVER_RUN = re.compile(
+    r"^\s*(zhangben serve|make (run|test|test-reliability)\b|git worktree"
+    r"|\.venv/bin/(pytest|uvicorn|ruff|lint-imports|python -m bench)"
+    r"|([A-Z][A-Z0-9_]*=\S+ )+\.venv/bin/pytest)"
+)
+#: fences the pattern below does not read: they would hide an example from this test
+HIDDEN_FENCE = re.compile(r"^[ ]*(~~~|````)", re.M)
 
 #: a fenced block, also indented (in a list): its indent, info string and body
 FENCE = re.compile(r"^(?P<indent>[ ]*)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
@@ -83,12 +108,25 @@ class Block:
 def blocks(page: Path) -> list[Block]:
     """The page's runnable blocks, in order; an unknown fence is an error, never skipped."""
     text = page.read_text(encoding="utf-8")
-    name = str(page.relative_to(ROOT))
+    name = str(page.relative_to(ROOT)) if page.is_relative_to(ROOT) else page.name
+    if hidden := HIDDEN_FENCE.search(text):
+        line = text.count("\n", 0, hidden.start()) + 1
+        raise AssertionError(
+            f"{name}:{line}: a fence of {hidden[1]} is not read by this test: use ```"
+        )
     found = []
     for match in FENCE.finditer(text):
         info = match["info"].split()
         language, needs = (info[0], set(info[1:])) if info else ("", set())
         line = text.count("\n", 0, match.start()) + 1
+        if language == "" and not needs:
+            for offset, command in enumerate(match["body"].splitlines(), start=1):
+                assert not COMMAND.match(command) or NEVER_RUN.match(command), (
+                    f"{name}:{line + offset}: a command in a fence without a language is never "
+                    f"run: {command.strip()!r}. Mark the fence ```bash (or ```bash server) so "
+                    "that it runs; only commands that run until stopped or concern the "
+                    "repository stay unmarked"
+                )
         if language in NOT_RUN and not needs:
             continue
         assert language in RUNNABLE and needs <= NEEDS and len(needs) <= 1, (
@@ -106,6 +144,42 @@ def test_every_page_has_only_known_fences():
     assert PAGES[0].name == "README.md" and len(PAGES) > 5
     for page in PAGES:
         blocks(page)
+
+
+@pytest.mark.parametrize(
+    ("fence", "says"),
+    [
+        ("```sh\nzhangben account list\n```", "unknown fence ```sh"),
+        ("```console\n$ zhangben account list\n```", "unknown fence ```console"),
+        ("```shell\nzhangben verify\n```", "unknown fence ```shell"),
+        ("```bash live\nzhangben verify\n```", "unknown fence ```bash live"),
+        ("~~~bash\nzhangben verify\n~~~", "a fence of ~~~ is not read"),
+        ("````bash\nzhangben verify\n````", "a fence of ```` is not read"),
+        ("```\nzhangben account list\n```", "'zhangben account list'. Mark the fence ```bash"),
+        ("```\n$ zhangben flows\n```", "'$ zhangben flows'"),
+        ("```\ncurl -s http://127.0.0.1:8000/healthz\n```", "'curl -s"),
+        ("```\nKEY=abc\n```", "'KEY=abc'"),
+        ("* a list\n\n  ```\n  zhangben verify\n  ```", "'zhangben verify'"),
+    ],
+)
+def test_no_shell_example_is_skipped_silently(tmp_path, fence, says):
+    """A shell example in a fence this test would not run fails the page instead."""
+    page = tmp_path / "page.md"
+    page.write_text(f"# A page\n\nText.\n\n{fence}\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match=re.escape(says)):
+        blocks(page)
+
+
+def test_unmarked_fences_may_hold_what_is_never_run(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```\nzhangben serve --demo   # runs until stopped\nmake test\n"
+        ".venv/bin/pytest tests/docs -q\nZHANGBEN_X=1 .venv/bin/pytest tests/x\n```\n\n"
+        '```\nzhangben/\n  core/   the ledger\n```\n\n```json\n{"a": 1}\n```\n\n'
+        "```bash\nzhangben verify\n```\n",
+        encoding="utf-8",
+    )
+    assert [(b.language, b.body) for b in blocks(page)] == [("bash", "zhangben verify\n")]
 
 
 def _free_port() -> int:
@@ -201,15 +275,22 @@ def run_page(page: Path, workdir: Path, pg_base: str | None) -> str:
     )
     server = Server(env, workdir, _free_port())
     env["ZHANGBEN_URL"] = server.url
-    demo = subprocess.run(
-        [str(VENV_BIN / "zhangben"), "demo"], cwd=workdir, env=env, capture_output=True,
-        text=True, timeout=BLOCK_TIMEOUT,
-    )  # fmt: skip
-    assert demo.returncode == 0 and "demo ledger loaded" in demo.stdout, demo.stdout + demo.stderr
+    make_run = str(page.relative_to(ROOT)) in MAKE_RUN_PAGES
+    if make_run:  # `make run`: `zhangben serve --demo` on an empty database, left running
+        assert not any("postgres" in b.needs for b in found), page
+        server.start()
+    else:
+        demo = subprocess.run(
+            [str(VENV_BIN / "zhangben"), "demo"], cwd=workdir, env=env, capture_output=True,
+            text=True, timeout=BLOCK_TIMEOUT,
+        )  # fmt: skip
+        assert demo.returncode == 0 and "demo ledger loaded" in demo.stdout, demo.stdout
     pg_name = None
     try:
         for block in found:
-            if "server" in block.needs and not server.running:
+            if make_run:
+                pass
+            elif "server" in block.needs and not server.running:
                 server.start()
             elif "server" not in block.needs:
                 server.stop()

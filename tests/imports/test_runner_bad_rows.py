@@ -1,9 +1,12 @@
 """A bad row rejects the whole file (line, column, reason) and writes nothing — unless the
 operator skips bad rows, which are then listed."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
+from zhangben.core.errors import IdempotencyConflict, InsufficientFunds
 from zhangben.demo import bills as s
 from zhangben.imports import BillFormatError
 from zhangben.imports.runner import import_file
@@ -117,3 +120,69 @@ def test_skip_bad_rows_lists_them_and_imports_the_rest(alipay, tmp_path):
     assert {b.row.line for b in report.breaks} == {10, 17, 27}
     assert report.summary_problems
     assert counts(alipay)[2] == 27
+
+
+# -- a row refused when posted is named by its line and platform flow number (issue 14, 16) -----
+
+HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def test_an_overdraft_names_the_line_and_the_flow_number(ledger, tmp_path):
+    ledger.open_account(number="ALI009", name="no overdraft", type="alipay")
+    rows = [s.alipay_row(t) for t in s.chained_txns(3)]
+    rows[1].update({INCOME: "0.00", EXPENSE: "-5000.00", BALANCE: "-1000.00"})
+    flow = rows[1]["账务流水号"]
+    before = counts(ledger)
+    with pytest.raises(InsufficientFunds) as caught:
+        import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", rows), account="ALI009")
+    assert str(caught.value).startswith(
+        f"line {FIRST_ROW_LINE + 1} (flow {flow}): account ALI009 holds "
+    )
+    assert counts(ledger) == before
+
+
+def test_a_jd_wallet_row_is_named_by_its_order_number_never_its_hash_key(ledger, tmp_path):
+    """A JD wallet row has no flow number; its key is a SHA-256 of its cells, never shown:
+    the line and the merchant order number (商户订单号) name it instead."""
+    ledger.open_account(number="JD001", name="京东", type="jd_wallet", allow_overdraft=True)
+    ledger.open_account(number="JD009", name="京东 no overdraft", type="jd_wallet")
+    ledger.open_account(number="JD010", name="京东 2", type="jd_wallet", allow_overdraft=True)
+    txns = list(s.chained_txns(4))
+    jd = [s.jd_wallet_row(t) for t in txns]
+    jd[1].update({"收入金额(元)": "0.00", "支出金额(元)": "99999.00"})
+    path = s.write_lines(tmp_path / "j.csv", s.table_lines(s.JD_WALLET_HEADERS, jd, None))
+    first_line = 2  # the header on line 1
+    with pytest.raises(InsufficientFunds) as caught:
+        import_file(ledger, path, account="JD009")
+    message = str(caught.value)
+    assert message.startswith(
+        f"line {first_line + 1} (order {txns[1].order_no}): account JD009 holds"
+    )
+    assert not HASH.search(message)
+    assert import_file(ledger, path, account="JD001").rows_new == 4
+    with pytest.raises(IdempotencyConflict) as caught:  # the same rows into another account
+        import_file(ledger, path, account="JD010")
+    message = str(caught.value)
+    assert message.startswith(f"line {first_line} (order {txns[0].order_no}): the flow was posted")
+    assert "(posting " in message and not HASH.search(message) and "jd_wallet:" not in message
+
+
+def test_a_text_the_ledger_refuses_names_the_line_and_the_flow(alipay, tmp_path):
+    rows = [s.alipay_row(t) for t in s.chained_txns(3)]
+    rows[2]["备注"] = "备" * 2001
+    path = s.write_alipay_csv(tmp_path / "a.csv", rows)
+    with pytest.raises(BillFormatError) as caught:
+        import_file(alipay, path, account="ALI001")
+    flow = rows[2]["账务流水号"]
+    assert str(caught.value) == (
+        f"line {FIRST_ROW_LINE + 2} (flow {flow}): remark: must be 1-2000 characters"
+    )
+    report = import_file(alipay, path, account="ALI001", skip_bad_rows=True)
+    assert [str(e) for e in report.bad_rows] == [str(caught.value)]
+    rows[2]["备注"] = "短"
+    rows[1]["对方账号"] = "x" * 129
+    with pytest.raises(BillFormatError) as caught:
+        import_file(alipay, s.write_alipay_csv(tmp_path / "b.csv", rows), account="ALI001")
+    assert str(caught.value).startswith(
+        f"line {FIRST_ROW_LINE + 1} (flow {rows[1]['账务流水号']}): "
+    )

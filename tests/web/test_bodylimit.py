@@ -73,7 +73,11 @@ def test_shopex_refuses_a_large_body_in_its_format(client, how):
 
 def test_a_body_within_the_limit_still_reaches_each_surface(client, shopex_app):
     # REST: the body is parsed, then authentication answers
-    r = client.post("/api/v1/transfers", content=json.dumps({"x": " " * 1000}).encode())
+    r = client.post(
+        "/api/v1/transfers",
+        content=json.dumps({"x": " " * 1000}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
     # 壹川: a form just under the limit is read and judged (values of at most 1,024 characters)
     pads = {f"pad{i}": "x" * 1000 for i in range((YICHUAN_MAX - 1000) // 1008)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from zhangben.access import sessions
 from zhangben.store.engine import run_write
 
 BAD_PARAMETER, NOT_LOGGED_IN, LOGIN_FAILED, THROTTLED = 40001, 40101, 40102, 40103
+MAX_ADDRESS_FAILURES = sessions.MAX_ADDRESS_FAILURES
 
 
 @pytest.fixture
@@ -149,22 +151,41 @@ def _client_from(client, address: str) -> TestClient:
     return TestClient(client.app, client=(address, 50000))
 
 
-def test_five_failures_for_one_username_lock_it_from_every_address(client, people):
-    for i in range(4):
-        assert login(_client_from(client, f"10.0.0.{i}"), "merchant", "bad-guess")["code"] == (
+def test_five_failures_lock_that_username_at_that_address_only(client, people):
+    """A lock is of one username at one address, and its answer says how long it has left
+    (issue 14, point 15)."""
+    office = _client_from(client, "10.0.0.9")
+    for _ in range(4):
+        assert login(office, "merchant", "bad-guess")["code"] == LOGIN_FAILED
+    fifth = login(office, "merchant", "bad-guess")
+    assert fifth["code"] == THROTTLED and fifth["data"] is None
+    assert fifth["msg"].startswith("wrong username or password; after this failure this ")
+    assert re.search(r"locked at this address: try again in 1[45] min( \d+ s)?$", fifth["msg"])
+    right = login(office, "merchant", USER_PW)
+    assert right["code"] == THROTTLED
+    assert re.fullmatch(
+        r"too many failed logins; this username is locked at this address: "
+        r"try again in 1[45] min( \d+ s)?",
+        right["msg"],
+    )
+    # the same username from elsewhere, another username from the same address: not locked
+    assert login(_client_from(client, "10.0.1.1"), "merchant", USER_PW)["code"] == 0
+    assert login(office, "finance", STAFF_PW)["code"] == 0
+
+
+def test_failures_from_many_addresses_do_not_lock_a_username(client, people):
+    for i in range(8):
+        assert login(_client_from(client, f"10.0.2.{i}"), "merchant", "bad")["code"] == (
             LOGIN_FAILED
         )
-    fifth = login(_client_from(client, "10.0.0.9"), "merchant", "bad-guess")
-    assert fifth["code"] == THROTTLED and "locked for 15 minutes" in fifth["msg"]
-    right = login(_client_from(client, "10.0.1.1"), "merchant", USER_PW)
-    assert right["code"] == THROTTLED and "try again in 15 minute(s)" in right["msg"]
-    # Another username from the same addresses is not affected.
-    assert login(_client_from(client, "10.0.0.9"), "finance", STAFF_PW)["code"] == 0
+    assert login(_client_from(client, "10.0.2.99"), "merchant", USER_PW)["code"] == 0
 
 
-def test_five_failures_from_one_address_lock_that_address(client, people):
+def test_thirty_failures_from_one_address_lock_that_address(client, people):
     attacker = _client_from(client, "192.0.2.7")
-    codes = [login(attacker, name, "bad-guess")["code"] for name in ("a", "b", "c", "d", "e")]
-    assert codes == [LOGIN_FAILED] * 4 + [THROTTLED]
-    assert login(attacker, "finance", STAFF_PW)["code"] == THROTTLED
+    codes = [login(attacker, f"name{i}", "bad-guess")["code"] for i in range(MAX_ADDRESS_FAILURES)]
+    assert codes == [LOGIN_FAILED] * (MAX_ADDRESS_FAILURES - 1) + [THROTTLED]
+    locked = login(attacker, "finance", STAFF_PW)
+    assert locked["code"] == THROTTLED and "from this address is locked" in locked["msg"]
+    assert "try again in 1" in locked["msg"]
     assert login(_client_from(client, "192.0.2.8"), "finance", STAFF_PW)["code"] == 0

@@ -84,8 +84,9 @@ class Access:
     ) -> tuple[str, User, datetime]:
         """Check the password and open a session: ``(token, user, expires_at)``. The attempt is
         counted as a failure (committed) before the password is checked, serialized per
-        username and address, so at most ``MAX_FAILURES`` guesses are judged per window however
-        they are timed; a success forgets the failures. argon2 runs outside any transaction.
+        address, so at most ``MAX_FAILURES`` guesses per username and address are judged per
+        window however they are timed; a success forgets that username's failures there.
+        argon2 runs outside any transaction.
         Raises :class:`~zhangben.access.sessions.LoginFailed` (or ``LoginThrottled``)."""
         attempt = self._write(lambda c: sessions.precheck_login(c, username, ip, now))
         ok = sessions.password_matches(attempt.row, password)
@@ -93,6 +94,18 @@ class Access:
         if isinstance(result, sessions.LoginFailed):
             raise result
         return result
+
+    def unlock_logins(self, username: str | None, ip: str | None = None) -> int:
+        """Forget failed logins (``username``'s, from ``ip`` only when given; or every one
+        from ``ip``), lifting the locks they make; returns how many were forgotten."""
+        return self._write(lambda c: sessions.unlock(c, username, ip))
+
+    def login_lock(
+        self, username: str, ip: str, now: datetime | None = None
+    ) -> sessions.Lock | None:
+        """The lock in force for ``username`` logging in from ``ip``, if any."""
+        now = now or datetime.now(UTC)
+        return self._read(lambda c: sessions.lock_of(c, username, ip, now))
 
     def session_user(self, token: str | None, now: datetime | None = None) -> User | None:
         """The user of a live session, or None (unknown, expired, revoked, user disabled)."""

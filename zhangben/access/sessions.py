@@ -3,20 +3,31 @@
 * :func:`login` checks a password (argon2) and opens a session: a random opaque token whose
   SHA-256 alone is stored, with an expiry. Bad credentials and throttling raise
   :class:`LoginFailed` / :class:`LoginThrottled`, never telling whether the username exists.
-* Throttling: :data:`MAX_FAILURES` failures for one username, or from one address, within
-  :data:`WINDOW` lock that username / address for :data:`LOCK`. Refused attempts during a lock
-  are not counted (so a lock ends on time).
+* Throttling, by the address the attempt comes from:
+
+  * :data:`MAX_FAILURES` failures for one username *from one address* within :data:`WINDOW`
+    lock that username at that address for :data:`LOCK`. The same username from another
+    address, and other usernames from that address, are not affected: a colleague's typos
+    behind the same office router lock no one else out, and nobody can lock a user out
+    from elsewhere by guessing their password.
+  * :data:`MAX_ADDRESS_FAILURES` failures from one address, for any usernames, within
+    :data:`WINDOW` lock that address for :data:`LOCK`: the guard against one address trying a
+    password on many usernames (spraying).
+
+  Refused attempts during a lock are not counted (so a lock ends on time); the error says
+  how long is left (:attr:`LoginThrottled.retry_after`). :func:`unlock` (``zhangben user
+  unlock``) forgets failures and so lifts a lock at once.
 * :func:`authenticate` answers only for live sessions (not expired, not revoked) of enabled
   users, so logout and disabling a user take effect at once.
 
-:func:`login` judges at most :data:`MAX_FAILURES` guesses per window however the attempts are
-timed: :func:`precheck_login` runs serialized per username and per address
-(:func:`zhangben.store.engine.serialize`: advisory locks on PostgreSQL, the write transaction
-on SQLite) and *records the attempt as a failure* before the password is checked, so that
-concurrent attempts count each other. :func:`finish_login` then removes the failures of a
-successful login. :meth:`zhangben.access.service.Access.login` runs the two in two write
-transactions and argon2 between them, outside any transaction. (An attempt whose process dies
-between the two stays counted as a failure.)
+:func:`login` judges at most :data:`MAX_FAILURES` guesses per username and address per window
+however the attempts are timed: :func:`precheck_login` runs serialized per address (both counts
+are of one address's attempts; :func:`zhangben.store.engine.serialize`: an advisory lock on
+PostgreSQL, the write transaction on SQLite) and *records the attempt as a failure* before the
+password is checked, so that concurrent attempts count each other. :func:`finish_login` then
+removes the failures of a successful login. :meth:`zhangben.access.service.Access.login` runs the
+two in two write transactions and argon2 between them, outside any transaction. (An attempt
+whose process dies between the two stays counted as a failure.)
 """
 
 from __future__ import annotations
@@ -39,11 +50,22 @@ from zhangben.store.access_tables import login_failures, sessions
 from zhangben.store.engine import serialize
 from zhangben.store.tables import accounts, users
 
+#: failures of one username from one address that lock it there
 MAX_FAILURES = 5
+#: failures from one address, for any usernames, that lock the address
+MAX_ADDRESS_FAILURES = 30
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 _PRUNE_AFTER = timedelta(days=1)
 _MAX_TOKEN_LENGTH = 256
+
+
+def wait_text(seconds: int) -> str:
+    """``14 min 5 s``, ``40 s``: how long a lock has left."""
+    minutes, rest = divmod(max(1, seconds), 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 class LoginFailed(LedgerError):
@@ -55,16 +77,31 @@ class LoginFailed(LedgerError):
         super().__init__(message)
 
 
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """A lock in force: until when, and whether it is the username's at this address or the
+    whole address's."""
+
+    until: datetime
+    address_wide: bool
+
+    def what(self) -> str:
+        if self.address_wide:
+            return f"logging in from this address is locked (over {MAX_ADDRESS_FAILURES} failures)"
+        return "this username is locked at this address"
+
+
 class LoginThrottled(LoginFailed):
-    """Too many failed logins for this username or from this address."""
+    """Too many failed logins for this username from this address, or from this address."""
 
     code = "login_throttled"
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
-        minutes = max(1, -(-retry_after // 60))
+        retry_after = max(1, retry_after)
         super().__init__(
             message
-            or f"too many failed logins; logging in is locked, try again in {minutes} minute(s)"
+            or f"too many failed logins; logging in is locked, try again in "
+            f"{wait_text(retry_after)}"
         )
         self.retry_after = retry_after
 
@@ -112,11 +149,11 @@ class Attempt:
 def precheck_login(conn: Connection, username: str, ip: str | None, now: datetime) -> Attempt:
     """In a write transaction: raise :class:`LoginThrottled` during a lock; else record the
     attempt as a failure (undone by a successful :func:`finish_login`) and return it with the
-    user's row. Serialized per username and per address, so the count a caller sees includes
-    every attempt let through before it."""
+    user's row. Serialized per address, so the counts a caller sees include every attempt
+    let through before it."""
     _check_now(now)
     name, addr = _key(username, ip)
-    serialize(conn, f"zb-login-user:{name}", f"zb-login-ip:{addr}")
+    serialize(conn, f"zb-login-ip:{addr}")
     _raise_if_locked(conn, name, addr, now)
     conn.execute(login_failures.delete().where(login_failures.c.failed_at < now - _PRUNE_AFTER))
     failure_id = conn.execute(
@@ -147,7 +184,11 @@ def finish_login(conn, attempt: Attempt, ttl_seconds: int, ok: bool) -> tuple | 
         return _failed(conn, name, addr, now)
     if not current.enabled:
         return _failed(conn, name, addr, now)
-    conn.execute(login_failures.delete().where(login_failures.c.username == name))
+    conn.execute(  # this username's failures at this address; its locks elsewhere stay
+        login_failures.delete().where(
+            login_failures.c.username == name, login_failures.c.ip == addr
+        )
+    )
     conn.execute(
         sessions.delete().where(sessions.c.user_id == current.id, sessions.c.expires_at < now)
     )
@@ -167,40 +208,74 @@ def finish_login(conn, attempt: Attempt, ttl_seconds: int, ok: bool) -> tuple | 
 
 def _failed(conn: Connection, name: str, addr: str, now: datetime) -> LoginFailed:
     """The answer to a wrong guess, whose failure :func:`precheck_login` recorded."""
-    until = _locked_until(conn, name, addr, now)
-    if until is not None and until > now:
+    lock = _lock(conn, name, addr, now)
+    if lock is not None:
+        wait = int((lock.until - now).total_seconds())
         return LoginThrottled(
-            int((until - now).total_seconds()),
-            f"wrong username or password; after {MAX_FAILURES} failed attempts logging in is "
-            f"locked for {int(LOCK.total_seconds() // 60)} minutes",
+            wait,
+            f"wrong username or password; after this failure {lock.what()}: try again in "
+            f"{wait_text(wait)}",
         )
     return LoginFailed()
 
 
 def _raise_if_locked(conn: Connection, name: str, addr: str, now: datetime) -> None:
-    until = _locked_until(conn, name, addr, now)
-    if until is not None and until > now:
-        raise LoginThrottled(int((until - now).total_seconds()) or 1)
-
-
-def _locked_until(conn: Connection, name: str, addr: str, now: datetime) -> datetime | None:
-    """End of the latest lock for the username or the address, if any."""
-    since = now - WINDOW - LOCK
-    ends = []
-    for column, value in ((login_failures.c.username, name), (login_failures.c.ip, addr)):
-        times = (
-            conn.execute(
-                sa.select(login_failures.c.failed_at)
-                .where(column == value, login_failures.c.failed_at >= since)
-                .order_by(login_failures.c.failed_at)
-            )
-            .scalars()
-            .all()
+    lock = _lock(conn, name, addr, now)
+    if lock is not None:
+        wait = int((lock.until - now).total_seconds())
+        raise LoginThrottled(
+            wait, f"too many failed logins; {lock.what()}: try again in {wait_text(wait)}"
         )
-        for i in range(MAX_FAILURES - 1, len(times)):
-            if times[i] - times[i - MAX_FAILURES + 1] <= WINDOW:
-                ends.append(times[i] + LOCK)
+
+
+def _lock(conn: Connection, name: str, addr: str, now: datetime) -> Lock | None:
+    """The lock in force for this username at this address, if any (the one ending last)."""
+    rows = conn.execute(
+        sa.select(login_failures.c.username, login_failures.c.failed_at)
+        .where(login_failures.c.ip == addr, login_failures.c.failed_at >= now - WINDOW - LOCK)
+        .order_by(login_failures.c.failed_at, login_failures.c.id)
+    ).all()
+    found = [
+        Lock(until, address_wide)
+        for times, most, address_wide in (
+            ([t for user, t in rows if user == name], MAX_FAILURES, False),
+            ([t for _user, t in rows], MAX_ADDRESS_FAILURES, True),
+        )
+        if (until := _locked_until(times, most)) is not None and until > now
+    ]
+    return max(found, key=lambda lock: lock.until, default=None)
+
+
+def _locked_until(times: list[datetime], most: int) -> datetime | None:
+    """End of the latest lock of ``most`` failures within :data:`WINDOW` among ``times``
+    (sorted)."""
+    ends = [
+        times[i] + LOCK
+        for i in range(most - 1, len(times))
+        if times[i] - times[i - most + 1] <= WINDOW
+    ]
     return max(ends, default=None)
+
+
+def unlock(conn: Connection, username: str | None, ip: str | None) -> int:
+    """Forget failed logins, which lifts the locks they make at once: ``username``'s (from
+    ``ip`` only, when given), or with no username every failure from ``ip`` (the address's
+    own lock). Returns how many were forgotten."""
+    if username is None and ip is None:
+        raise ValidationError("username", "give a username, an address, or both")
+    where = []
+    if username is not None:
+        where.append(login_failures.c.username == _key(username, None)[0])
+    if ip is not None:
+        where.append(login_failures.c.ip == _key("", ip)[1])
+    return conn.execute(login_failures.delete().where(*where)).rowcount
+
+
+def lock_of(conn: Connection, username: str, ip: str, now: datetime) -> Lock | None:
+    """The lock in force for ``username`` logging in from ``ip``, if any."""
+    _check_now(now)
+    name, addr = _key(username, ip)
+    return _lock(conn, name, addr, now)
 
 
 def _check_now(now: datetime) -> None:

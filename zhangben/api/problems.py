@@ -40,6 +40,7 @@ PROBLEMS = {
     for p in (
         ProblemType("validation", 422, "The request is not valid"),
         ProblemType("bad_request", 400, "The request cannot be processed"),
+        ProblemType("not_json", 400, "The request body is not JSON"),
         ProblemType("unauthorized", 401, "Missing or invalid credentials"),
         ProblemType("forbidden", 403, "Not allowed for these credentials"),
         ProblemType("not_found", 404, "No such resource"),

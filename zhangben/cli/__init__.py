@@ -12,7 +12,6 @@ import typer
 
 from zhangben.cli import accounts, apikeys, apps, chart, imports, postings, serve, users, verify
 from zhangben.cli.common import state
-from zhangben.settings import get_settings
 
 app = typer.Typer(
     help="zhangben (账本): accounts and their flows.",
@@ -28,10 +27,10 @@ def main_callback(
         typer.Option("--db", envvar="ZHANGBEN_DATABASE_URL", help="SQLAlchemy URL of the ledger"),
     ] = None,
 ) -> None:
-    settings = get_settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    state.settings = settings
+    # The settings are read when a command first needs them (common.settings), so that a bad
+    # one is one line and exit code 2 there, and `--help` still works.
+    state.database_url = database_url or None
+    state.settings = None
     state.ledger = None
 
 

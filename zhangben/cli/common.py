@@ -3,14 +3,19 @@ output, and the one-line error convention."""
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
+from pathlib import Path
 
+import pydantic
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from zhangben.access.service import Access
 from zhangben.core.errors import LedgerError
@@ -19,7 +24,7 @@ from zhangben.core.money import format_amount
 from zhangben.core.records import Entry, PostingResult
 from zhangben.imports.service import Imports
 from zhangben.settings import Settings, get_settings
-from zhangben.store.engine import make_engine
+from zhangben.store.engine import make_engine, normalize_url
 from zhangben.store.migrate import is_up_to_date, upgrade
 
 # Piped output (scripts, tests) gets wide tables instead of truncated cells.
@@ -28,6 +33,7 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 class State:
+    database_url: str | None = None  # --db, which overrides ZHANGBEN_DATABASE_URL
     settings: Settings | None = None
     ledger: Ledger | None = None
 
@@ -35,8 +41,76 @@ class State:
 state = State()
 
 
+#: Exit code of a command that cannot start: a bad setting, a database that cannot be opened.
+CONFIG_ERROR = 2
+
+
+def load_settings() -> Settings:
+    """The ``ZHANGBEN_*`` settings, or one line naming the bad one and exit code 2."""
+    try:
+        return get_settings()
+    except pydantic.ValidationError as exc:
+        problems = [
+            f"ZHANGBEN_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        fail("invalid setting " + "; ".join(problems), CONFIG_ERROR)
+
+
 def settings() -> Settings:
-    return state.settings or get_settings()
+    """This command's settings, read once (a bad one: one line and exit code 2)."""
+    if state.settings is None:
+        loaded = load_settings()
+        if state.database_url:
+            loaded = loaded.model_copy(update={"database_url": state.database_url})
+        state.settings = loaded
+    return state.settings
+
+
+def _shown(url: str) -> str:
+    """A database URL fit to print: its password masked."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return re.sub(r":[^:@/]*@", ":***@", url)
+
+
+def open_engine() -> Engine:
+    """The engine of the database this command uses, connected once; or, when it cannot be
+    used (an unparsable URL, an unknown driver, a server that does not answer, an SQLite file
+    in a directory that does not exist), one line saying so and exit code 2."""
+    url = settings().database_url
+    where = f"the database URL {_shown(url)!r} (ZHANGBEN_DATABASE_URL or --db)"
+    try:
+        parsed = sa.make_url(normalize_url(url))
+    except sa.exc.ArgumentError:
+        fail(
+            f"{where} is not a database URL; use sqlite:///FILE or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+            CONFIG_ERROR,
+        )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        fail(
+            f"{where}: unknown database {parsed.get_backend_name()!r}; zhangben runs on sqlite "
+            "and postgresql",
+            CONFIG_ERROR,
+        )
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not parsed.database.startswith("file:") and not folder.is_dir():
+            fail(f"{where}: the directory {str(folder)!r} does not exist", CONFIG_ERROR)
+    try:
+        engine = make_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:  # a driver that is not installed
+        fail(f"{where}: cannot load its driver {parsed.drivername!r} ({exc})", CONFIG_ERROR)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        fail(f"cannot connect to the database {_shown(url)}: {reason}", CONFIG_ERROR)
+    return engine
 
 
 def ledger(*, migrate: bool = True) -> Ledger:
@@ -44,7 +118,7 @@ def ledger(*, migrate: bool = True) -> Ledger:
     PostgreSQL is migrated only by ``zhangben db upgrade``."""
     if state.ledger is None:
         s = settings()
-        engine = make_engine(s.database_url)
+        engine = open_engine()
         if migrate and not is_up_to_date(engine):
             if engine.dialect.name != "sqlite":
                 fail("the database schema is not up to date: run `zhangben db upgrade`")
@@ -106,10 +180,21 @@ def local(dt: datetime) -> str:
     return dt.astimezone(settings().tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
+TRANSFER_LEGS = ("transfer_out", "transfer_in")
+
+
+def transfer_id(entry: Entry) -> int | None:
+    """The transfer a leg belongs to (what ``reverse --transfer`` takes): its posting's id."""
+    return entry.posting_id if entry.type in TRANSFER_LEGS else None
+
+
 def print_entries(items: list[Entry], title: str | None = None) -> None:
+    """Entries as a table; a transfer leg shows its transfer id (``reverse --transfer ID``)."""
     table = Table(title=title)
+    numeric = ("id", "transfer", "amount", "balance")
     for col in (
         "id",
+        "transfer",
         "trade no",
         "time",
         "account",
@@ -119,10 +204,11 @@ def print_entries(items: list[Entry], title: str | None = None) -> None:
         "subject",
         "remark",
     ):
-        table.add_column(col, justify="right" if col in ("id", "amount", "balance") else "left")
+        table.add_column(col, justify="right" if col in numeric else "left")
     for e in items:
         table.add_row(
             str(e.id),
+            str(transfer_id(e) or ""),
             e.trade_no,
             local(e.trade_time),
             e.account_number,
@@ -136,8 +222,14 @@ def print_entries(items: list[Entry], title: str | None = None) -> None:
 
 
 def print_result(result: PostingResult) -> None:
+    """``transfer posted: transfer 14, trade no …`` (the id ``reverse --transfer`` takes), or
+    ``income posted: posting 15, …``; then the entries written."""
     verb = "already posted (idempotent replay)" if result.replayed else "posted"
-    console.print(f"{result.kind} {verb}: posting {result.posting_id}, trade no {result.trade_no}")
+    what = "transfer" if result.kind == "transfer" else "posting"
+    console.print(
+        f"{result.kind} {verb}: {what} {result.posting_id}, trade no {result.trade_no}",
+        highlight=False,
+    )
     print_entries(list(result.entries))
 
 

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from zhangben.cli.common import console, friendly, ledger, settings
-from zhangben.store.engine import make_engine
+from zhangben.cli.common import console, friendly, ledger, open_engine, settings
 from zhangben.store.migrate import upgrade
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -19,7 +18,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @friendly
 def db_upgrade() -> None:
     """Apply every migration that is missing (safe to run again)."""
-    engine = make_engine(settings().database_url)
+    engine = open_engine()
     upgrade(engine)
     console.print(f"schema up to date ({engine.url.render_as_string(hide_password=True)})")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from zhangben.cli.common import access, console, friendly, ledger
+from zhangben.access.sessions import wait_text
+from zhangben.cli.common import access, console, fail, friendly, ledger
 
 user_app = typer.Typer(
     help="Users: staff (read every account) and users (read the accounts they own).",
@@ -92,3 +94,34 @@ def user_grant_account(username: str, account: str) -> None:
     """Make USERNAME the owner of ACCOUNT (an account number)."""
     acc = access().grant_account(username, account)
     console.print(f"{username} now owns account {acc.number} ({acc.name})")
+
+
+@user_app.command("unlock")
+@friendly
+def user_unlock(
+    username: Annotated[
+        str | None, typer.Argument(help="whose failed logins to forget (all when omitted)")
+    ] = None,
+    ip: Annotated[str | None, typer.Option("--ip", help="only those from this address")] = None,
+) -> None:
+    """Lift a login lock at once: forget USERNAME's failed logins (from --ip ADDR only), or,
+    with --ip alone, every failed login from that address."""
+    if username is None and ip is None:
+        fail("give a USERNAME, --ip ADDR, or both")
+    forgotten = access().unlock_logins(username, ip)
+    where = f" from {ip}" if ip else ""
+    if username is None:
+        console.print(f"forgot {forgotten} failed login(s){where}; {ip} is unlocked")
+    else:
+        console.print(
+            f"forgot {forgotten} failed login(s) of {username}{where}; {username} is unlocked"
+            + (f" at {ip}" if ip else "")
+        )
+    if username is not None and ip is not None:
+        lock = access().login_lock(username, ip)
+        if lock is not None and lock.address_wide:
+            wait = int((lock.until - datetime.now(UTC)).total_seconds())
+            console.print(
+                f"{ip} itself is still locked for {wait_text(wait)} by failed logins of other "
+                f"usernames: `zhangben user unlock --ip {ip}` lifts that too"
+            )

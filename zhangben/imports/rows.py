@@ -78,16 +78,31 @@ class BillSummary:
 
 
 class BillFormatError(ValueError):
-    """A row or header that cannot be read; names the physical line and the column."""
+    """A row or header that cannot be read or posted; names the physical line and the column,
+    and, once the row is read, the platform's flow number (or, without one, its order
+    number): ``line 12 (flow 2024…), 备注: …``. Never the row's hash key."""
 
-    def __init__(self, line: int | None, column: str | None, message: str):
+    def __init__(
+        self,
+        line: int | None,
+        column: str | None,
+        message: str,
+        *,
+        flow: str | None = None,
+        order: str | None = None,
+    ):
         self.line = line
         self.column = column
         self.message = message
+        self.flow, self.order = flow, order
         super().__init__(str(self))
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line is not None else "file"
+        if self.flow:
+            where += f" (flow {self.flow})"
+        elif self.order:
+            where += f" (order {self.order})"
         if self.column:
             where += f", {self.column}"
         return f"{where}: {self.message}"

@@ -389,7 +389,9 @@ def _scan(
                 )  # fmt: skip
             except LedgerError as exc:
                 reason = exc.message.removeprefix(f"line {row.line}: ")
-                error = BillFormatError(row.line, None, reason)
+                error = BillFormatError(
+                    row.line, None, reason, flow=row.flow_no, order=row.order_no or None
+                )
                 if not skip_bad_rows:
                     raise error from exc
                 _reject(report, error)
@@ -468,7 +470,12 @@ def _too_long(row: BillRow, key, counterparty, account, ref) -> BillFormatError 
     values = (key, counterparty, row.order_no, row.business_type, account, ref)
     for (name, size), value in zip(_BILL_SIZES, values, strict=True):
         if value and len(value) > size:
-            return BillFormatError(row.line, None, f"{name} is over {size} characters")
+            # the row named by its flow or order number, unless that is what is too long
+            flow = row.flow_no if name != "flow number" else None
+            order = row.order_no if name != "order number" and not flow else None
+            return BillFormatError(
+                row.line, None, f"{name} is over {size} characters", flow=flow, order=order
+            )
     return None
 
 

@@ -54,7 +54,8 @@ class BillPlanner:
         remark: str,
     ) -> str:
         """R2 and R3 on a row that moves ``net`` minor units; returns its fingerprint. An
-        error names the line (``line 12: counterparty: …``)."""
+        error names the line (``line 12: counterparty: …``; the import runner adds the flow
+        number)."""
         kind = "income" if net > 0 else "expense"
         try:
             rules.check_text("external_id", ukey, blank_ok=False)
@@ -107,11 +108,18 @@ def post(
     try:
         return staged.post_staged(stage, target)
     except RuleBroken as exc:
-        line, flow = exc.position
         if exc.rule == "R5":
-            key, posting_id = exc.facts
-            error: LedgerError = rules.flow_posted(key, posting_id)
+            _key, posting_id = exc.facts
+            error: LedgerError = rules.flow_posted(posting_id)
         else:
             error = execute.broken(exc)
-        # the platform's flow number where the row has one (a JD row's own key is a hash)
-        raise rules.at(error, f"line {line} (flow {flow})" if flow else f"line {line}") from None
+        raise rules.at(error, _row_label(*exc.position)) from None
+
+
+def _row_label(line: int, flow: str | None, order: str | None = None) -> str:
+    """How an error names a bill row: its line in the file and the platform's flow number
+    (账务流水号), or its order number where the platform gives no flow number (a JD wallet row,
+    whose key is a hash of its cells and never shown)."""
+    if flow:
+        return f"line {line} (flow {flow})"
+    return f"line {line} (order {order})" if order else f"line {line}"

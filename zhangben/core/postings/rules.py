@@ -276,9 +276,10 @@ def check_states(plan, todo: list[int], states: dict) -> tuple[list[int], list[i
     return leg_accounts, after
 
 
-def flow_posted(key: str, posting_id: int) -> errors.IdempotencyConflict:
-    """R5 for a bill row whose platform flow is posted already, but not as this row."""
+def flow_posted(posting_id: int) -> errors.IdempotencyConflict:
+    """R5 for a bill row whose platform flow is posted already, but not as this row (the
+    error's label names the row and its flow; the key is never shown: a JD row's is a hash)."""
     return errors.IdempotencyConflict(
-        f"the flow was posted already (key {key!r}, posting {posting_id}) to another account "
-        "or with another amount"
+        f"the flow was posted already (posting {posting_id}) to another account or with "
+        "another amount"
     )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 class RuleBroken(Exception):  # noqa: N818 - a report, not an error the caller sees
     """A rule failed inside SQL: ``rule`` is its code, ``facts`` what the rule's wording needs,
-    ``position`` the failing item (``None`` for a single posting)."""
+    ``position`` the failing item (``None`` for a single posting; a batch's index; a bill
+    row's ``(line, flow number, order number)``)."""
 
-    def __init__(self, rule: str, *facts, position: int | None = None) -> None:
+    def __init__(self, rule: str, *facts, position: object = None) -> None:
         super().__init__(rule, *facts)
         self.rule = rule
         self.facts = facts

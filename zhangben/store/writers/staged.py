@@ -328,7 +328,7 @@ def _link(stage: Stage, t: Target) -> None:
     account's one entry of the same amount (the flow came in by hand first), else R5."""
     cur = stage.cursor
     cur.execute(
-        "SELECT s.ord, s.line, s.flow_no, s.income - s.expense, s.pkey, "
+        "SELECT s.ord, s.line, s.flow_no, s.order_no, s.income - s.expense, s.pkey, "
         "q.id, e.id, e.account_id, e.amount FROM zb_fresh f "
         "JOIN zb_stage s ON s.ord = f.ord JOIN postings q ON q.idempotency_key = s.pkey "
         "JOIN entries e ON e.posting_id = q.id WHERE f.net <> 0 ORDER BY s.ord, e.id"
@@ -338,9 +338,9 @@ def _link(stage: Stage, t: Target) -> None:
         found.setdefault(row[0], []).append(row)
     links = []
     for ord_, rows in found.items():
-        _, line, flow, net, key, posting, entry, account, amount = rows[0]
+        _, line, flow, order, net, key, posting, entry, account, amount = rows[0]
         if len(rows) != 1 or account != t.account_id or amount != net:
-            raise RuleBroken("R5", key, posting, position=(line, flow))
+            raise RuleBroken("R5", key, posting, position=(line, flow, order))
         links.append((ord_, entry))
     if links:
         marks = "%s, %s" if stage.pg else "?, ?"
@@ -356,7 +356,7 @@ def _check(stage: Stage, t: Target) -> None:
         cond += " OR (p.balance_after < 0 AND s.income < s.expense)"
     cur.execute(
         "SELECT p.balance_after, s.income - s.expense, s.line, "  # noqa: S608
-        "s.flow_no FROM zb_post p JOIN zb_stage s ON s.ord = p.ord "
+        "s.flow_no, s.order_no FROM zb_post p JOIN zb_stage s ON s.ord = p.ord "
         f"WHERE {cond} ORDER BY p.k LIMIT 1"
     )
     bad = cur.fetchone()
@@ -365,11 +365,14 @@ def _check(stage: Stage, t: Target) -> None:
     raise _broken(t, *bad)
 
 
-def _broken(t: Target, after: int, delta: int, line: int, flow: str | None) -> RuleBroken:
+def _broken(
+    t: Target, after: int, delta: int, line: int, flow: str | None, order: str | None
+) -> RuleBroken:
+    """``position``: the row's line in the file, its platform flow number and order number."""
     if after < 0 and delta < 0 and not t.allow_overdraft:
         detail = f"{t.account_number}|{after - delta}|{after}"
-        return RuleBroken("R10", detail, position=(line, flow))
-    return RuleBroken("R11", t.account_number, position=(line, flow))
+        return RuleBroken("R10", detail, position=(line, flow, order))
+    return RuleBroken("R11", t.account_number, position=(line, flow, order))
 
 
 def _check_sums(stage: Stage, t: Target, order: str, skip: str) -> None:
@@ -388,14 +391,14 @@ def _check_sums(stage: Stage, t: Target, order: str, skip: str) -> None:
     rows = stage.conn.connection.driver_connection.cursor()  # closed, so never left mid-read
     try:
         rows.execute(
-            "SELECT f.net, s.line, s.flow_no FROM zb_fresh f "  # noqa: S608
+            "SELECT f.net, s.line, s.flow_no, s.order_no FROM zb_fresh f "  # noqa: S608
             f"JOIN zb_stage s ON s.ord = f.ord WHERE f.net <> 0{skip} ORDER BY f.ord {order}"
         )
         balance = t.balance
-        for net, line, flow in rows:
+        for net, line, flow, order_no in rows:
             balance += net
             if abs(balance) > t.max_balance or (balance < 0 and net < 0 and not t.allow_overdraft):
-                raise _broken(t, balance, net, line, flow)
+                raise _broken(t, balance, net, line, flow, order_no)
     finally:
         rows.close()
 

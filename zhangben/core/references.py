@@ -23,7 +23,7 @@ the lower id is then the first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -45,24 +45,68 @@ def reference(entry: Entry, legs: int, first_posting_id: int) -> str:
     return ref
 
 
-def posting_facts(conn: Connection, posting_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """posting id → (its number of entries, the lowest posting id with its trade number):
-    one statement, each fact from an index (``entries.posting_id``, ``postings.trade_no``)."""
-    wanted = sorted(set(posting_ids))
-    if not wanted:
-        return {}
-    same = postings.alias("same_trade_no")
-    legs = sa.select(sa.func.count()).where(entries.c.posting_id == postings.c.id).scalar_subquery()
+#: How many entries the posting of an entry of this type has (a transfer's two legs; income and
+#: expense one). A reversal has as many as the posting it reverses: counted.
+_LEGS_BY_TYPE = {"transfer_in": 2, "transfer_out": 2, "income": 1, "expense": 1}
+
+
+def _statement(postgresql: bool) -> sa.CompoundSelect:
+    """The lowest posting id of each trade number, and the entries of each reversal posting.
+    PostgreSQL takes each list as one array (``= ANY``), SQLite as expanded ``IN``."""
+    if postgresql:
+        trade_nos = postings.c.trade_no == sa.any_(sa.bindparam("trade_nos"))
+        reversals = entries.c.posting_id == sa.any_(sa.bindparam("reversals"))
+    else:
+        trade_nos = postings.c.trade_no.in_(sa.bindparam("trade_nos", expanding=True))
+        reversals = entries.c.posting_id.in_(sa.bindparam("reversals", expanding=True))
     first = (
-        sa.select(sa.func.min(same.c.id))
-        .where(same.c.trade_no == postings.c.trade_no)
-        .scalar_subquery()
+        sa.select(sa.literal_column("'first'"), postings.c.trade_no, sa.func.min(postings.c.id))
+        .where(trade_nos)
+        .group_by(postings.c.trade_no)
     )
-    rows = conn.execute(sa.select(postings.c.id, legs, first).where(postings.c.id.in_(wanted)))
-    return {int(pid): (int(n), int(lowest)) for pid, n, lowest in rows}
+    legs = (
+        sa.select(
+            sa.literal_column("'legs'"), sa.cast(entries.c.posting_id, sa.String), sa.func.count()
+        )
+        .where(reversals)
+        .group_by(entries.c.posting_id)
+    )
+    return sa.union_all(first, legs)
+
+
+_SQLITE = _statement(postgresql=False)
+_PG_TEXT: list[str] = []  # compiled once: run on the driver (see queries._fetch for why)
+
+
+def _rows(conn: Connection, trade_nos: list[str], reversals: list[int]) -> list[tuple]:
+    params = {"trade_nos": trade_nos, "reversals": reversals}
+    if conn.dialect.name != "postgresql":
+        return [tuple(r) for r in conn.execute(_SQLITE, params)]
+    if not _PG_TEXT:
+        _PG_TEXT.append(str(_statement(postgresql=True).compile(dialect=conn.dialect)))
+    return conn.connection.driver_connection.execute(_PG_TEXT[0], params).fetchall()
 
 
 def entry_references(conn: Connection, items: Sequence[Entry]) -> dict[int, str]:
-    """entry id → its reference, for the entries of a page."""
-    facts = posting_facts(conn, (e.posting_id for e in items))
-    return {e.id: reference(e, *facts[e.posting_id]) for e in items}
+    """entry id → its reference, for the entries of a page: one statement, an index probe
+    per distinct trade number (``postings.trade_no``) and per reversal posting
+    (``entries.posting_id``; other postings' legs follow from the entry's type)."""
+    if not items:
+        return {}
+    trade_nos = sorted({e.trade_no for e in items})
+    reversals = sorted({e.posting_id for e in items if e.type not in _LEGS_BY_TYPE})
+    lowest: dict[str, int] = {}
+    counted: dict[int, int] = {}
+    for what, key, number in _rows(conn, trade_nos, reversals):
+        if what == "first":
+            lowest[key] = int(number)
+        else:
+            counted[int(key)] = int(number)
+    return {
+        e.id: reference(
+            e,
+            _LEGS_BY_TYPE.get(e.type) or counted.get(e.posting_id, 1),
+            lowest.get(e.trade_no, e.posting_id),
+        )
+        for e in items
+    }

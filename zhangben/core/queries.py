@@ -114,7 +114,8 @@ def _where(query: sa.Select, f: EntryFilter) -> sa.Select:
 def _direction(direction: str):
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
-    return entries.c.amount > 0 if direction == "in" else entries.c.amount < 0
+    zero = sa.literal_column("0")  # inline: list statements run with their own binds only
+    return entries.c.amount > zero if direction == "in" else entries.c.amount < zero
 
 
 def entry_from_row(row, names: dict[int, str]) -> Entry:

@@ -86,11 +86,13 @@ class Sql:
         )
         return str(compiled), compiled.params
 
-    def entries(self, f, *, limit: int, offset: int = 0, before_id=None, with_total=True):
+    def entries(
+        self, f, *, limit: int, offset: int = 0, before_id=None, with_total=True, order="id_desc"
+    ):
         """The statement ``queries.list_entries`` runs (page and count in one)."""
         from zhangben.core.queries import list_statement
 
-        statement, params = list_statement(f, limit, offset, before_id, with_total)
+        statement, params = list_statement(f, limit, offset, before_id, with_total, order)
         return [self.compile(statement, params)]
 
     def run(self, *stmts: tuple[str, dict]) -> None:
@@ -284,9 +286,11 @@ def run_all(url, dsn, base, creds, entries, n, rng):  # noqa: PLR0915
                 note += f"; page {page} is past the end (≈{pages_total} pages)"
             add(
                 f"getTransactionList, {label}, page {page:,} (+count)",
-                timed(
-                    lambda *w, offset=offset: ledger.entries(
-                        filt(*w), limit=PAGE_SIZE, offset=offset
+                timed(  # what the method runs: the page in time order, then its trans_ids
+                    lambda *w, offset=offset: ledger.entry_references(
+                        ledger.entries(
+                            filt(*w), limit=PAGE_SIZE, offset=offset, order="time_asc"
+                        ).items
                     ),
                     picks,
                 ),
@@ -296,7 +300,10 @@ def run_all(url, dsn, base, creds, entries, n, rng):  # noqa: PLR0915
                 ),
                 timed(
                     sql.run,
-                    [sql.entries(filt(*w), limit=PAGE_SIZE, offset=offset) for w in picks],
+                    [
+                        sql.entries(filt(*w), limit=PAGE_SIZE, offset=offset, order="time_asc")
+                        for w in picks
+                    ],
                 ),
                 note,
             )

@@ -28,3 +28,40 @@ def test_queries_filters_paging_and_as_of(two):
     assert two.balance_as_of("SHOP2", base + timedelta(days=2)) == Decimal("6")
     assert two.balance_as_of("SHOP2", base - timedelta(seconds=1)) == 0
     assert two.balance_as_of("SHOP2", base + timedelta(days=30)) == two.balance("SHOP2")
+
+
+def test_time_order_snapshot_bound_and_direction(two):
+    """order="time_asc": trade time then id, oldest first; max_id bounds the rows (and
+    Page.max_id is the bound of the matching rows); direction keeps one sign."""
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    two.open_account(number="T", name="t", allow_overdraft=True)
+    ids = []
+    for days, amount in ((3, "3"), (1, "1"), (2, "2"), (1, "4")):  # two at the same instant
+        ids.append(two.income("T", amount, trade_time=base + timedelta(days=days)).entries[0].id)
+    out = two.expense("T", "5", trade_time=base).entries[0].id
+    f = EntryFilter(account_numbers=["T"])
+    page = two.entries(f, limit=3, order="time_asc")
+    assert [e.amount for e in page.items] == [Decimal("-5"), Decimal("1"), Decimal("4")]
+    assert page.total == 5 and page.max_id == max(ids + [out])
+    rest = two.entries(f, limit=3, offset=3, order="time_asc")
+    assert [e.amount for e in rest.items] == [Decimal("2"), Decimal("3")]
+    two.income("T", "9", trade_time=base - timedelta(days=1))  # back-dated, after the bound
+    bounded = EntryFilter(account_numbers=["T"], max_id=page.max_id)
+    again = two.entries(bounded, limit=3, offset=3, order="time_asc")
+    assert [e.amount for e in again.items] == [Decimal("2"), Decimal("3")] and again.total == 5
+    both = EntryFilter(account_numbers=["T", "ACC001"], direction="out")
+    assert [e.amount for e in two.entries(both, order="time_asc").items] == [Decimal("-5")]
+    assert two.entries(EntryFilter(direction="in", max_id=ids[0])).total == 2  # ACC001's too
+    assert two.entries(EntryFilter(account_numbers=["NONE"]), order="time_asc").max_id == 0
+    assert two.entries(f).max_id is None  # newest first: no bound computed
+
+
+def test_time_order_refuses_a_keyset_cursor_and_unknown_values(two):
+    import pytest
+
+    with pytest.raises(ValueError):
+        two.entries(EntryFilter(), before_id=5, order="time_asc")
+    with pytest.raises(ValueError):
+        two.entries(EntryFilter(), order="newest")
+    with pytest.raises(ValueError):
+        two.entries(EntryFilter(direction="up"))

@@ -70,7 +70,19 @@ def test_sdk_calls_both_methods(live):
             page_size=2,
         )
         assert page["count"] == 4 and len(page["lists"]) == 2
-        assert page["lists"][0]["trans_type"] == "transfer_out"
+        assert page["lists"][0]["trans_type"] == "income"  # oldest first: 期初余额
+        assert page["lists"][0]["balance"] == Decimal("10000.00")
+        last = client.call(
+            "finance.getTransactionList",
+            account_id="ACC001#ACC002",
+            start_time="2024-01-01",
+            end_time="2024-01-31",
+            trans_type="transfer_out",
+            max_entry_id=page["max_entry_id"],
+        )["lists"]
+        assert [(r["trans_type"], r["trans_id"].endswith(":out")) for r in last] == [
+            ("transfer_out", True)
+        ]
         with pytest.raises(UnknownMethod):
             client.call("finance.getNothing")
     with ShopexClient(live["url"], "live01", "wrong-token") as client:

@@ -38,7 +38,14 @@ def test_vector_three_get_transaction_list(client, make_app, books, gateway):
         "sign": "6EFD2A46BB38DEB30E1C4BA0A9A2B40B",
     }
     data = body(client.post(ENDPOINT, data=params))
-    assert data == {"code": 0, "msg": "成功", "count": 2, "lists": []}
+    first_two = books.entries(limit=100).items[-2:]  # ACC001's incomes: entries 1 and 2
+    assert data == {
+        "code": 0,
+        "msg": "成功",
+        "count": 2,
+        "lists": [],
+        "max_entry_id": str(max(e.id for e in first_two)),
+    }
 
 
 def test_vector_two_sign_is_accepted(client, make_app, gateway):

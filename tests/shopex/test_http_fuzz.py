@@ -33,6 +33,7 @@ APP = (
     "account_id", "account_type", "shop_bn", "shop_code", "trans_type", "start_time",
     "end_time", "page_no", "page_size", "platform_type", "trade_start_time", "trade_end_time",
     "pay_serial_number", "account", "trade_type", "member_id", "account_no", "trade_no", "token",
+    "max_entry_id",
 )  # fmt: skip
 METHODS = st.one_of(st.sampled_from(REGISTRY.names()), st.just("finance.nope"), texts)
 ENCODINGS = st.sampled_from(["form", "query", "multipart", "json"])

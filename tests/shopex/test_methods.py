@@ -35,12 +35,12 @@ def test_balance_filters(erp):
     assert [a["account_id"] for a in erp(BAL, shop_bn="S002")["accounts"]] == ["ACC002", "ACC004"]
 
 
-def test_transaction_list_fields_newest_first(erp):
+def test_transaction_list_fields_oldest_first(erp):
     data = erp(TX, **RANGE, account_id="ACC001")
     assert data["count"] == 3
     first, second, third = data["lists"]
-    assert first == {
-        "trans_id": first["trans_id"],
+    assert third == {
+        "trans_id": third["trade_no"],
         "account_id": "ACC001",
         "account_name": "测试账户",
         "trans_type": "expense",
@@ -48,14 +48,24 @@ def test_transaction_list_fields_newest_first(erp):
         "balance": Decimal("10000.00"),
         "trans_time": "2024-01-01 12:00:00",
         "remark": "采购付款",
+        "entry_id": third["entry_id"],
+        "trade_no": third["trade_no"],
     }
-    assert isinstance(first["trans_id"], str)
+    # the seed's eight fields first, then zhangben's entry_id and trade_no
+    assert list(third)[:8] == [
+        "trans_id", "account_id", "account_name", "trans_type", "amount", "balance",
+        "trans_time", "remark",
+    ]  # fmt: skip
+    assert third["entry_id"].isdigit() and third["trade_no"].startswith("20240101")
     assert (second["trans_type"], second["amount"], second["balance"]) == (
         "income",
         Decimal("1000.00"),
         Decimal("11000.00"),
     )
-    assert third["trans_time"] == "2024-01-01 10:00:00" and third["remark"] == "期初余额"
+    assert first["trans_time"] == "2024-01-01 10:00:00" and first["remark"] == "期初余额"
+    assert [int(e["entry_id"]) for e in data["lists"]] == sorted(
+        int(e["entry_id"]) for e in data["lists"]
+    )
     raw = erp.post(TX, **RANGE, account_id="ACC001").content.decode()
     assert '"amount":1000.00,"balance":10000.00' in raw
 
@@ -71,7 +81,13 @@ def test_hash_joined_shops_and_unknown_shops(erp):
     assert erp(TX, **RANGE, shop_bn="S001#S002")["count"] == 5
     assert erp(TX, **RANGE, shop_code="S001")["count"] == 3
     assert erp(TX, **RANGE, shop_bn="S001#S999")["count"] == 3
-    assert erp(TX, **RANGE, shop_bn="S999") == {"code": 0, "msg": "成功", "count": 0, "lists": []}
+    assert erp(TX, **RANGE, shop_bn="S999") == {
+        "code": 0,
+        "msg": "成功",
+        "count": 0,
+        "lists": [],
+        "max_entry_id": "0",
+    }
     assert erp(TX, **RANGE)["count"] == 7
 
 
@@ -97,7 +113,7 @@ def test_scope_by_shop_and_account(erp, engine):
 def test_data_masking(erp, engine):
     run_write(engine, lambda c: grant(c, "erp01", data_mask=True))
     assert erp(BAL, account_id="ACC001")["accounts"][0]["account_name"] == "测***"
-    entry = erp(TX, **RANGE, account_id="ACC001")["lists"][0]
+    entry = erp(TX, **RANGE, account_id="ACC001")["lists"][-1]
     assert (entry["account_name"], entry["remark"]) == ("测***", "采***")
     assert entry["amount"] == Decimal("1000.00")
 
@@ -111,7 +127,38 @@ def test_shopex_style_envelope_and_strings(erp, engine):
     )
     data = erp(TX, **RANGE, account_id="ACC001")["response"]
     assert data["count"] == 3 and data["lists"][0]["balance"] == "10000.000"
-    assert erp(TX, **RANGE, shop_bn="S999") == {"response": {"count": 0, "lists": []}}
+    assert data["lists"][0]["entry_id"].isdigit() and data["max_entry_id"].isdigit()
+    assert erp(TX, **RANGE, shop_bn="S999") == {
+        "response": {"count": 0, "lists": [], "max_entry_id": "0"}
+    }
+
+
+@pytest.mark.parametrize("style", ["seed", "shopex"])
+def test_money_keeps_every_decimal(erp, ledger, engine, style):
+    """Point 5 of issue 14: 12.3456 is served as held, so the rows add up to the balance.
+    The shopex style keeps the original's three decimals at least (12.5 → "12.500")."""
+    run_write(engine, lambda c: grant(c, "erp01", response_style=style))
+    ledger.open_account(number="FINE", name="精确", shop_code="S009")
+    day = datetime(2024, 1, 5, tzinfo=SH)
+    for hour, amount in enumerate(["12.3456", "0.0001", "12.5", "7"], start=1):
+        ledger.income("FINE", amount, trade_time=day.replace(hour=hour))
+    ledger.expense("FINE", "0.0007", trade_time=day.replace(hour=9))
+    raw = erp.post(TX, **RANGE, account_id="FINE").content.decode()
+    data = erp(TX, **RANGE, account_id="FINE")
+    rows = data["response"]["lists"] if style == "shopex" else data["lists"]
+    if style == "shopex":
+        assert [r["amount"] for r in rows] == ["12.3456", "0.0001", "12.500", "7.000", "0.0007"]
+        assert rows[0]["balance"] == "12.3456" and rows[-1]["balance"] == "31.845"
+        assert '"amount":"12.3456","balance":"12.3456"' in raw
+    else:
+        assert '"amount":12.3456,"balance":12.3456' in raw and '"amount":12.50' in raw
+        assert '"amount":7.00,"balance":31.8457' in raw
+    signs = [1, 1, 1, 1, -1]
+    total = sum(s * Decimal(r["amount"]) for s, r in zip(signs, rows, strict=True))
+    assert total == Decimal(rows[-1]["balance"]) == ledger.account("FINE").balance
+    balance = erp(BAL, account_id="FINE")
+    shown = balance["response"]["accounts"] if style == "shopex" else balance["accounts"]
+    assert Decimal(shown[0]["balance"]) == Decimal("31.845")
 
 
 @pytest.fixture
@@ -151,7 +198,7 @@ def test_page_size_defaults_and_clamping(many, paging, size):
     assert data["count"] == 105 and len(data["lists"]) == size
 
 
-def test_pages_are_newest_first_and_contiguous(many):
+def test_pages_are_oldest_first_and_contiguous(many):
     q = {
         "account_id": "BULK",
         "start_time": "2024-03-01 00:00:00",
@@ -160,7 +207,7 @@ def test_pages_are_newest_first_and_contiguous(many):
     }
     one = many(TX, **q, page_no="1")["lists"]
     two = many(TX, **q, page_no="2")["lists"]
-    assert one[0]["remark"] == "#104" and one[-1]["remark"] == "#55" and two[0]["remark"] == "#54"
+    assert one[0]["remark"] == "#0" and one[-1]["remark"] == "#49" and two[0]["remark"] == "#50"
 
 
 def test_body_is_utf8_json(erp):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from zhangben.core import accounts as acc
 from zhangben.core import chart as chart_mod
-from zhangben.core import queries, users
+from zhangben.core import queries, references, users
 from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.money import from_minor, parse_amount, to_minor
 from zhangben.core.postings import bills, execute, reversal
@@ -286,6 +286,13 @@ class Ledger:
     def entries(self, f: EntryFilter | None = None, **paging) -> Page:
         # one statement, the count included (see queries.list_entries)
         return self._read_one(lambda c: queries.list_entries(c, f or EntryFilter(), **paging))
+
+    def entry_references(self, items: list[Entry]) -> dict[int, str]:
+        """entry id → its trade reference (trade number, leg and posting where needed:
+        :mod:`zhangben.core.references`), for the entries of a page."""
+        if not items:
+            return {}
+        return self._read_one(lambda c: references.entry_references(c, items))
 
     def entry(self, entry_id: int) -> Entry:
         return self._read_one(lambda c: queries.get_entry(c, entry_id))

@@ -18,6 +18,10 @@ from zhangben.store.tables import accounts, chart, entries
 from zhangben.store.types import UTCDateTime
 
 ENTRY_TYPES = ("income", "expense", "transfer_in", "transfer_out", "reversal")
+#: List orders: newest first by entry id (the default), or by trade time then id, oldest first.
+ORDERS = ("id_desc", "time_asc")
+#: An entry's direction: money into the account (amount > 0) or out of it (amount < 0).
+DIRECTIONS = ("in", "out")
 
 _names_cache: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
 
@@ -56,6 +60,10 @@ class EntryFilter:
     sources: Sequence[str] | None = None
     owner_user_id: int | None = None
     posting_id: int | None = None
+    #: only entries with ``id <= max_id``: a page over the ledger as it was (stable paging)
+    max_id: int | None = None
+    #: ``in`` (amount > 0) or ``out`` (amount < 0)
+    direction: str | None = None
 
 
 _COLUMNS = (
@@ -96,7 +104,18 @@ def _where(query: sa.Select, f: EntryFilter) -> sa.Select:
         query = query.where(accounts.c.owner_user_id == f.owner_user_id)
     if f.posting_id is not None:
         query = query.where(entries.c.posting_id == f.posting_id)
+    if f.max_id is not None:
+        query = query.where(entries.c.id <= f.max_id)
+    if f.direction is not None:
+        query = query.where(_direction(f.direction))
     return query
+
+
+def _direction(direction: str):
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    zero = sa.literal_column("0")  # inline: list statements run with their own binds only
+    return entries.c.amount > zero if direction == "in" else entries.c.amount < zero
 
 
 def entry_from_row(row, names: dict[int, str]) -> Entry:
@@ -159,7 +178,7 @@ def count_entries(conn: Connection, f: EntryFilter) -> int:
     return conn.execute(query).scalar_one()
 
 
-# (filter shape, keyset?, with total?) → the statement with bind parameters for every value:
+# (filter shape, keyset?, with total?, order) → the statement with bind parameters for every value:
 # building a Select with its subqueries and computing its cache key cost several times the
 # query itself, so each shape is built once per process and reused.
 _LIST_STATEMENTS: dict[tuple, sa.Select] = {}
@@ -175,6 +194,7 @@ _LIST_FILTERS = (
     ("sources", entries.c.source, "truthy"),
     ("owner_user_id", accounts.c.owner_user_id, "given"),
     ("posting_id", entries.c.posting_id, "given"),
+    ("max_id", entries.c.id, "given"),
 )
 
 
@@ -184,7 +204,7 @@ def _present(f: EntryFilter, field: str, test: str) -> bool:
 
 
 def _list_statement(shape: tuple) -> sa.Select:
-    numbers, present, keyset, with_total = shape
+    numbers, present, direction, keyset, with_total, order = shape
     conditions = []
     if numbers == "one":
         wanted = sa.select(accounts.c.id).where(accounts.c.number == sa.bindparam("zb_number"))
@@ -200,10 +220,20 @@ def _list_statement(shape: tuple) -> sa.Select:
             conditions.append(column >= sa.bindparam("zb_start", type_=column.type))
         elif field == "end":
             conditions.append(column < sa.bindparam("zb_end", type_=column.type))
+        elif field == "max_id":
+            conditions.append(column <= sa.bindparam("zb_max_id", type_=sa.BigInteger))
         elif field in ("owner_user_id", "posting_id"):
             conditions.append(column == sa.bindparam(f"zb_{field}"))
         else:
             conditions.append(column.in_(sa.bindparam(f"zb_{field}", expanding=True)))
+    if direction is not None:
+        conditions.append(_direction(direction))
+
+    def ordered(columns):
+        if order == "time_asc":
+            return (columns.trade_time.asc(), columns.id.asc())
+        return (columns.id.desc(),)
+
     # two steps: the page's ids first — from indexes alone where they cover the filter, e.g.
     # (account_id, trade_time, id) — then only those rows; otherwise every row the offset
     # skips (and every row a time filter rejects) is fetched from the heap
@@ -211,23 +241,24 @@ def _list_statement(shape: tuple) -> sa.Select:
     if keyset:
         ids = ids.where(entries.c.id < sa.bindparam("zb_before"))
     ids = (
-        ids.order_by(entries.c.id.desc())
+        ids.order_by(*ordered(entries.c))
         # bigint: an offset past 2³¹ (page 30,000,000 of 100) is an empty page on PostgreSQL
         # as on SQLite, not an integer out of range
         .limit(sa.bindparam("zb_limit", type_=sa.BigInteger))
         .offset(sa.bindparam("zb_offset", type_=sa.BigInteger))
     )
-    page = _base_query().where(entries.c.id.in_(ids)).order_by(entries.c.id.desc())
+    page = _base_query().where(entries.c.id.in_(ids)).order_by(*ordered(entries.c))
     if not with_total:
         return page
     sub = page.subquery("page")
-    counted = (
-        _base_query((sa.func.count().label("zb_total"),)).where(*conditions).subquery("counted")
-    )
+    totals = [sa.func.count().label("zb_total")]
+    if order == "time_asc":  # the snapshot bound of stable paging (Page.max_id)
+        totals.append(sa.func.max(entries.c.id).label("zb_max_id"))
+    counted = _base_query(totals).where(*conditions).subquery("counted")
     return (
-        sa.select(counted.c.zb_total, *sub.c)
+        sa.select(*counted.c, *sub.c)
         .select_from(counted.outerjoin(sub, sa.true()))
-        .order_by(sub.c.id.desc())
+        .order_by(*ordered(sub.c))
     )
 
 
@@ -239,21 +270,28 @@ def list_entries(
     offset: int = 0,
     before_id: int | None = None,
     with_total: bool = True,
+    order: str = "id_desc",
 ) -> Page:
-    """Newest first (by entry id). Offset paging, or keyset paging with ``before_id``.
+    """Newest first (by entry id), or with ``order="time_asc"`` by trade time then id, oldest
+    first. Offset paging, or (newest first only) keyset paging with ``before_id``.
 
     With the total, the page and the count are ONE statement (the count left-joined to the
-    page), so both come from the same snapshot in one round trip even past the last page."""
-    statement, params = list_statement(f, limit, offset, before_id, with_total)
+    page), so both come from the same snapshot in one round trip even past the last page.
+    In time order it also gives ``Page.max_id``, the highest id of every matching entry: the
+    bound (``EntryFilter.max_id``) that keeps later pages to the same rows."""
+    statement, params = list_statement(f, limit, offset, before_id, with_total, order)
     result = _fetch(conn, statement, params)
-    total = None
+    total = max_id = None
     if with_total:
+        skip = 2 if order == "time_asc" else 1
         total = int(result[0][0]) if result else 0
-        result = [r[1:] for r in result if r[1] is not None]
+        if skip == 2:
+            max_id = 0 if not result or result[0][1] is None else int(result[0][1])
+        result = [r[skip:] for r in result if r[skip] is not None]
     items = _materialise(conn, result)
     more = len(items) > limit
     items = items[:limit]
-    return Page(items, total, items[-1].id if more and items else None)
+    return Page(items, total, items[-1].id if more and items else None, max_id)
 
 
 _SQL_TEXT: weakref.WeakKeyDictionary[sa.Select, str] = weakref.WeakKeyDictionary()
@@ -280,10 +318,21 @@ _INSTANT = UTCDateTime()
 
 
 def list_statement(
-    f: EntryFilter, limit: int, offset: int, before_id: int | None, with_total: bool
+    f: EntryFilter,
+    limit: int,
+    offset: int,
+    before_id: int | None,
+    with_total: bool,
+    order: str = "id_desc",
 ) -> tuple[sa.Select, dict]:
     """The statement of :func:`list_entries` and its parameters (also used by the benchmarks
     to run the very same SQL directly)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
+    if before_id is not None and order != "id_desc":
+        raise ValueError("keyset paging (before_id) is newest first only")
+    if f.direction is not None and f.direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {f.direction!r}")
     numbers = None
     params: dict = {"zb_limit": limit + 1, "zb_offset": offset}
     if f.account_numbers is not None:
@@ -299,7 +348,7 @@ def list_statement(
             params[f"zb_{field}"] = list(value) if isinstance(value, list | tuple) else value
     if before_id is not None:
         params["zb_before"] = before_id
-    shape = (numbers, present, before_id is not None, with_total)
+    shape = (numbers, present, f.direction, before_id is not None, with_total, order)
     statement = _LIST_STATEMENTS.get(shape)
     if statement is None:
         statement = _LIST_STATEMENTS.setdefault(shape, _list_statement(shape))

@@ -84,6 +84,8 @@ class Page:
     items: list
     total: int | None = None
     next_cursor: int | None = None
+    #: the highest id of every matching entry (flows in time order, with the total)
+    max_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

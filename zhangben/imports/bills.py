@@ -1,7 +1,8 @@
 """Read side of imports: stored bill rows (for the ShopEx bill methods) and import records.
 
 Times are half-open (``start <= t < end``); an empty list in a filter matches nothing, None
-means no restriction. Pages are newest first (trade time, then id, descending).
+means no restriction; a text filter takes one value or a list of them. Pages are newest first
+(trade time, then id, descending).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from zhangben.core.money import from_minor
 from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.tables import accounts, users
 
+Values = str | Sequence[str] | None
+
 
 @dataclass(frozen=True, slots=True)
 class BillFilter:
-    platform: str
+    #: one platform, several, or None for every platform
+    platform: Values
     imported_start: datetime | None = None
     imported_end: datetime | None = None
     trade_start: datetime | None = None
@@ -30,11 +34,11 @@ class BillFilter:
     bill_date_end: datetime | None = None
     account_numbers: Sequence[str] | None = None
     shop_codes: Sequence[str] | None = None
-    flow_no: str | None = None
-    order_no: str | None = None
-    business_type: str | None = None
-    platform_account: str | None = None
-    ref_id: str | None = None
+    flow_no: Values = None
+    order_no: Values = None
+    business_type: Values = None
+    platform_account: Values = None
+    ref_id: Values = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +105,15 @@ def _date_bounds(start: datetime | None, end: datetime | None) -> tuple[date | N
     )
 
 
+def _matching(column, value: Values):
+    if isinstance(value, str):
+        return column == value
+    return column.in_(list(value))
+
+
 def _conditions(f: BillFilter) -> list:
     c = bill_rows.c
-    conds = [c.platform == f.platform]
+    conds = [] if f.platform is None else [_matching(c.platform, f.platform)]
     for column, lo, hi in (
         (c.imported_at, f.imported_start, f.imported_end),
         (c.trade_time, f.trade_start, f.trade_end),
@@ -129,7 +139,7 @@ def _conditions(f: BillFilter) -> list:
         (c.ref_id, f.ref_id),
     ):
         if value is not None:
-            conds.append(column == value)
+            conds.append(_matching(column, value))
     return conds
 
 

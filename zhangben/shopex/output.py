@@ -6,15 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from zhangben.shopex.wire.numbers import money_str3
+from zhangben.shopex.wire.numbers import money_str
 from zhangben.shopex.wire.times import format_time
 
 
 def money(value: Decimal, style: str) -> Decimal | str:
-    """Seed style: a Decimal that ``wire.numbers.dumps`` writes as ``10000.00``;
-    shopex style: the original's string with three decimals (``"10000.000"``)."""
+    """Seed style: a Decimal that ``wire.numbers.dumps`` writes as ``10000.00``; shopex style:
+    the original's string with at least three decimals (``"10000.000"``, ``"12.3456"``).
+    Both exact: every decimal the ledger holds."""
     if style == "shopex":
-        return money_str3(value)
+        return money_str(value)
     return value.normalize() if value else Decimal("0")
 
 

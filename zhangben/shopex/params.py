@@ -9,6 +9,7 @@ valid UTF-8), so hostile text never reaches the database.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,19 +49,33 @@ def text(params: dict[str, Any], name: str) -> str | None:
     return value or None
 
 
-def required_time(params: dict[str, Any], name: str, tz: ZoneInfo) -> datetime:
+#: What a query time may look like, for the error messages.
+TIME_FORMS = "yyyy-MM-dd HH:mm:ss, yyyy-MM-dd or ISO 8601 yyyy-MM-ddTHH:mm:ss[±hh:mm]"
+
+
+def required_time(
+    params: dict[str, Any], name: str, tz: ZoneInfo, *, end: bool = False
+) -> datetime:
+    """A bound of a half-open range (see :func:`~zhangben.shopex.wire.times.parse_query_time`:
+    a date as an ``end`` bound means the end of that day)."""
     value = text(params, name)
     if value is None:
-        raise ParamError(f"{name} is required (yyyy-MM-dd HH:mm:ss)", missing=True)
+        raise ParamError(f"{name} is required ({TIME_FORMS})", missing=True)
     try:
-        return parse_query_time(value, tz)
+        return parse_query_time(value, tz, end=end)
     except ValueError:
-        raise ParamError(f"{name} must be yyyy-MM-dd HH:mm:ss, got {value!r}") from None
+        raise ParamError(f"{name} must be {TIME_FORMS}, got {value!r}") from None
+
+
+def optional_time(
+    params: dict[str, Any], name: str, tz: ZoneInfo, *, end: bool = False
+) -> datetime | None:
+    return required_time(params, name, tz, end=end) if text(params, name) else None
 
 
 def time_range(params: dict[str, Any], tz: ZoneInfo, start="start_time", end="end_time"):
     """The required half-open range ``start <= t < end``; end before start is refused."""
-    lo, hi = required_time(params, start, tz), required_time(params, end, tz)
+    lo, hi = required_time(params, start, tz), required_time(params, end, tz, end=True)
     if hi < lo:
         raise ParamError(f"{end} is before {start}")
     return lo, hi
@@ -76,6 +91,22 @@ def _int(params: dict[str, Any], name: str) -> int | None:
     return int(value)
 
 
+_MAX_ID_DIGITS = 18  # below 2⁶³: a BIGINT on PostgreSQL
+
+
+def entry_id(params: dict[str, Any], name: str) -> int | None:
+    """An entry id: a whole number from 1 to 999,999,999,999,999,999; None when absent."""
+    value = text(params, name)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > _MAX_ID_DIGITS:
+        raise ParamError(f"{name} must be an entry id (a whole number), got {value!r}")
+    number = int(value)
+    if number < 1:
+        raise ParamError(f"{name} must be greater than 0")
+    return number
+
+
 def paging(params: dict[str, Any]) -> tuple[int, int]:
     """``(page_no, page_size)``: page_no defaults to 1 and must be > 0; page_size defaults
     to 50 and is clamped to 1..100."""
@@ -89,12 +120,39 @@ def paging(params: dict[str, Any]) -> tuple[int, int]:
     return page_no, size
 
 
-def codes(params: dict[str, Any], *names: str) -> list[str] | None:
-    """Codes joined with ``#`` (``SHOP001#SHOP002``) from the first of ``names`` given."""
+#: The most members a ``#`` list may have (``ACC001#ACC002#…``).
+MAX_MEMBERS = 100
+#: The longest member: account numbers, shop codes and platform accounts are ≤ 64 characters.
+MAX_MEMBER = 64
+_ACCOUNT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", re.ASCII)
+
+
+def codes(params: dict[str, Any], *names: str, accounts: bool = False) -> list[str] | None:
+    """A ``#``-joined list (``SHOP001#SHOP002``, note 11 of the seed) from the first of
+    ``names`` given; None when none is. Members are stripped and deduplicated in order.
+
+    Refused (2002): an empty member (``A##B``, a ``#`` at either end), a member longer than
+    64 characters, more than :data:`MAX_MEMBERS` members, and with ``accounts`` a member
+    that cannot be an account number (1-64 letters, digits, ``.``, ``_``, ``-``)."""
     for name in names:
         value = text(params, name)
-        if value is not None:
-            return [c.strip() for c in value.split("#") if c.strip()]
+        if value is None:
+            continue
+        members = [m.strip() for m in value.split("#")]
+        if len(members) > MAX_MEMBERS:
+            raise ParamError(f"{name} lists {len(members)} values; at most {MAX_MEMBERS}")
+        for i, member in enumerate(members, 1):
+            where = f"{name} value {i} of {len(members)}"
+            if not member:
+                raise ParamError(f"{where} is empty: join values with single #, e.g. A#B")
+            if len(member) > MAX_MEMBER:
+                raise ParamError(f"{where} is longer than {MAX_MEMBER} characters")
+            if accounts and not _ACCOUNT_NUMBER.fullmatch(member):
+                raise ParamError(
+                    f"{where} ({member!r}) is not an account number "
+                    "(1-64 letters, digits, '.', '_' or '-')"
+                )
+        return list(dict.fromkeys(members))
     return None
 
 

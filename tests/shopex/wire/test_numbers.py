@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from zhangben.shopex.wire.numbers import decimal_literal, dumps, money_str3
+from zhangben.shopex.wire.numbers import decimal_literal, dumps, money_str
 
 
 @pytest.mark.parametrize(
@@ -67,26 +67,39 @@ def test_dumps_int_keys_and_tuples():
 @pytest.mark.parametrize(
     ("value", "text"),
     [
+        # the original's decimal(20,3) strings: at least three decimals
         (Decimal("12.5"), "12.500"),
         (Decimal("12"), "12.000"),
+        (Decimal("12.50"), "12.500"),
         (Decimal("0"), "0.000"),
-        (Decimal("-0.0004"), "0.000"),
+        (Decimal("0.0000"), "0.000"),
+        (Decimal("-0"), "0.000"),
         (Decimal("12.345"), "12.345"),
-        (Decimal("12.3455"), "12.346"),  # half-up, not banker's
-        (Decimal("12.3445"), "12.345"),
-        (Decimal("-12.3455"), "-12.346"),
-        (Decimal("12.3454"), "12.345"),
+        (Decimal("12.3450"), "12.345"),  # trailing zeros trimmed down to three
+        # every further decimal the ledger holds, never rounded (issue 14, point 5)
+        (Decimal("12.3456"), "12.3456"),
+        (Decimal("12.3455"), "12.3455"),
+        (Decimal("-12.3455"), "-12.3455"),
+        (Decimal("-0.0004"), "-0.0004"),
+        (Decimal("0.0001"), "0.0001"),
         (Decimal("1E+2"), "100.000"),
-        (Decimal("123456789012345678901234567890.1235"), "123456789012345678901234567890.124"),
+        (Decimal("123456789012345678901234567890.1235"), "123456789012345678901234567890.1235"),
+        (Decimal("99999999999999.9999"), "99999999999999.9999"),
         (5, "5.000"),
     ],
 )
-def test_money_str3(value, text):
-    assert money_str3(value) == text
+def test_money_str(value, text):
+    assert money_str(value) == text
 
 
-def test_money_str3_refuses_float():
+def test_money_str_rows_add_up():
+    """Exact strings: the amounts of a list add up to the balance, as the ledger's do."""
+    amounts = [Decimal("12.3456"), Decimal("0.0001"), Decimal("-2.0007"), Decimal("7.5")]
+    assert sum(Decimal(money_str(a)) for a in amounts) == sum(amounts)
+
+
+def test_money_str_refuses_float():
     with pytest.raises(TypeError):
-        money_str3(12.5)
+        money_str(12.5)
     with pytest.raises(TypeError):
-        money_str3(True)
+        money_str(True)

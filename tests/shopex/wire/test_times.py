@@ -65,17 +65,66 @@ def test_window_edges_inclusive():
     assert within_window(T0.astimezone(SH), T0, 0)
 
 
-def test_query_time_strict():
-    assert parse_query_time("2024-01-01 00:00:00", SH) == datetime(2024, 1, 1, tzinfo=SH)
-    for bad in [
-        "2024-01-01",
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        # the seed's form: the same instant as either bound
+        ("2024-01-01 10:00:05", datetime(2024, 1, 1, 10, 0, 5, tzinfo=SH), None),
+        # a date: the start of that day, or as an end bound the start of the next one
+        ("2024-01-01", datetime(2024, 1, 1, tzinfo=SH), datetime(2024, 1, 2, tzinfo=SH)),
+        ("2024-02-29", datetime(2024, 2, 29, tzinfo=SH), datetime(2024, 3, 1, tzinfo=SH)),
+        ("2024-12-31", datetime(2024, 12, 31, tzinfo=SH), datetime(2025, 1, 1, tzinfo=SH)),
+        # ISO 8601
+        ("2024-01-01T10:00:05", datetime(2024, 1, 1, 10, 0, 5, tzinfo=SH), None),
+        ("2024-01-01T02:00:05Z", datetime(2024, 1, 1, 10, 0, 5, tzinfo=SH), None),
+        ("2024-01-01T10:00:05+08:00", datetime(2024, 1, 1, 10, 0, 5, tzinfo=SH), None),
+        ("2024-01-01T03:00:05+0100", datetime(2024, 1, 1, 10, 0, 5, tzinfo=SH), None),
+        ("2024-01-01 10:00:05.25", datetime(2024, 1, 1, 10, 0, 5, 250000, tzinfo=SH), None),
+        ("2024-01-01T10:00:05.000001", datetime(2024, 1, 1, 10, 0, 5, 1, tzinfo=SH), None),
+    ],
+)
+def test_query_time_forms(text, start, end):
+    assert parse_query_time(text, SH) == start
+    assert parse_query_time(text, SH, end=True) == (end or start)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
         "2024-01-01 00:00:00 ",
+        " 2024-01-01",
         "20240101000000",
+        "20240101",
         "1704038400",
         "2024-02-30 00:00:00",
-    ]:
-        with pytest.raises(ValueError):
-            parse_query_time(bad, SH)
+        "2024-02-30",
+        "2023-02-29",
+        "2024-1-1",
+        "2024-01-01T10:00",
+        "2024-01-01T24:00:00",
+        "2024-01-01T10:00:00.1234567",
+        "2024-01-01T10:00:00+24:00",
+        "2024-01-01T10:00:00+08",
+        "2024-01-01T10:00:00 +08:00",
+        "2024/01/01",
+        "yesterday",
+        "２０２４-01-01",  # full-width digits
+        "0001-01-01 00:00:00",  # before year 1 in UTC
+        "",
+    ],
+)
+def test_query_time_refuses_garbage(bad):
+    with pytest.raises(ValueError):
+        parse_query_time(bad, SH)
+    with pytest.raises(ValueError):
+        parse_query_time(bad, SH, end=True)
+
+
+def test_query_time_last_day():
+    """The last day can start a range; its end (the next day) is past year 9999."""
+    assert parse_query_time("9999-12-31", SH) == datetime(9999, 12, 31, tzinfo=SH)
+    with pytest.raises(ValueError):
+        parse_query_time("9999-12-31", SH, end=True)
 
 
 def test_format_time():

@@ -2,18 +2,19 @@
 
 * seed style: amounts are JSON *numbers* with at least two decimals (``10000.00``, ``0.10``;
   ``12.3456`` keeps its four). :func:`dumps` writes ``Decimal`` values verbatim that way.
-* shopex style: amounts are strings with three decimals, as the original's database
-  returns them (``"12.500"``): :func:`money_str3`.
+* shopex style: amounts are strings with at least three decimals, as the original's
+  database returns them (``"12.500"``), and every further decimal the ledger holds
+  (``"12.3456"``): :func:`money_str`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
-__all__ = ["decimal_literal", "dumps", "money_str3"]
+__all__ = ["decimal_literal", "dumps", "money_str"]
 
 
 def _check_money(value: Any) -> Decimal:
@@ -41,20 +42,17 @@ def decimal_literal(value: Decimal) -> str:
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
-def money_str3(value: Decimal) -> str:
-    """The shopex-style money string with exactly three decimals: ``12.5`` → ``"12.500"``.
+def money_str(value: Decimal) -> str:
+    """The shopex-style money string: exact, with at least three decimals.
 
-    Values with up to three decimals are only padded. More decimals (zhangben stores four)
-    are rounded half-up: ``12.3455`` → ``"12.346"``, ``-12.3455`` → ``"-12.346"``.
+    ``12.5`` → ``"12.500"`` and ``12`` → ``"12.000"`` (the original's ``decimal(20,3)``
+    strings); a value with more decimals keeps them all, trailing zeros trimmed down to
+    three: ``12.3456`` → ``"12.3456"``, ``12.3450`` → ``"12.345"``. Never rounded, so the
+    rows of a list add up to the balance.
     """
-    value = _check_money(value)
-    if int(value.as_tuple().exponent) < -3:
-        with localcontext() as ctx:
-            ctx.prec = max(ctx.prec, len(value.as_tuple().digits) + 3)
-            value = value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-    text = _fixed(value)
+    text = _fixed(_check_money(value))
     whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(3, '0')}"
+    return f"{whole}.{frac.rstrip('0').ljust(3, '0')}"
 
 
 def _write(obj: Any, out: list[str], string: Callable[[str], str] = encode_basestring) -> None:

@@ -7,6 +7,7 @@ refuses a request.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from zhangben.core.money import from_minor, parse_amount, to_minor
 from zhangben.core.postings import bills, execute, reversal
 from zhangben.core.postings import plan as planning
 from zhangben.core.postings.plan import Plan
-from zhangben.core.queries import EntryFilter
+from zhangben.core.queries import EntryFilter, RowPage
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
 from zhangben.store.engine import (
@@ -231,6 +232,14 @@ class Ledger:
     def entries(self, f: EntryFilter | None = None, **paging) -> Page:
         # one statement, the count included (see queries.list_entries)
         return self._read_one(lambda c: queries.list_entries(c, f or EntryFilter(), **paging))
+
+    def count_entries(self, f: EntryFilter | None = None) -> int:
+        return self._read_one(lambda c: queries.count_entries(c, f or EntryFilter()))
+
+    def entry_pages(self, f: EntryFilter | None = None, **paging) -> Iterator[RowPage]:
+        """Every entry matching ``f`` as pages of raw rows, for exports
+        (:func:`queries.entry_pages`)."""
+        return queries.entry_pages(self.engine, f or EntryFilter(), **paging)
 
     def entry(self, entry_id: int) -> Entry:
         return self._read_one(lambda c: queries.get_entry(c, entry_id))

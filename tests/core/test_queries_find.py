@@ -54,7 +54,10 @@ def test_exact_matches_only_and_with_other_filters(filled):
 
 def plan(ledger, f: EntryFilter) -> str:
     """The plan of the list statement with its count (what ``GET /entries`` runs)."""
-    statement, params = list_statement(f, 50, 0, None, True)
+    return explain(ledger, *list_statement(f, 50, 0, None, True))
+
+
+def explain(ledger, statement, params) -> str:
     sql = str(
         statement.params(params).compile(
             dialect=ledger.engine.dialect, compile_kwargs={"literal_binds": True}

@@ -102,3 +102,32 @@ def test_download_name():
 
     when = datetime(2026, 10, 31, 16, 30, tzinfo=UTC)
     assert filename(Format.xlsx, when, SH) == "流水-20261101-003000.xlsx"
+
+
+@pytest.mark.parametrize(
+    "f",
+    [EntryFilter(), EntryFilter(account_numbers=["ACC001"]), EntryFilter(find="T-3")],
+    ids=["all", "account", "find"],
+)
+def test_an_export_page_walks_an_index(filled, f):
+    """Each page is one step from the cursor down an index: never a scan of the table."""
+    from tests.core.test_queries_find import explain
+    from zhangben.core.queries import list_statement
+
+    statement, params = list_statement(f, 4999, 0, 10**9, "stream")
+    text = explain(filled, statement, params)
+    assert "SCAN entries" not in text and "Seq Scan on entries" not in text, text
+
+
+def test_money_as_float_text_is_exact_to_fifteen_digits():
+    """The CSV writes money below 10¹⁵ minor units with float formatting (faster): the same
+    text as the exact conversion, for every magnitude and the edges."""
+    import random
+
+    from zhangben.exports.xlsx import money_text
+
+    rng = random.Random(15)
+    values = [0, 1, -1, 5, 9999, 10**15 - 1, -(10**15) + 1, 123456789012345]
+    values += [rng.randrange(-(10**k), 10**k) for k in range(1, 16) for _ in range(2000)]
+    for m in values:
+        assert f"{m / 10000:.4f}" == money_text(m), m

@@ -213,6 +213,7 @@ class XlsxStream:
             parts.clear()
             pending = 0
 
+        serials: dict[datetime, str] = {}  # rows often share an instant (an import's)
         n = self._row
         for row in rows:
             if n >= MAX_ROWS or self._bytes + 4 * pending > MAX_SHEET_BYTES:
@@ -242,7 +243,10 @@ class XlsxStream:
                             f"{money_text(value)}</t></is></c>"
                         )
                 elif kind == "datetime":
-                    append(f'<c r="{letter}{n}" s="2"><v>{excel_serial(value, tz)}</v></c>')
+                    serial = serials.get(value)
+                    if serial is None:
+                        serial = serials[value] = excel_serial(value, tz)
+                    append(f'<c r="{letter}{n}" s="2"><v>{serial}</v></c>')
                 else:
                     append(f'<c r="{letter}{n}" s="3"><v>{value}</v></c>')
             append("</row>")

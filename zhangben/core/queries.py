@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -325,20 +326,29 @@ def entry_pages(
     out. Each page is a read of its own (one statement), so that a slow reader holds no
     connection and no snapshot between pages: the export holds every entry committed before
     it began, none twice; entries posted meanwhile have larger ids and are not in it (a
-    posting still being written when it began may be)."""
-    while True:
-        statement, params = list_statement(f, page_size - 1, 0, before_id, "stream")
+    posting still being written when it began may be). One page is read ahead, in a thread:
+    at most two pages are in memory."""
+
+    def read(before: int | None) -> RowPage:
+        statement, params = list_statement(f, page_size - 1, 0, before, "stream")
         with read_statement(engine) as conn:
             rows = _fetch(conn, statement, params, binary=True)
             names = chart_names(conn)
             wanted = {r[10] for r in rows} | {r[11] for r in rows}  # category_id, subject_id
             if any(i is not None and i not in names for i in wanted):
                 names = chart_names(conn, refresh=True)
-        if rows:
-            yield RowPage(rows, names)
-        if len(rows) < page_size:
-            return
-        before_id = rows[-1][0]
+        return RowPage(rows, names)
+
+    # the next page is read (by the database, on its own core) while this one is written out
+    with ThreadPoolExecutor(1, thread_name_prefix="zb-export") as ahead:
+        page = read(before_id)
+        while page.rows:
+            full = len(page.rows) == page_size
+            upcoming = ahead.submit(read, page.rows[-1][0]) if full else None
+            yield page
+            if upcoming is None:
+                return
+            page = upcoming.result()
 
 
 _SQL_TEXT: weakref.WeakKeyDictionary[sa.Select, str] = weakref.WeakKeyDictionary()

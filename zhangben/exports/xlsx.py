@@ -202,6 +202,7 @@ class XlsxStream:
 
     def add(self, rows: Iterable[Sequence]) -> bytes:
         letters, kinds, tz = self._letters, self._kinds, self.tz
+        special, long_text = _SPECIAL.search, MAX_TEXT
         if self._sheet is None:
             self._open_sheet()
         parts: list[str] = []
@@ -230,9 +231,11 @@ class XlsxStream:
                 if value is None:
                     continue
                 if kind == "text":
+                    if len(value) > long_text or special(value):
+                        value = escape(value)
                     append(
                         f'<c r="{letter}{n}" t="inlineStr"><is><t xml:space="preserve">'
-                        f"{escape(value)}</t></is></c>"
+                        f"{value}</t></is></c>"
                     )
                 elif kind == "money":
                     if -MAX_EXACT_MINOR < value < MAX_EXACT_MINOR:

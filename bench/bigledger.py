@@ -3,6 +3,8 @@
 1,000 accounts in 20 shops, N entries (default 10M) spread evenly over two years, alternating
 income of 2.0000 and expense of 1.0000 so that every balance-after is exact and the verifier
 stays clean. Secondary indexes are built after the load, then the tables are ANALYZEd.
+With ``texts=True`` every entry also has a counterparty, an external id (a platform flow
+number) and a description, as imported bill rows have (bench/exports.py).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ _DEFERRED_INDEXES = [
     "ix_entries_trade_time",
     "ix_entries_posting_id",
     "ix_postings_trade_no",
+    "ix_entries_external_id",
+    "ix_entries_counterparty",
 ]
 
 
-def load(dsn: str, entries: int, log=print) -> None:
+def load(dsn: str, entries: int, log=print, *, texts: bool = False) -> None:
     t0 = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as conn:
         saved = {
@@ -59,17 +63,26 @@ def load(dsn: str, entries: int, log=print) -> None:
         log(f"  postings loaded ({time.perf_counter() - t0:.0f} s)")
         # entry g: account 1 + g % ACCOUNTS, k-th (1-based) entry of that account k = g / A + 1;
         # odd k: +2.0000, even k: -1.0000, so balance after k = ceil(k/2)*2 - floor(k/2)
+        if texts:
+            extra = (
+                ", counterparty, external_id",
+                ", 'buyer' || (g % 997) || '@example.com', '2023' || lpad(g::text, 16, '0')",
+                "'订单 ' || g",
+            )
+        else:
+            extra = ("", "", "''")
         conn.execute(
             "INSERT INTO entries (id, posting_id, account_id, type, amount, balance_after, "
             "trade_no, trade_time, recorded_at, category_id, subject_id, description, remark, "
-            "source) "
+            f"source{extra[0]}) "
             f"SELECT g + 1, g, 1 + g % {ACCOUNTS}, "
             f"CASE WHEN k % 2 = 1 THEN 'income' ELSE 'expense' END, "
             f"CASE WHEN k % 2 = 1 THEN 20000 ELSE -10000 END, "
             f"((k + 1) / 2) * 20000 - (k / 2) * 10000, 'B' || g, "
             f"timestamptz '{START}' + g * interval '{step} seconds', now(), "
             f"CASE WHEN k % 2 = 1 THEN 1 ELSE 4 END, CASE WHEN k % 2 = 1 THEN 2 ELSE 5 END, "
-            "'', CASE WHEN k % 2 = 1 THEN '销售收款' ELSE '采购付款' END, 'manual' "
+            f"{extra[2]}, CASE WHEN k % 2 = 1 THEN '销售收款' ELSE '采购付款' END, "
+            f"'manual'{extra[1]} "
             f"FROM (SELECT g, g / {ACCOUNTS} + 1 AS k FROM generate_series(0, {entries - 1}) g) s"
         )
         log(f"  entries loaded ({time.perf_counter() - t0:.0f} s)")

@@ -62,6 +62,7 @@ DOCUMENTED_COMMANDS = {
     "transfer": set(),
     "reverse": set(),
     "flows": set(),
+    "find": set(),
     "balance": set(),
     "verify": set(),
     "demo": set(),

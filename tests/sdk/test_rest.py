@@ -131,3 +131,25 @@ class LogsStatus(httpx.BaseTransport):
         if request.method == "POST":
             self.statuses.append(response.status_code)
         return response
+
+
+def test_find_and_export(sdk, tmp_path):
+    import io
+
+    from tests.exports.support import read_csv, read_xlsx
+
+    sdk.open_account("ACC001", "主账户", shop_code="S001")
+    sdk.post_income("ACC001", "12.34", trade_no="T-9", counterparty="买家")
+    sdk.post_income("ACC001", "1", counterparty="别人")
+    assert [e.trade_no for e in sdk.entries(find="T-9").items] == ["T-9"]
+    assert [e.counterparty for e in sdk.entries(counterparty="买家").items] == ["买家"]
+    out = io.BytesIO()
+    assert sdk.export_entries(out, "csv", account="ACC001", find="买家") == len(out.getvalue())
+    (row,) = read_csv(out.getvalue())
+    assert row[2] == "T-9" and row[7] == "12.3400"
+    with open(tmp_path / "all.xlsx", "wb") as f:
+        sdk.export_entries(f, "xlsx")
+    assert len(read_xlsx(tmp_path / "all.xlsx")) == 2
+    with pytest.raises(ApiError) as refused:
+        sdk.export_entries(io.BytesIO(), "xls")
+    assert refused.value.status == 422

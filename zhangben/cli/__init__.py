@@ -38,6 +38,7 @@ def main_callback(
 app.command("transfer")(postings.transfer)
 app.command("reverse")(postings.reverse)
 app.command("flows")(postings.flows)
+app.command("find")(postings.find)
 app.command("balance")(postings.balance)
 app.command("verify")(verify.verify_cmd)
 app.command("demo")(serve.demo)

@@ -19,6 +19,7 @@ from zhangben.cli.common import (
     print_entries,
     print_result,
 )
+from zhangben.cli.exports import export_to_file
 from zhangben.core.queries import EntryFilter
 
 post_app = typer.Typer(help="Post income or expense.", no_args_is_help=True)
@@ -173,10 +174,23 @@ def flows(
     shop: Annotated[list[str] | None, typer.Option(help="shop code (repeatable)")] = None,
     source: Annotated[list[str] | None, typer.Option()] = None,
     category: Annotated[list[int] | None, typer.Option()] = None,
+    trade_no: Annotated[str | None, typer.Option(help="trade number (交易号)")] = None,
+    external_id: Annotated[
+        str | None, typer.Option(help="platform flow number (账务流水号) or external id")
+    ] = None,
+    order_no: Annotated[str | None, typer.Option(help="merchant order number (商户订单号)")] = None,
+    counterparty: Annotated[str | None, typer.Option(help="counterparty (对方), exactly")] = None,
+    find: Annotated[
+        str | None, typer.Option(help="any of trade no, external id, order no, counterparty")
+    ] = None,
+    export: Annotated[
+        str | None, typer.Option(help="write every match to this .csv or .xlsx file")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="let --export replace an existing file")] = False,
     page: int = 1,
     size: int = 20,
 ) -> None:
-    """The flow (流水), newest first."""
+    """The flow (流水), newest first; or every match exported to a file."""
     if page < 1 or not 1 <= size <= 1000:
         fail("page must be ≥ 1 and size 1..1000")
     f = EntryFilter(
@@ -187,9 +201,32 @@ def flows(
         shop_codes=shop or None,
         sources=source,
         category_ids=category,
+        trade_no=trade_no,
+        external_id=external_id,
+        order_no=order_no,
+        counterparty=counterparty,
+        find=find,
     )
+    if export is not None:
+        export_to_file(f, export, force=force)
+        return
     result = ledger().entries(f, limit=size, offset=(page - 1) * size)
     print_entries(result.items, f"page {page}, {result.total} entries in all")
+
+
+@friendly
+def find(
+    text: Annotated[
+        str, typer.Argument(help="trade number, platform flow number, order number or counterparty")
+    ],
+    size: Annotated[int, typer.Option(help="show at most this many")] = 100,
+) -> None:
+    """Find a flow: the entries whose trade number (交易号), platform flow number (账务流水号)
+    or external id, merchant order number (商户订单号) or counterparty (对方) is TEXT."""
+    if not 1 <= size <= 1000:
+        fail("size must be 1..1000")
+    result = ledger().entries(EntryFilter(find=text), limit=size)
+    print_entries(result.items, f"{result.total} entries match {text!r}")
 
 
 @friendly

@@ -8,7 +8,7 @@ refuses a request.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
@@ -24,7 +24,7 @@ from zhangben.core.money import from_minor, parse_amount, to_minor
 from zhangben.core.postings import bills, execute, reversal
 from zhangben.core.postings import plan as planning
 from zhangben.core.postings.plan import Plan
-from zhangben.core.queries import EntryFilter
+from zhangben.core.queries import EntryFilter, RowPage
 from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult, User
 from zhangben.core.verification import VerifyReport, verify
 from zhangben.store import migrate
@@ -293,6 +293,14 @@ class Ledger:
         if not items:
             return {}
         return self._read_one(lambda c: references.entry_references(c, items))
+
+    def count_entries(self, f: EntryFilter | None = None) -> int:
+        return self._read_one(lambda c: queries.count_entries(c, f or EntryFilter()))
+
+    def entry_pages(self, f: EntryFilter | None = None, **paging) -> Iterator[RowPage]:
+        """Every entry matching ``f`` as pages of raw rows, for exports
+        (:func:`queries.entry_pages`)."""
+        return queries.entry_pages(self.engine, f or EntryFilter(), **paging)
 
     def entry(self, entry_id: int) -> Entry:
         return self._read_one(lambda c: queries.get_entry(c, entry_id))

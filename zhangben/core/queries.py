@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,7 +15,9 @@ from sqlalchemy.engine import Connection, Engine
 from zhangben.core.errors import EntryNotFound, ValidationError
 from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
 from zhangben.core.records import Entry, Page
-from zhangben.store.tables import accounts, chart, entries
+from zhangben.store.bills_tables import bill_rows
+from zhangben.store.engine import read_statement
+from zhangben.store.tables import accounts, chart, entries, postings
 from zhangben.store.types import UTCDateTime
 
 ENTRY_TYPES = ("income", "expense", "transfer_in", "transfer_out", "reversal")
@@ -64,6 +67,14 @@ class EntryFilter:
     max_id: int | None = None
     #: ``in`` (amount > 0) or ``out`` (amount < 0)
     direction: str | None = None
+    # finding a flow, each an exact match: the trade number (交易号), the platform flow number
+    # or a caller's external id (账务流水号), a bill row's merchant order number (商户订单号),
+    # the counterparty (对方); ``find`` matches any of the four
+    trade_no: str | None = None
+    external_id: str | None = None
+    order_no: str | None = None
+    counterparty: str | None = None
+    find: str | None = None
 
 
 _COLUMNS = (
@@ -75,40 +86,21 @@ _COLUMNS = (
 )
 
 
+#: The fields of a raw row (:func:`entry_pages`), in order: the entries columns, then the
+#: account's number, name, currency and shop code. Money is in minor units, instants are aware.
+ROW_FIELDS: tuple[str, ...] = (
+    *(c.name for c in entries.columns),
+    "account_number",
+    "account_name",
+    "currency",
+    "shop_code",
+)
+
+
 def _base_query(columns=_COLUMNS) -> sa.Select:
     return sa.select(*columns).select_from(
         entries.join(accounts, accounts.c.id == entries.c.account_id)
     )
-
-
-def _where(query: sa.Select, f: EntryFilter) -> sa.Select:
-    if f.account_ids is not None:
-        query = query.where(entries.c.account_id.in_(list(f.account_ids)))
-    if f.account_numbers is not None:
-        query = query.where(accounts.c.number.in_(list(f.account_numbers)))
-    if f.start is not None:
-        query = query.where(entries.c.trade_time >= f.start)
-    if f.end is not None:
-        query = query.where(entries.c.trade_time < f.end)
-    if f.types:
-        query = query.where(entries.c.type.in_(list(f.types)))
-    if f.category_ids:
-        query = query.where(entries.c.category_id.in_(list(f.category_ids)))
-    if f.subject_ids:
-        query = query.where(entries.c.subject_id.in_(list(f.subject_ids)))
-    if f.shop_codes is not None:
-        query = query.where(accounts.c.shop_code.in_(list(f.shop_codes)))
-    if f.sources:
-        query = query.where(entries.c.source.in_(list(f.sources)))
-    if f.owner_user_id is not None:
-        query = query.where(accounts.c.owner_user_id == f.owner_user_id)
-    if f.posting_id is not None:
-        query = query.where(entries.c.posting_id == f.posting_id)
-    if f.max_id is not None:
-        query = query.where(entries.c.id <= f.max_id)
-    if f.direction is not None:
-        query = query.where(_direction(f.direction))
-    return query
 
 
 def _direction(direction: str):
@@ -173,11 +165,6 @@ def _materialise(conn: Connection, rows) -> list[Entry]:
     return _entries_from_rows(rows, names)
 
 
-def count_entries(conn: Connection, f: EntryFilter) -> int:
-    query = _where(_base_query((sa.func.count(),)), f)
-    return conn.execute(query).scalar_one()
-
-
 # (filter shape, keyset?, with total?, order) → the statement with bind parameters for every value:
 # building a Select with its subqueries and computing its cache key cost several times the
 # query itself, so each shape is built once per process and reused.
@@ -195,7 +182,39 @@ _LIST_FILTERS = (
     ("owner_user_id", accounts.c.owner_user_id, "given"),
     ("posting_id", entries.c.posting_id, "given"),
     ("max_id", entries.c.id, "given"),
+    ("trade_no", postings.c.trade_no, "given"),
+    ("external_id", entries.c.external_id, "given"),
+    ("order_no", bill_rows.c.order_no, "given"),
+    ("counterparty", entries.c.counterparty, "given"),
+    ("find", None, "given"),
 )
+
+
+def _found_by(field: str) -> sa.ColumnElement[bool]:
+    """The condition of a find filter, each answered by an index: a trade number through its
+    postings (``ix_postings_trade_no``, then ``ix_entries_posting_id``), an order number through
+    its bill rows (``ix_bill_rows_order_no``), an external id or a counterparty on the entries
+    (partial indexes, ``0013_find_flows``). ``find`` is the union of the four."""
+    value = sa.bindparam(f"zb_{field}")
+    if field in ("external_id", "counterparty"):
+        return entries.c[field] == value
+    found = entries.alias("found")  # never correlated with the outer query's entries
+    by_trade = sa.select(found.c.id).where(
+        found.c.posting_id.in_(sa.select(postings.c.id).where(postings.c.trade_no == value))
+    )
+    by_order = sa.select(bill_rows.c.entry_id).where(bill_rows.c.order_no == value)
+    if field == "trade_no":
+        return entries.c.id.in_(by_trade)
+    if field == "order_no":
+        return entries.c.id.in_(by_order)
+    return entries.c.id.in_(
+        sa.union_all(
+            by_trade,
+            by_order,
+            sa.select(found.c.id).where(found.c.external_id == value),
+            sa.select(found.c.id).where(found.c.counterparty == value),
+        )
+    )
 
 
 def _present(f: EntryFilter, field: str, test: str) -> bool:
@@ -203,8 +222,7 @@ def _present(f: EntryFilter, field: str, test: str) -> bool:
     return value is not None if test == "given" else bool(value)
 
 
-def _list_statement(shape: tuple) -> sa.Select:
-    numbers, present, direction, keyset, with_total, order = shape
+def _conditions(numbers: str | None, present: tuple[bool, ...], direction: str | None) -> list:
     conditions = []
     if numbers == "one":
         wanted = sa.select(accounts.c.id).where(accounts.c.number == sa.bindparam("zb_number"))
@@ -224,10 +242,31 @@ def _list_statement(shape: tuple) -> sa.Select:
             conditions.append(column <= sa.bindparam("zb_max_id", type_=sa.BigInteger))
         elif field in ("owner_user_id", "posting_id"):
             conditions.append(column == sa.bindparam(f"zb_{field}"))
+        elif field in ("trade_no", "external_id", "order_no", "counterparty", "find"):
+            conditions.append(_found_by(field))
         else:
             conditions.append(column.in_(sa.bindparam(f"zb_{field}", expanding=True)))
     if direction is not None:
         conditions.append(_direction(direction))
+    return conditions
+
+
+def _list_statement(shape: tuple) -> sa.Select:
+    numbers, present, direction, keyset, with_total, order = shape
+    conditions = _conditions(numbers, present, direction)
+    if with_total == "only":
+        return _base_query((sa.func.count(),)).where(*conditions)
+    if with_total == "stream":
+        # an export's page: one step, walking an index backwards from the cursor (an IN over
+        # thousands of ids would be hashed against a scan of the whole table, every page)
+        if keyset:
+            conditions.append(entries.c.id < sa.bindparam("zb_before"))
+        return (
+            _base_query()
+            .where(*conditions)
+            .order_by(entries.c.id.desc())
+            .limit(sa.bindparam("zb_limit", type_=sa.BigInteger))
+        )
 
     def ordered(columns):
         if order == "time_asc":
@@ -294,14 +333,69 @@ def list_entries(
     return Page(items, total, items[-1].id if more and items else None, max_id)
 
 
+def count_entries(conn: Connection, f: EntryFilter) -> int:
+    """How many entries match ``f``."""
+    statement, params = list_statement(f, 0, 0, None, "only")
+    return int(_fetch(conn, statement, params)[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class RowPage:
+    """Raw rows (fields :data:`ROW_FIELDS`) and the chart's names for their ids."""
+
+    rows: list[tuple]
+    names: dict[int, str]
+
+
+def entry_pages(
+    engine: Engine,
+    f: EntryFilter,
+    *,
+    page_size: int = 5000,
+    before_id: int | None = None,
+) -> Iterator[RowPage]:
+    """Every entry matching ``f``, newest first, as pages of raw rows: what an export
+    streams. The rows are the pages of :func:`list_entries` (the same statement, keyset
+    paging), not turned into :class:`Entry` records, which would cost more than writing them
+    out. Each page is a read of its own (one statement), so that a slow reader holds no
+    connection and no snapshot between pages: the export holds every entry committed before
+    it began, none twice; entries posted meanwhile have larger ids and are not in it (a
+    posting still being written when it began may be). One page is read ahead, in a thread:
+    at most two pages are in memory."""
+
+    def read(before: int | None) -> RowPage:
+        statement, params = list_statement(f, page_size - 1, 0, before, "stream")
+        with read_statement(engine) as conn:
+            rows = _fetch(conn, statement, params, binary=True)
+            names = chart_names(conn)
+            wanted = {r[10] for r in rows} | {r[11] for r in rows}  # category_id, subject_id
+            if any(i is not None and i not in names for i in wanted):
+                names = chart_names(conn, refresh=True)
+        return RowPage(rows, names)
+
+    # the next page is read (by the database, on its own core) while this one is written out
+    with ThreadPoolExecutor(1, thread_name_prefix="zb-export") as ahead:
+        page = read(before_id)
+        while page.rows:
+            full = len(page.rows) == page_size
+            upcoming = ahead.submit(read, page.rows[-1][0]) if full else None
+            yield page
+            if upcoming is None:
+                return
+            page = upcoming.result()
+
+
 _SQL_TEXT: weakref.WeakKeyDictionary[sa.Select, str] = weakref.WeakKeyDictionary()
 
 
-def _fetch(conn: Connection, statement: sa.Select, params: dict) -> list[tuple]:
+def _fetch(
+    conn: Connection, statement: sa.Select, params: dict, *, binary: bool = False
+) -> list[tuple]:
     """Rows of a list statement as plain tuples. On PostgreSQL, when every parameter is a
     scalar, the statement's SQL (compiled once) runs straight on the driver: SQLAlchemy's
     per-execution set-up and per-row result processing cost more than the query on a page of
-    50. Instants are bound as UTCDateTime binds them; rows convert instants themselves."""
+    50. Instants are bound as UTCDateTime binds them; rows convert instants themselves.
+    ``binary``: rows in PostgreSQL's binary format (cheaper to read for thousands of rows)."""
     if conn.dialect.name != "postgresql" or any(isinstance(v, list) for v in params.values()):
         return [tuple(r) for r in conn.execute(statement, params)]
     text = _SQL_TEXT.get(statement)
@@ -311,7 +405,7 @@ def _fetch(conn: Connection, statement: sa.Select, params: dict) -> list[tuple]:
         k: _INSTANT.process_bind_param(v, conn.dialect) if isinstance(v, datetime) else v
         for k, v in params.items()
     }
-    return conn.connection.driver_connection.execute(text, bound).fetchall()
+    return conn.connection.driver_connection.execute(text, bound, binary=binary).fetchall()
 
 
 _INSTANT = UTCDateTime()
@@ -322,11 +416,12 @@ def list_statement(
     limit: int,
     offset: int,
     before_id: int | None,
-    with_total: bool,
+    with_total: bool | str,
     order: str = "id_desc",
 ) -> tuple[sa.Select, dict]:
     """The statement of :func:`list_entries` and its parameters (also used by the benchmarks
-    to run the very same SQL directly)."""
+    to run the very same SQL directly). ``with_total="only"``: the count alone; ``"stream"``:
+    a keyset page in one step, without offset, newest first (:func:`entry_pages`)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
     if before_id is not None and order != "id_desc":

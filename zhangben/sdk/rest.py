@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -350,11 +350,18 @@ class RestClient:
         category: int | list[int] | None = None,
         shop: str | list[str] | None = None,
         source: str | list[str] | None = None,
+        trade_no: str | None = None,
+        external_id: str | None = None,
+        order_no: str | None = None,
+        counterparty: str | None = None,
+        find: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
         with_total: bool = False,
     ) -> EntryPage:
-        """One page, newest first; pass ``page.next_cursor`` back for the next one."""
+        """One page, newest first; pass ``page.next_cursor`` back for the next one. A flow is
+        found by its numbers: ``trade_no``, ``external_id`` (a platform flow number),
+        ``order_no`` (商户订单号), ``counterparty``, or ``find`` (any of them)."""
         params = dict(
             account=account,
             start=start,
@@ -363,6 +370,11 @@ class RestClient:
             category=category,
             shop=shop,
             source=source,
+            trade_no=trade_no,
+            external_id=external_id,
+            order_no=order_no,
+            counterparty=counterparty,
+            find=find,
             limit=limit,
             cursor=cursor,
             with_total=with_total or None,
@@ -371,6 +383,20 @@ class RestClient:
         return EntryPage(
             [Entry.from_json(e) for e in data["items"]], data.get("next_cursor"), data.get("total")
         )
+
+    def export_entries(self, out: BinaryIO, format: str = "csv", **filters) -> int:
+        """Every matching entry (the filters of :meth:`entries`) as a CSV or XLSX file,
+        streamed into ``out`` (a binary file object); returns the bytes written."""
+        params = _clean({**filters, "format": format})
+        with self._http.stream("GET", "/entries", params=params) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _error(response)
+            written = 0
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+        return written
 
     def iter_entries(self, **filters) -> Iterator[Entry]:
         """Every matching entry, newest first, page after page."""

@@ -65,6 +65,13 @@ bill_rows = sa.Table(
     sa.UniqueConstraint("platform", "account_id", "unique_key"),
     sa.Index("ix_bill_rows_platform_imported_at", "platform", "imported_at"),
     sa.Index("ix_bill_rows_account_id_trade_time", "account_id", "trade_time"),
+    # finding a flow by its merchant order number (0013_find_flows)
+    sa.Index(
+        "ix_bill_rows_order_no",
+        "order_no",
+        sqlite_where=sa.text("order_no IS NOT NULL"),
+        postgresql_where=sa.text("order_no IS NOT NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 

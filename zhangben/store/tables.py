@@ -108,5 +108,19 @@ entries = sa.Table(
     sa.Index("ix_entries_account_id_id", "account_id", "id"),
     sa.Index("ix_entries_account_id_trade_time", "account_id", "trade_time", "id"),
     sa.Index("ix_entries_trade_time", "trade_time"),
+    # finding a flow by its platform flow number or counterparty (0013_find_flows); partial,
+    # so that an entry without one costs no index entry
+    sa.Index(
+        "ix_entries_external_id",
+        "external_id",
+        sqlite_where=sa.text("external_id IS NOT NULL"),
+        postgresql_where=sa.text("external_id IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_entries_counterparty",
+        "counterparty",
+        sqlite_where=sa.text("counterparty IS NOT NULL"),
+        postgresql_where=sa.text("counterparty IS NOT NULL"),
+    ),
     sqlite_autoincrement=True,
 )

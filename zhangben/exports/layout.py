@@ -1,0 +1,83 @@
+"""The columns of the exported sheets: Chinese headers, what a cell holds, its display format
+and its width. One place for every sheet zhangben writes (the flow exports, the 月结 workbook),
+so that they read alike: money is a number cell showing two decimals while keeping the exact
+4-decimal value, times are date-time cells in the business time zone.
+
+The formats are Excel number formats, understood alike by openpyxl and the streaming writer
+(:mod:`zhangben.exports.xlsx`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+#: money: thousands separators and two decimals shown; the cell keeps all four
+MONEY_FORMAT = "#,##0.00"
+#: an instant, shown in the business time zone to the second
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+#: a whole number shown in full (ids: no 1.2E+10)
+INTEGER_FORMAT = "0"
+
+#: What a column's cells hold, and how each format writes them:
+#: ``money``: integer minor units (1/10000); CSV the exact decimal ``-12.3400``, XLSX a number
+#: with :data:`MONEY_FORMAT`. ``datetime``: an aware instant; CSV ``2026-10-01 08:00:00``,
+#: XLSX a date-time number with :data:`DATETIME_FORMAT`. ``integer``: an int.
+#: ``text``: a str. ``None`` is an empty cell in every kind.
+Kind = Literal["money", "datetime", "integer", "text"]
+
+FORMATS: dict[str, str | None] = {
+    "money": MONEY_FORMAT,
+    "datetime": DATETIME_FORMAT,
+    "integer": INTEGER_FORMAT,
+    "text": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    header: str
+    kind: Kind
+    #: in Excel's character widths (a Chinese character counts about 2)
+    width: float
+
+    @property
+    def number_format(self) -> str | None:
+        return FORMATS[self.kind]
+
+
+#: The entry types as a finance team names them.
+TYPE_LABELS = {
+    "income": "收入",
+    "expense": "支出",
+    "transfer_in": "转入",
+    "transfer_out": "转出",
+    "reversal": "冲正",
+}
+
+#: One row per entry, in this order. 收入 and 支出 are the entry's amount split by its sign
+#: (both positive, the other empty), as the platforms' bills write them; 余额 is the balance
+#: after the entry.
+FLOW_COLUMNS: tuple[Column, ...] = (
+    Column("id", "流水ID", "integer", 10),
+    Column("trade_time", "交易时间", "datetime", 20),
+    Column("trade_no", "交易号", "text", 24),
+    Column("account", "账户", "text", 18),
+    Column("account_name", "账户名称", "text", 18),
+    Column("shop", "店铺", "text", 10),
+    Column("type", "类型", "text", 7),
+    Column("income", "收入", "money", 14),
+    Column("expense", "支出", "money", 14),
+    Column("balance_after", "余额", "money", 16),
+    Column("currency", "币种", "text", 6),
+    Column("category", "分类", "text", 12),
+    Column("subject", "科目", "text", 14),
+    Column("counterparty", "对方", "text", 22),
+    Column("description", "摘要", "text", 24),
+    Column("remark", "备注", "text", 24),
+    Column("source", "来源", "text", 9),
+    Column("external_id", "外部流水号", "text", 30),
+    Column("posting_id", "过账ID", "integer", 10),
+    Column("reverses_entry_id", "冲正的流水ID", "integer", 13),
+    Column("recorded_at", "记账时间", "datetime", 20),
+)

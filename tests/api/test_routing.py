@@ -136,9 +136,10 @@ def test_the_declared_query_parameters_are_accepted(two_accounts):
     r = api.get(f"{V1}/entries", params={"account": "ACC001", "limit": 1, "cursor": cursor})
     assert r.status_code == 200 and r.json()["items"][0]["account"] == "ACC001"
     r = api.get(f"{V1}/entries", params={"acount": "ACC001", "limit": 1})
-    assert (
-        "known: account, category, cursor, end, limit" in _problem(r, 422, "validation")["detail"]
-    )
+    detail = _problem(r, 422, "validation")["detail"]
+    assert detail.startswith("acount: is not a query parameter of this route (known: ")
+    known = detail.split("(known: ")[1].rstrip(")").split(", ")
+    assert set(known) == declared[f"{V1}/entries"] and known == sorted(known)
     assert api.get(f"{V1}/balances", params={"shop": "S001", "status": "open"}).status_code == 200
     r = api.get(f"{V1}/accounts/ACC001", params={"as_of": "2024-01-01"})  # the balance's, not this
     assert "(known: none)" in _problem(r, 422, "validation")["detail"]

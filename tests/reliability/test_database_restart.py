@@ -80,8 +80,9 @@ def test_postgresql_immediate_stop_under_load(own_cluster, tmp_path):
                     pause=0.05,
                     stop_on_error=False,
                 )
-                health = httpx.get(server.base + "/healthz", timeout=5)
-                assert health.status_code == 503 and health.headers["Retry-After"]
+                ready = httpx.get(server.base + "/readyz", timeout=5)
+                assert ready.status_code == 503 and ready.headers["Retry-After"]
+                assert httpx.get(server.base + "/healthz", timeout=5).status_code == 200
                 during.append(len(log_lines(log)) - before)
                 statuses_down.update(answers_down.statuses)
                 answers_down.statuses.clear()
@@ -124,7 +125,7 @@ def _wait_healthy(base: str, timeout: float = 60) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
                 return time.monotonic()
         except httpx.TransportError:
             pass

@@ -120,3 +120,12 @@ def test_running_sums_past_64_bits_do_not_break_the_check(ledger, tmp_path):
     (problem,) = drift(ledger).problems
     assert "line 6 of b.csv" in problem
     assert f"ledger balance {8 * D(big) + late.balance:.2f}, platform balance" in problem
+
+
+def test_an_entry_dated_before_the_opening_is_drift_from_the_first_row(ledger, tmp_path):
+    ledger.open_account(number="ALI001", name="支付宝", type="alipay")
+    txns = list(s.chained_txns(5))
+    import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
+    ledger.income("ALI001", "1.00", trade_time=datetime(2023, 12, 31, tzinfo=SH))
+    (problem,) = drift(ledger).problems
+    assert "line 6 of a.csv" in problem and "difference 1.00" in problem

@@ -131,3 +131,10 @@ class LogsStatus(httpx.BaseTransport):
         if request.method == "POST":
             self.statuses.append(response.status_code)
         return response
+
+
+def test_sdk_verify_reads_every_check(client, make_session):
+    staff, _ = make_session("boss", "staff")
+    with RestClient("http://testserver", staff, transport=client._transport) as c:
+        report = c.verify()
+    assert report.ok and [check["name"] for check in report.checks] == ["ledger", "bills", "drift"]

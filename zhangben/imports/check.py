@@ -3,9 +3,9 @@ ledger's balances against the platform's.
 
 * **bills** (:func:`check_bills`): per platform and account, the stored rows with a balance
   are chained in time order (ties in the order they were written, which is the file's
-  chronological order) and every break is reported with the rows around it. Also checked:
-  every imported row that moves money has its ledger entry, with the same amount and platform
-  balance.
+  chronological order) and every break is reported with the rows around it; only the rows
+  around a break leave the database (:func:`check_chains`). Also checked: every imported row
+  that moves money has its ledger entry, with the same amount and platform balance.
 * **drift** (:func:`check_drift`): per account that holds imported rows with a balance, the
   ledger's balance at each imported row — the running sum of all the account's entries in
   time order, whatever their source — against the platform's balance column at that row; the
@@ -15,6 +15,7 @@ ledger's balances against the platform's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -54,55 +55,124 @@ def check_bills(conn: Connection) -> BillsReport:
     return report
 
 
+#: a chain with more places where consecutive rows do not chain is checked whole
+MAX_WINDOWED_BREAKS = 1000
+#: rows fed to the checker after a place where consecutive rows do not chain: enough for it
+#: to settle (a reordering looks one row ahead, and may leave its partner one row behind)
+WINDOW_AFTER = 8
+
+
 def check_chains(conn: Connection) -> BillsReport:
+    """The continuity of every chain (platform and account, rows with a balance, in time order
+    then id), as :class:`ChainChecker` reports it over the whole chain.
+
+    Set-based first: one window function finds the places where a row does not chain to the
+    row before it. Where there are none (the usual case), the chain has no break and none of
+    its rows leaves the database. Otherwise only the rows around those places are read and fed
+    to the checker (:func:`windowed_breaks`); the whole chain is streamed through it when the
+    places are many, or when the checker has not settled at the end of a window."""
     report = BillsReport()
-    query = (
+    b = bill_rows.c
+    chain, order = (b.platform, b.account_id), (b.trade_time, b.id)
+    ranked = (
         sa.select(
-            bill_rows.c.platform,
-            accounts.c.number,
-            bill_rows.c.line,
-            bill_rows.c.flow_no,
-            bill_rows.c.trade_time,
-            bill_rows.c.income,
-            bill_rows.c.expense,
-            bill_rows.c.balance,
-            bill_rows.c.unique_key,
-            bill_rows.c.import_id,
-        )
-        .join(accounts, accounts.c.id == bill_rows.c.account_id)
-        .where(bill_rows.c.balance.is_not(None))
-        .order_by(
-            bill_rows.c.platform, bill_rows.c.account_id, bill_rows.c.trade_time, bill_rows.c.id
-        )
+            b.platform,
+            b.account_id,
+            b.balance,
+            (b.income - b.expense).label("net"),
+            sa.func.row_number().over(partition_by=chain, order_by=order).label("n"),
+            sa.func.lag(b.balance).over(partition_by=chain, order_by=order).label("prev"),
+        )  # fmt: skip
+        .where(b.balance.is_not(None))
+        .subquery()
     )
-    current = None
-    checker = ChainChecker()
-
-    def flush() -> None:
-        if current is not None:
-            for b in checker.finish():
-                report.add(f"{current[0]} account {current[1]}: {b}")
-
-    for row in conn.execution_options(yield_per=5000).execute(query):
-        chain = (row.platform, row.number)
-        if chain != current:
-            flush()
-            current, checker = chain, ChainChecker()
-            report.accounts_checked += 1
-        report.entries_checked += 1
-        checker.feed(
-            ChainPoint(
-                row.line,
-                row.flow_no,
-                row.trade_time,
-                row.income - row.expense,
-                row.balance,
-                row.unique_key,
-                row.import_id,
-            )
-        )
-    flush()
+    r = ranked.c
+    sizes = conn.execute(
+        sa.select(r.platform, r.account_id, sa.func.max(r.n))
+        .group_by(r.platform, r.account_id)
+        .order_by(r.platform, r.account_id)
+    ).all()
+    breaks: dict[tuple[str, int], list[int]] = {}
+    for platform, account_id, n in conn.execute(
+        sa.select(r.platform, r.account_id, r.n)
+        .where(r.prev.is_not(None), r.prev + r.net != r.balance)
+        .order_by(r.platform, r.account_id, r.n)
+    ):
+        breaks.setdefault((platform, account_id), []).append(n)
+    numbers = dict(conn.execute(sa.select(accounts.c.id, accounts.c.number)).all())
+    for platform, account_id, size in sizes:
+        report.accounts_checked += 1
+        report.entries_checked += size
+        places = breaks.get((platform, account_id))
+        if not places:
+            continue
+        found = None
+        if len(places) <= MAX_WINDOWED_BREAKS:
+            found = windowed_breaks(places, size, partial(_points, conn, platform, account_id))
+        if found is None:
+            found = _stream_chain(conn, platform, account_id)
+        for brk in found:
+            report.add(f"{platform} account {numbers[account_id]}: {brk}")
     return report
+
+
+def windowed_breaks(places: list[int], size: int, fetch) -> list | None:
+    """The breaks :class:`ChainChecker` finds over a chain of ``size`` rows (numbered from 1)
+    whose consecutive rows fail to chain only at ``places`` (row ``n`` does not chain to row
+    ``n - 1``), from the rows around those places alone: ``fetch(numbers)`` returns those rows'
+    points by number. Between windows every row chains to the one before it, so the checker's
+    state there is only "the previous row"; a window starts one row before its first place.
+    ``None`` when the checker has not settled at the end of a window (then check it whole)."""
+    windows: list[list[int]] = []
+    for n in places:
+        lo, hi = n - 1, min(n + WINDOW_AFTER, size)
+        if windows and lo <= windows[-1][1] + 1:
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    points = fetch([n for lo, hi in windows for n in range(lo, hi + 1)])
+    found = []
+    for lo, hi in windows:
+        checker = ChainChecker()
+        for n in range(lo, hi + 1):
+            checker.feed(points[n])
+        if hi < size and (checker._suspect is not None or checker.previous is not points[hi]):
+            return None
+        found.extend(checker.finish())
+    return found
+
+
+def _chain_query(platform: str, account_id: int):
+    b = bill_rows.c
+    return sa.select(
+        b.line, b.flow_no, b.trade_time, (b.income - b.expense).label("net"), b.balance,
+        b.unique_key, b.import_id,
+        sa.func.row_number().over(order_by=(b.trade_time, b.id)).label("n"),
+    ).where(
+        b.platform == platform, b.account_id == account_id, b.balance.is_not(None)
+    )  # fmt: skip
+
+
+def _point(row) -> ChainPoint:
+    return ChainPoint(
+        row.line, row.flow_no, row.trade_time, row.net, row.balance, row.unique_key, row.import_id
+    )
+
+
+def _points(conn: Connection, platform: str, account_id: int, wanted: list[int]) -> dict:
+    rows = _chain_query(platform, account_id).subquery()
+    query = sa.select(rows).where(rows.c.n.in_(wanted))
+    return {row.n: _point(row) for row in conn.execute(query)}
+
+
+def _stream_chain(conn: Connection, platform: str, account_id: int) -> list:
+    """Every row of the chain through the checker, streamed."""
+    rows = _chain_query(platform, account_id).subquery()
+    checker = ChainChecker()
+    query = sa.select(rows).order_by(rows.c.n)
+    for row in conn.execution_options(yield_per=5000).execute(query):
+        checker.feed(_point(row))
+    return checker.finish()
 
 
 def check_entries(conn: Connection, report: BillsReport) -> None:

@@ -230,3 +230,20 @@ def test_two_imports_of_one_file_at_once_open_the_account_once(ledger, tmp_path)
     assert failures == [] and sorted(r.rows_new for r in reports) == [0, 300]
     assert sorted(r.opening_amount for r in reports) == [0, 1000]
     assert len(openings(ledger, "JD001")) == 1 and ledger.balance("JD001") == txns[-1].balance
+
+
+def test_an_opening_balance_beyond_the_largest_amount_is_refused(ledger, tmp_path):
+    """R1 on the opening entry: the platform's balance before the first row (its balance plus
+    its expense) may pass the largest amount the ledger holds."""
+    from zhangben.core.errors import InvalidAmount
+
+    ledger.open_account(number="ALI001", name="支付宝", type="alipay", allow_overdraft=True)
+    big = D("99999999999999.00")
+    row = s.SampleTxn(1, datetime(2024, 3, 1, 9), -big, big, "F-1", "T1", "", "转账", "")
+    with pytest.raises(InvalidAmount) as refused:
+        import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", [row]), account="ALI001")
+    assert refused.value.message == (
+        "opening balance before line 6 (flow F-1): amount: '199999999999998.0000' is larger "
+        "than 99999999999999.9999"
+    )
+    assert count(ledger, entries) == count(ledger, bill_rows) == count(ledger, import_batches) == 0

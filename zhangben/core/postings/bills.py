@@ -243,7 +243,7 @@ def _opening_plan(
     planner: BillPlanner, account_id: int, amount: int, when: datetime, remark: str
 ) -> planning.Plan:
     kind = "income" if amount > 0 else "expense"
-    value = parse_amount(from_minor(abs(amount)))  # R1
+    value = parse_amount(f"{from_minor(abs(amount))}")  # R1
     category, subject = chart_ids.OPENING, chart_ids.OPENING_SUBJECT
     fields = {"account": account_id, "amount": str(value), "description": OPENING_TEXT,
               "category_id": category, "subject_id": subject, "counterparty": None}  # fmt: skip

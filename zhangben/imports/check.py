@@ -26,6 +26,8 @@ from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.tables import accounts, entries
 
 MAX_PROBLEMS = 100
+#: PostgreSQL: the sorts of the window functions over a large ledger stay in memory
+WORK_MEM = "256MB"
 
 
 @dataclass
@@ -72,6 +74,7 @@ def check_chains(conn: Connection) -> BillsReport:
     to the checker (:func:`windowed_breaks`); the whole chain is streamed through it when the
     places are many, or when the checker has not settled at the end of a window."""
     report = BillsReport()
+    _roomy(conn)
     b = bill_rows.c
     chain, order = (b.platform, b.account_id), (b.trade_time, b.id)
     ranked = (
@@ -82,23 +85,23 @@ def check_chains(conn: Connection) -> BillsReport:
             (b.income - b.expense).label("net"),
             sa.func.row_number().over(partition_by=chain, order_by=order).label("n"),
             sa.func.lag(b.balance).over(partition_by=chain, order_by=order).label("prev"),
+            sa.func.lead(b.id).over(partition_by=chain, order_by=order).label("following"),
         )  # fmt: skip
         .where(b.balance.is_not(None))
         .subquery()
     )
     r = ranked.c
-    sizes = conn.execute(
-        sa.select(r.platform, r.account_id, sa.func.max(r.n))
-        .group_by(r.platform, r.account_id)
-        .order_by(r.platform, r.account_id)
-    ).all()
-    breaks: dict[tuple[str, int], list[int]] = {}
-    for platform, account_id, n in conn.execute(
-        sa.select(r.platform, r.account_id, r.n)
-        .where(r.prev.is_not(None), r.prev + r.net != r.balance)
+    broken = sa.and_(r.prev.is_not(None), r.prev + r.net != r.balance)
+    sizes, breaks = [], {}
+    for platform, account_id, n, brk, following in conn.execute(  # breaks and chain ends
+        sa.select(r.platform, r.account_id, r.n, broken, r.following)
+        .where(sa.or_(broken, r.following.is_(None)))
         .order_by(r.platform, r.account_id, r.n)
     ):
-        breaks.setdefault((platform, account_id), []).append(n)
+        if brk:
+            breaks.setdefault((platform, account_id), []).append(n)
+        if following is None:
+            sizes.append((platform, account_id, n))
     numbers = dict(conn.execute(sa.select(accounts.c.id, accounts.c.number)).all())
     for platform, account_id, size in sizes:
         report.accounts_checked += 1
@@ -224,6 +227,7 @@ def check_drift(conn: Connection) -> BillsReport:
     time, before the rows of the same instant. A window function keeps the running balance;
     the first row whose platform balance differs from it is reported."""
     report = BillsReport()
+    _roomy(conn)
     b, e = bill_rows.c, entries.c
     bill_accounts = (
         sa.select(import_batches.c.account_id)
@@ -235,26 +239,36 @@ def check_drift(conn: Connection) -> BillsReport:
             b.account_id.in_(bill_accounts), b.balance.is_not(None)
         )
     ).one()
+    # a row moves the ledger by its entry's amount, which is the row's (the bills check proves
+    # it), so the rows need no join with their entries
+    moved = sa.case((b.entry_id.is_(None), 0), else_=b.income - b.expense)
     rows = sa.select(
         b.account_id, b.trade_time.label("t"), sa.literal(1).label("k"), b.id.label("n"),
-        sa.func.coalesce(e.amount, 0).label("amount"), b.balance.label("platform"),
-    ).select_from(bill_rows.outerjoin(entries, e.id == b.entry_id)).where(
-        b.account_id.in_(bill_accounts)
-    )  # fmt: skip
-    linked = sa.exists().where(
-        b.platform == e.source,
-        b.account_id == e.account_id,
-        b.unique_key == e.external_id,
-        b.entry_id == e.id,
+        moved.label("amount"), b.balance.label("platform"),
+    ).where(b.account_id.in_(bill_accounts))  # fmt: skip
+    link = bill_rows.alias("link")  # the row a flow posted by hand is linked to, if any
+    linked = sa.and_(
+        link.c.platform == e.source,
+        link.c.account_id == e.account_id,
+        link.c.unique_key == e.external_id,
+        link.c.entry_id == e.id,
     )
-    others = sa.select(
-        e.account_id, e.trade_time.label("t"), sa.literal(0).label("k"), e.id.label("n"),
-        e.amount.label("amount"), sa.null().label("platform"),
-    ).where(
-        e.account_id.in_(bill_accounts),
-        e.platform_balance.is_(None),  # not written by an import with a balance column
-        sa.or_(e.external_id.is_(None), ~linked),
-    )  # fmt: skip
+    others = (
+        sa.select(
+            e.account_id,
+            e.trade_time.label("t"),
+            sa.literal(0).label("k"),
+            e.id.label("n"),
+            e.amount.label("amount"),
+            sa.null().label("platform"),
+        )  # fmt: skip
+        .select_from(entries.outerjoin(link, linked))
+        .where(
+            e.account_id.in_(bill_accounts),
+            e.platform_balance.is_(None),  # not written by an import with a balance column
+            link.c.id.is_(None),
+        )
+    )
     events = sa.union_all(rows, others).subquery()
     v = events.c
     order = (v.t, v.k, v.n)
@@ -298,6 +312,12 @@ def check_drift(conn: Connection) -> BillsReport:
     if report.more:
         report.problems.append(f"… and {report.more} more problem(s)")
     return report
+
+
+def _roomy(conn: Connection) -> None:
+    """Room for the window functions' sorts, for this transaction only (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
 
 
 def _drift_text(row) -> str:

@@ -247,3 +247,16 @@ def test_an_opening_balance_beyond_the_largest_amount_is_refused(ledger, tmp_pat
         "than 99999999999999.9999"
     )
     assert count(ledger, entries) == count(ledger, bill_rows) == count(ledger, import_batches) == 0
+
+
+def test_a_flow_of_the_file_posted_by_hand_earlier_does_not_hold_the_opening_back(ledger, tmp_path):
+    """The clerk posted the first flow by hand, dated the start of the day (before the
+    platform's time): it is the file's own row, linked to it, not an earlier entry."""
+    ledger.open_account(number="ALI001", name="支付宝", type="alipay")
+    txns = list(s.chained_txns(10, seed=15))
+    ledger.income("ALI001", txns[0].amount, source="alipay", external_id=txns[0].flow_no,
+                  trade_time=datetime(2024, 3, 1, tzinfo=SH))  # fmt: skip
+    report = import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
+    assert report.rows_linked == 1 and report.ok
+    assert report.opening_amount == D(1000) and report.ledger_opening == D(1000)
+    assert ledger.balance("ALI001") == txns[-1].balance and Imports(ledger).verify().ok

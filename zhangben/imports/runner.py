@@ -288,7 +288,7 @@ def _post(
     if progress:
         progress("write", 0, scan.count)
     account_id = staged.account_id
-
+    bills.lock(conn, account_id)  # before the import record: see bills.lock
     import_id = conn.execute(
         import_batches.insert()
         .values(
@@ -367,6 +367,7 @@ def _open(
     opening = bills.open_balance(
         conn,
         staged.planner,
+        staged.stage,
         earliest=earliest,
         platform_before=_minor_units(first.balance) - _minor_units(first.income - first.expense),
         wanted=wanted,

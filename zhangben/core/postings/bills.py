@@ -27,7 +27,6 @@ from zhangben.core.money import MAX_BALANCE_MINOR, from_minor, parse_amount, to_
 from zhangben.core.postings import execute, rules
 from zhangben.core.postings import plan as planning
 from zhangben.core.postings.keys import posting_key, simple_fingerprint
-from zhangben.core.queries import balance_as_of
 from zhangben.store.tables import entries
 from zhangben.store.writers import staged
 from zhangben.store.writers.outcomes import RuleBroken
@@ -35,6 +34,7 @@ from zhangben.store.writers.staged import Posted, Stage
 
 __all__ = [
     "BillPlanner",
+    "lock",
     "Opening",
     "Posted",
     "Stage",
@@ -91,6 +91,13 @@ class BillPlanner:
             subject_id, counterparty, None, when.isoformat(), self.operator_id, remark,
             self.platform, ukey,
         )  # fmt: skip
+
+
+def lock(conn: Connection, account_id: int) -> None:
+    """Lock the bill's account before the import writes anything. The import record's foreign
+    key takes a share lock on the account row; taken first by two imports into one account,
+    each would then wait for the other's to lock the row for the postings (PostgreSQL)."""
+    execute.lock_states(conn, [account_id], [])
 
 
 def post(
@@ -182,6 +189,7 @@ def opening_time(first: datetime, tz: ZoneInfo) -> datetime:
 def open_balance(
     conn: Connection,
     planner: BillPlanner,
+    stage: Stage,
     *,
     earliest: datetime,
     platform_before: int,
@@ -193,7 +201,8 @@ def open_balance(
     """The opening rule, under the account's lock, in the import's transaction.
 
     When ``wanted``, the account has no entry dated before ``earliest`` (the file's earliest
-    row) and no automatic opening entry yet (:func:`opening_key`), and the platform's balance
+    row; the file's own flows posted by hand do not count: they are linked to their rows) and
+    no automatic opening entry yet (:func:`opening_key`), and the platform's balance
     before the first row (``platform_before``) is not zero, that balance is posted: one income
     (or, for a negative balance, one expense) of category 22 期初余额, dated
     :func:`opening_time`, through the planner (R1-R3) and the bulk writer (R5-R11: a negative
@@ -206,14 +215,7 @@ def open_balance(
     acc = states.get(planner.account_id)
     if acc is None:
         raise rules.not_found(planner.account_id)
-    earlier = conn.execute(
-        sa.select(entries.c.id)
-        .where(entries.c.account_id == acc.id, entries.c.trade_time < earliest)
-        .limit(1)
-    ).first()
-    before = 0
-    if earlier is not None:  # the ledger's balance just before the earliest row
-        before = to_minor(balance_as_of(conn, acc.id, earliest - timedelta(microseconds=1)))
+    earlier, before = staged.ledger_before(stage, acc.id, planner.platform, acc.balance, earliest)
     opening = Opening(platform_before, before)
     if not opening.difference:
         return opening
@@ -221,7 +223,7 @@ def open_balance(
         opening.held_back = "--no-opening-balance"
     elif key in known:
         opening.held_back = f"the account has an opening entry already (posting {known[key][0]})"
-    elif earlier is not None:
+    elif earlier:
         opening.held_back = "the account has entries before the file's first row"
     if opening.held_back:
         return opening

@@ -220,7 +220,7 @@ def open_balance(
     if not opening.difference:
         return opening
     if not wanted:
-        opening.held_back = "--no-opening-balance"
+        opening.held_back = "not asked for"
     elif key in known:
         opening.held_back = f"the account has an opening entry already (posting {known[key][0]})"
     elif earlier:

@@ -241,7 +241,8 @@ def _import_one(ledger, kind: str, req: dict, tmp_path) -> list[int]:
         remark="",
     )
     path = s.write_alipay_csv(tmp_path / f"bill-{len(list(tmp_path.iterdir()))}.csv", [txn])
-    report = import_file(ledger, path, account=req.pop("account"))
+    # the row alone, as every other way posts it: no opening balance (the row's balance is 0)
+    report = import_file(ledger, path, account=req.pop("account"), opening_balance=False)
     return [report.entries_written]
 
 

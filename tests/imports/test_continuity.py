@@ -4,10 +4,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from zhangben.cli import app
 from zhangben.demo import bills as s
+from zhangben.imports.check import windowed_breaks
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.runner import import_file
 from zhangben.imports.service import Imports
@@ -79,8 +82,8 @@ def test_missing_last_row_of_a_file_and_the_next_file_joins_it(ledger, tmp_path)
     )
     assert (late.rows_new, late.rows_duplicate, late.breaks) == (1, 4, [])
     report = Imports(ledger).verify()
-    assert report.ok and report.entries_checked == 40 and report.accounts_checked == 1
-    assert ledger.verify().ok
+    bills = report.check("bills")
+    assert report.ok and bills.rows_checked == 40 and bills.accounts_checked == 1
 
 
 @pytest.fixture
@@ -107,3 +110,55 @@ def test_tampered_file_is_found_by_import_and_by_verify(cli, ledger, tmp_path):
     assert "line 152 of import" in out and "unaccounted for" in out
     assert f"{removed.amount:.2f}".lstrip("-") in out
     assert "ledger OK" in out
+
+
+# -- the chain check reads only the rows around its breaks ---------------------------------------
+
+
+def _edited_chain(nets, edits):
+    """A chain of ``nets`` with rows dropped, repeated, swapped or changed by ``edits``."""
+    points = chain(nets)
+    for op, i, value in edits:
+        if not points:
+            break
+        i %= len(points)
+        p = points[i]
+        if op == "drop":
+            del points[i]
+        elif op == "repeat":
+            points.insert(i, p)
+        elif op == "swap" and i + 1 < len(points):
+            points[i], points[i + 1] = points[i + 1], p
+        elif op == "net":
+            points[i] = ChainPoint(p.line, p.flow_no, p.trade_time, value * 100, p.balance, p.key)
+        elif op == "balance":
+            points[i] = ChainPoint(p.line, p.flow_no, p.trade_time, p.net, p.balance + value, p.key)
+    return points
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    nets=st.lists(st.integers(-3, 3), min_size=1, max_size=60),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["drop", "repeat", "swap", "net", "balance"]),
+            st.integers(0, 59),
+            st.integers(-3, 3),
+        ),
+        max_size=8,
+    ),
+)
+def test_the_windowed_chain_check_finds_what_the_whole_chain_check_finds(nets, edits):
+    """check.windowed_breaks, fed only the rows around the places where a row does not chain
+    to the one before it, reports exactly what ChainChecker reports over the whole chain (or
+    declines, and the chain is then checked whole)."""
+    points = _edited_chain(nets, edits)
+    numbered = {n: p for n, p in enumerate(points, start=1)}
+    places = [n for n in range(2, len(points) + 1)
+              if numbered[n - 1].balance + numbered[n].net != numbered[n].balance]  # fmt: skip
+    whole = check(points)
+    if not places:
+        assert whole == []
+        return
+    found = windowed_breaks(places, len(points), lambda wanted: {n: numbered[n] for n in wanted})
+    assert found is None or found == whole

@@ -1,6 +1,7 @@
 """The import runner, per format: amounts, directions, times, balances, categories;
 idempotent re-imports and overlapping files. On SQLite and PostgreSQL."""
 
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -34,8 +35,14 @@ def stored(ledger, table=bill_rows):
 
 
 def check_ledger(ledger, number, txns, *, chained=True):
-    """One entry per transaction, in time order, with the right direction and amounts."""
+    """The opening entry, then one entry per transaction, in time order, with the right
+    direction and amounts; the account ends at the platform's balance."""
     got = entries_of(ledger, number)
+    opening = txns[0].balance - txns[0].amount
+    first = got.pop(0)  # the platform's balance before the first row (期初余额)
+    assert (first.amount, first.category_id, first.subject_id) == (opening, 22, 23)
+    day = txns[0].time.replace(tzinfo=SH).replace(hour=0, minute=0, second=0)
+    assert first.trade_time == day - timedelta(seconds=1) and first.description == "期初余额"
     assert len(got) == len(txns)
     for e, t in zip(got, txns, strict=True):
         assert e.amount == t.amount
@@ -44,9 +51,8 @@ def check_ledger(ledger, number, txns, *, chained=True):
         assert e.source == ledger.account(number).type or e.source == "wechat"
         if chained:
             assert e.platform_balance == t.balance
-    opening = txns[0].balance - txns[0].amount
     if chained:
-        assert ledger.balance(number) == txns[-1].balance - opening
+        assert ledger.balance(number) == txns[-1].balance
     assert ledger.verify().ok
 
 
@@ -68,7 +74,7 @@ def test_alipay_imports(ledger, tmp_path, writer):
     assert report.ok and report.breaks == [] and report.summary_problems == []
     assert report.format == "alipay" and report.first_balance == txns[0].balance
     check_ledger(ledger, "ALI001", txns)
-    e = entries_of(ledger, "ALI001")[0]
+    e = entries_of(ledger, "ALI001")[1]
     assert e.external_id == txns[0].flow_no and e.counterparty == txns[0].counterparty
     assert txns[0].remark in e.remark and txns[0].order_no in e.remark
     assert stored(ledger) == 40 and stored(ledger, import_batches) == 1
@@ -79,7 +85,7 @@ def test_alipay_categories_follow_rules(ledger, tmp_path):
     txns = list(s.chained_txns(60, seed=5))
     import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", txns), account="ALI001")
     expected = {"在线支付": (19, 20), "服务费": (7, 8), "提现": (13, 14), "转账": (19, 21)}
-    for e, t in zip(entries_of(ledger, "ALI001"), txns, strict=True):
+    for e, t in zip(entries_of(ledger, "ALI001")[1:], txns, strict=True):
         assert (e.category_id, e.subject_id) == expected[t.business_type]
 
 
@@ -154,7 +160,7 @@ def test_wechat_shop_funds(ledger, tmp_path):
     report = import_file(ledger, path, account="WS001")
     assert report.ok and report.rows_new == 25
     check_ledger(ledger, "WS001", txns)
-    kinds = {(e.category_id, e.subject_id) for e in entries_of(ledger, "WS001")}
+    kinds = {(e.category_id, e.subject_id) for e in entries_of(ledger, "WS001")[1:]}
     assert kinds == {(19, 20), (10, 11)}
 
 
@@ -169,7 +175,7 @@ def test_jd_wallet(ledger, tmp_path, kind):
     report = import_file(ledger, path, account="JD001")
     assert report.ok and report.rows_new == 30
     check_ledger(ledger, "JD001", txns)
-    assert len(entries_of(ledger, "JD001")[0].external_id) == 64  # the row hash: no flow no
+    assert len(entries_of(ledger, "JD001")[1].external_id) == 64  # the row hash: no flow no
     assert import_file(ledger, path, account="JD001").rows_duplicate == 30
 
 
@@ -192,17 +198,26 @@ def test_file_of_another_platform_is_refused(ledger, tmp_path):
 
 
 def test_overdraft_policy_is_respected(ledger, tmp_path):
-    """Without overdraft, a row taking the ledger balance below zero refuses the file."""
+    """Without overdraft, a row taking the ledger balance below zero refuses the file. With
+    the opening balance the ledger is where the platform is, so a bill that never goes below
+    zero on the platform needs no overdraft."""
     from zhangben.core.errors import InsufficientFunds
 
     ledger.open_account(number="ALI009", name="no overdraft", type="alipay")
-    rows = [s.alipay_row(t) for t in s.chained_txns(3)]
+    txns = list(s.chained_txns(3))
+    rows = [s.alipay_row(t) for t in txns]
     rows[0].update(
         {"收入金额（+元）": "0.00", "支出金额（-元）": "-5.00", "账户余额（元）": "995.00"}
     )
-    with pytest.raises(InsufficientFunds):
-        import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", rows), account="ALI009")
+    rows[1]["账户余额（元）"] = s.money(D("995.00") + txns[1].amount)
+    rows[2]["账户余额（元）"] = s.money(D("995.00") + txns[1].amount + txns[2].amount)
+    path = s.write_alipay_csv(tmp_path / "a.csv", rows)
+    with pytest.raises(InsufficientFunds, match=r"^line 6 .*holds 0.00; .* to -5.00 and"):
+        import_file(ledger, path, account="ALI009", opening_balance=False)
     assert stored(ledger) == 0 and entries_of(ledger, "ALI009") == []
+    report = import_file(ledger, path, account="ALI009")
+    assert report.ok and report.opening_amount == D("1000.00")
+    assert ledger.balance("ALI009") == report.last_balance == D(rows[2]["账户余额（元）"])
 
 
 def test_progress_is_reported(ledger, tmp_path):

@@ -134,7 +134,12 @@ def test_an_overdraft_names_the_line_and_the_flow_number(ledger, tmp_path):
     flow = rows[1]["账务流水号"]
     before = counts(ledger)
     with pytest.raises(InsufficientFunds) as caught:
-        import_file(ledger, s.write_alipay_csv(tmp_path / "a.csv", rows), account="ALI009")
+        import_file(
+            ledger,
+            s.write_alipay_csv(tmp_path / "a.csv", rows),
+            account="ALI009",
+            opening_balance=False,  # from zero, as the refusal's wording is what is tested
+        )
     assert str(caught.value).startswith(
         f"line {FIRST_ROW_LINE + 1} (flow {flow}): account ALI009 holds "
     )

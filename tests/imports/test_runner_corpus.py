@@ -197,7 +197,7 @@ def check_corpus(db_url: str, d: Path, scale: int, seconds: float) -> None:
     good = s.write_jd_wallet_csv(d / "good.csv", s.chained_txns(500))
     done = zhangben(db_url, "import", str(good), "--account", "BILLS")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert counts(db_url) == (500, 500, 1)
+    assert counts(db_url) == (501, 500, 1)  # the rows and the account's opening balance
 
 
 def test_the_hostile_corpus_is_refused_line_by_line(db_url, tmp_path):

@@ -153,3 +153,10 @@ def test_find_and_export(sdk, tmp_path):
     with pytest.raises(ApiError) as refused:
         sdk.export_entries(io.BytesIO(), "xls")
     assert refused.value.status == 422
+
+
+def test_sdk_verify_reads_every_check(client, make_session):
+    staff, _ = make_session("boss", "staff")
+    with RestClient("http://testserver", staff, transport=client._transport) as c:
+        report = c.verify()
+    assert report.ok and [check["name"] for check in report.checks] == ["ledger", "bills", "drift"]

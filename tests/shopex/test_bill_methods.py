@@ -242,7 +242,7 @@ def test_bill_methods_through_the_signed_gateway(imported, client, settings, eng
         start_time="2000-01-01 00:00:00",
         end_time="2100-01-01 00:00:00",
     )["response"]
-    assert flows["count"] == 12
+    assert flows["count"] == 13  # the 12 rows and the account's opening balance (期初余额)
 
 
 @pytest.fixture

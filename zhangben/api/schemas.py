@@ -357,11 +357,21 @@ class CategoryIn(Request):
     )
 
 
-class VerifyOut(BaseModel):
+class VerifyCheckOut(BaseModel):
+    name: str = Field(description="ledger, bills or drift", examples=["bills"])
     ok: bool
     accounts_checked: int
-    entries_checked: int
-    problems: list[str]
+    rows_checked: int
+    rows: str = Field(description="what rows_checked counts", examples=["bill rows"])
+    problems: list[str] = Field(description="as `zhangben verify` lists them")
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    accounts_checked: int = Field(description="accounts of the ledger check")
+    entries_checked: int = Field(description="entries of the ledger check")
+    problems: list[str] = Field(description="every check's problems, each named by its check")
+    checks: list[VerifyCheckOut] = Field(description="each check of `zhangben verify`, in order")
 
 
 class ProblemTypeOut(BaseModel):

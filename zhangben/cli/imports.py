@@ -60,6 +60,14 @@ def import_command(
             "(100), line (64KiB), cells (1000), empty (10000)",
         ),
     ] = None,
+    no_opening_balance: Annotated[
+        bool,
+        typer.Option(
+            "--no-opening-balance",
+            help="post no opening-balance entry (期初余额) into an account with no earlier "
+            "entries: the ledger then starts the file from the account's balance",
+        ),
+    ] = False,
 ) -> None:
     """Import platform bill files into a platform account (idempotent, all-or-nothing)."""
     try:
@@ -75,7 +83,14 @@ def import_command(
     for path in files:
         try:
             report = _import_one(
-                service, path, account, format_name, skip_bad_rows, operator_id, limits
+                service,
+                path,
+                account,
+                format_name,
+                skip_bad_rows,
+                operator_id,
+                limits,
+                opening_balance=not no_opening_balance,
             )
         except (BillFormatError, ImportRefused, LedgerError, OSError) as exc:
             rejected += 1
@@ -87,7 +102,9 @@ def import_command(
         raise typer.Exit(1)
 
 
-def _import_one(service, path, account, format_name, skip_bad_rows, operator_id, limits):
+def _import_one(
+    service, path, account, format_name, skip_bad_rows, operator_id, limits, *, opening_balance
+):
     with _progress_bar() as bar:
         read = bar.add_task(f"read  {path.name}", total=None, rate="")
         write = bar.add_task(f"write {path.name}", total=None, rate="", visible=False)
@@ -105,6 +122,7 @@ def _import_one(service, path, account, format_name, skip_bad_rows, operator_id,
             operator_id=operator_id,
             progress=progress,
             limits=limits,
+            opening_balance=opening_balance,
         )
 
 
@@ -133,6 +151,7 @@ def _print_report(r: ImportReport) -> None:
         if r.first_balance is not None:
             span += f", platform balance {money(r.first_balance)} → {money(r.last_balance)}"
         console.print(f"rows from {span}", highlight=False)
+    _print_balances(r)
     for title, items in (
         ("skipped bad rows", [str(e) for e in r.bad_rows]),
         ("continuity breaks (对账)", [str(b) for b in r.breaks]),
@@ -144,6 +163,34 @@ def _print_report(r: ImportReport) -> None:
                 console.print(f"  - {text}", highlight=False)
             if len(items) > SHOWN_PROBLEMS:
                 console.print(f"  … and {len(items) - SHOWN_PROBLEMS} more")
+
+
+def _print_balances(r: ImportReport) -> None:
+    """The opening entry or the opening mismatch, and the account's balance beside the
+    platform's at the last row."""
+    if r.platform_opening is None:
+        return
+    if r.opening_entry_id is not None:
+        console.print(
+            f"opening balance {money(r.opening_amount)} posted (期初余额, entry "
+            f"{r.opening_entry_id}, dated {local(r.opening_time)}): the platform's balance "
+            "before the first row",
+            highlight=False,
+        )
+    elif r.opening_difference:
+        title = "opening balance mismatch:"
+        console.print(
+            f"{f'[yellow]{title}[/yellow]' if r.opening_mismatch else title} before the first "
+            f"row the ledger holds {money(r.ledger_opening)} and the platform "
+            f"{money(r.platform_opening)} (difference {money(r.opening_difference)}); no "
+            f"opening entry: {r.opening_held_back}",
+            highlight=False,
+        )
+    console.print(
+        f"account {r.account} balance {money(r.balance)}; the platform's balance at the last "
+        f"row {money(r.last_balance)}",
+        highlight=False,
+    )
 
 
 @friendly

@@ -1,27 +1,26 @@
-"""``zhangben verify``: the ledger's balances and chains, and the imported bills' continuity."""
+"""``zhangben verify``: the one verifier's report (:mod:`zhangben.imports.verify`), rendered."""
 
 from __future__ import annotations
 
 import typer
 
-from zhangben.cli.common import bill_imports, console, friendly, ledger
+from zhangben.cli.common import bill_imports, console, friendly
 
 
 @friendly
 def verify_cmd() -> None:
-    """Check every balance against its entries and every balance-after chain."""
-    reports = [("ledger", ledger().verify()), ("bills", bill_imports().verify())]
-    bad = False
-    for title, report in reports:
-        if report.ok:
+    """Check the ledger (balances, balance-after chains), the imported bills (continuity,
+    their entries) and the ledger's balances against the platforms' balance columns."""
+    report = bill_imports().verify()
+    for check in report.checks:
+        if check.ok:
             console.print(
-                f"[green]{title} OK[/green]: {report.accounts_checked} accounts, "
-                f"{report.entries_checked} entries checked"
+                f"[green]{check.name} OK[/green]: {check.accounts_checked} accounts, "
+                f"{check.rows_checked} {check.rows} checked"
             )
         else:
-            bad = True
-            console.print(f"[red]{title}: {len(report.problems)} problem(s)[/red]")
-            for p in report.problems:
-                console.print(f"  - {p}", highlight=False)
-    if bad:
+            console.print(f"[red]{check.name}: {len(check.problems)} problem(s)[/red]")
+            for p in check.problems:
+                console.print(f"  - {p}", highlight=False, soft_wrap=True)
+    if not report.ok:
         raise typer.Exit(1)

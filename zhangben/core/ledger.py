@@ -97,7 +97,8 @@ class Ledger:
 
     def bill_planner(self, platform: str, account_id: int, operator_id: int | None):
         """The core's planner for the rows of one bill file (:mod:`.postings.bills`)."""
-        return bills.BillPlanner(platform, account_id, operator_id, chart_mod.index(self.engine))
+        index = chart_mod.index(self.engine, [chart_mod.OPENING, chart_mod.OPENING_SUBJECT])
+        return bills.BillPlanner(platform, account_id, operator_id, index)
 
     def write(self, work):
         """Run ``work(conn)`` in one write transaction, retried on transient conflicts: for an

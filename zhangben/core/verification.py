@@ -30,6 +30,9 @@ class VerifyReport:
         return not self.problems
 
 
+_SPLIT = 10**9
+
+
 def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
     report = VerifyReport()
     report.accounts_checked = conn.execute(
@@ -39,15 +42,22 @@ def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
         sa.select(sa.func.count()).select_from(entries)
     ).scalar_one()
 
+    # in two parts, so that SQLite's sum(), which raises on a 64-bit overflow, never does,
+    # in whatever order it adds (time order, by the index, may pass any balance ever held)
     sums = (
-        sa.select(entries.c.account_id, sa.func.sum(entries.c.amount).label("total"))
+        sa.select(
+            entries.c.account_id,
+            sa.func.sum(entries.c.amount // _SPLIT).label("high"),
+            sa.func.sum(entries.c.amount % _SPLIT).label("low"),
+        )
         .group_by(entries.c.account_id)
         .subquery()
     )
+    total = sa.func.coalesce(sums.c.high * _SPLIT + sums.c.low, 0)
     drift = (
-        sa.select(accounts.c.number, accounts.c.balance, sa.func.coalesce(sums.c.total, 0))
+        sa.select(accounts.c.number, accounts.c.balance, total)
         .select_from(accounts.outerjoin(sums, sums.c.account_id == accounts.c.id))
-        .where(accounts.c.balance != sa.func.coalesce(sums.c.total, 0))
+        .where(accounts.c.balance != total)
         .limit(limit)
     )
     for number, balance, total in conn.execute(drift):

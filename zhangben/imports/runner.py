@@ -24,6 +24,15 @@ rule: ``{platform}:{flow}``, the one fingerprint, the same rules); a flow alread
 is linked, not posted twice. A text too long for its column refuses the row, naming the line
 and the field, never cut.
 
+Opening balance: a file with a balance column, imported into an account with no entry dated
+before its earliest row, first posts the platform's balance before its first row as the
+account's opening entry (category 22 期初余额, dated the last second of the day before; one per
+account: :func:`zhangben.core.postings.bills.open_balance`), in the same transaction, so that
+the account's balance after the import is the platform's balance at the last row. Where the
+account has earlier entries, nothing is posted and a difference between the ledger's balance
+before the first row and the platform's is a warning in the report. ``opening_balance=False``
+(``--no-opening-balance``) posts no opening entry.
+
 Order: rows are posted in chronological order. A file whose last row is older than its
 first (Alipay downloads are often newest first) is written from its end, so the ledger's
 balance-after and the continuity check follow time. A continuity break or a summary
@@ -46,9 +55,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from zhangben.core.errors import AccountClosed, LedgerError
+from zhangben.core.errors import AccountClosed, InsufficientFunds, LedgerError
 from zhangben.core.ledger import Ledger
-from zhangben.core.money import to_minor
+from zhangben.core.money import format_amount, from_minor, to_minor
 from zhangben.core.postings import bills
 from zhangben.core.records import Account
 from zhangben.imports.continuity import Break, ChainChecker, ChainPoint, join_break
@@ -70,6 +79,8 @@ PLATFORM_LABELS = {
 #: bad rows listed in a report (all are counted)
 MAX_LISTED_BAD_ROWS = 1000
 MAX_KEY = 128
+#: why no opening entry was posted: the caller asked for none
+NO_OPENING = "--no-opening-balance"
 
 #: ``progress(phase, done, total)``: phase "read" (total None) then "write" (total = rows)
 Progress = Callable[[str, int, int | None], None]
@@ -100,6 +111,17 @@ class ImportReport:
     last_trade_time: datetime | None = None
     first_balance: Decimal | None = None
     last_balance: Decimal | None = None
+    #: the platform's balance before the first row, and the ledger's (after any opening entry)
+    platform_opening: Decimal | None = None
+    ledger_opening: Decimal | None = None
+    #: the opening entry posted by this import, its amount and date
+    opening_entry_id: int | None = None
+    opening_amount: Decimal = ZERO
+    opening_time: datetime | None = None
+    #: why no opening entry was posted although the ledger and the platform differ
+    opening_held_back: str | None = None
+    #: the account's balance after the import
+    balance: Decimal | None = None
     newest_first: bool = False
     seconds: float = 0.0
     #: where the time went: "read" (parse, validate, stage), "post" (the set-based writes),
@@ -107,9 +129,24 @@ class ImportReport:
     phases: dict[str, float] = field(default_factory=dict)
 
     @property
+    def opening_difference(self) -> Decimal:
+        """The ledger's balance before the first row minus the platform's (0: they agree)."""
+        if self.platform_opening is None or self.ledger_opening is None:
+            return ZERO
+        return self.ledger_opening - self.platform_opening
+
+    @property
+    def opening_mismatch(self) -> bool:
+        """The ledger and the platform differ before the first row, and the caller did not
+        ask for that (``--no-opening-balance``)."""
+        return bool(self.opening_difference) and self.opening_held_back != NO_OPENING
+
+    @property
     def ok(self) -> bool:
-        """No skipped rows, no continuity break, no summary mismatch."""
-        return not (self.rows_rejected or self.breaks or self.summary_problems)
+        """No skipped rows, no continuity break, no summary mismatch, no opening mismatch."""
+        return not (
+            self.rows_rejected or self.breaks or self.summary_problems or self.opening_mismatch
+        )
 
     @property
     def rows_per_second(self) -> float:
@@ -131,9 +168,11 @@ def import_file(
     batch_size: int = 1000,
     progress: Progress | None = None,
     limits: Limits | None = None,
+    opening_balance: bool = True,
 ) -> ImportReport:
     """Import one bill file into ``account`` (number or id); see the module doc. ``limits``
-    bound what the file may make the reader do (default: :class:`Limits`).
+    bound what the file may make the reader do (default: :class:`Limits`);
+    ``opening_balance=False`` posts no opening entry.
 
     Raises :class:`BillFormatError` for a rejected file, :class:`ImportRefused` for a file
     that does not belong to the account, and the ledger's errors (account closed,
@@ -158,7 +197,7 @@ def import_file(
     given = ImportReport(str(path), path.name, _sha256(path), fmt.name, fmt.platform, acc.number)
     report = ledger.write_bills(
         lambda conn: _stage(conn, ledger, acc, ext, given, skip_bad_rows, operator_id, progress),
-        lambda conn, staged: _post(conn, ext, staged, operator_id, progress),
+        lambda conn, staged: _post(conn, ext, staged, operator_id, progress, opening_balance),
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -192,6 +231,8 @@ class _Staged:
     stage: bills.Stage
     scan: _Scan
     account_id: int
+    planner: bills.BillPlanner
+    tz: ZoneInfo
 
 
 def _stage(
@@ -225,7 +266,7 @@ def _stage(
     report.newest_first = scan.newest_first
     report.summary_problems = scan.tally.compare(ext.summary)
     report.phases["read"] = time.perf_counter() - clock
-    return _Staged(report, stage, scan, acc.id)
+    return _Staged(report, stage, scan, acc.id, planner, ledger.tz)
 
 
 def _post(
@@ -234,8 +275,10 @@ def _post(
     staged: _Staged,
     operator_id: int | None,
     progress: Progress | None,
+    opening_balance: bool = True,
 ) -> ImportReport:
-    """Pass 2, under the write lock: post the staged rows, check continuity, record."""
+    """Pass 2, under the write lock: open the account, post the staged rows, check
+    continuity, record."""
     report, stage, scan = replace(staged.report), staged.stage, staged.scan
     report.breaks = []  # fresh on a retried transaction
     report.phases = dict(staged.report.phases)
@@ -245,7 +288,7 @@ def _post(
     if progress:
         progress("write", 0, scan.count)
     account_id = staged.account_id
-
+    bills.lock(conn, account_id)  # before the import record: see bills.lock
     import_id = conn.execute(
         import_batches.insert()
         .values(
@@ -261,17 +304,29 @@ def _post(
     ).scalar_one()
     report.import_id = import_id
     first, last = scan.in_posting_order()
-    posted = bills.post(
-        conn,
-        stage,
-        platform=fmt.platform,
-        account_id=account_id,
-        import_id=import_id,
-        operator_id=operator_id,
-        now=now,
-        newest_first=scan.newest_first,
-        headers=ext.headers,
-    )
+    if fmt.has_balance and first is not None and first.balance is not None:
+        _open(conn, staged, report, first, scan.earliest or first.trade_time, opening_balance)
+    try:
+        posted = bills.post(
+            conn,
+            stage,
+            platform=fmt.platform,
+            account_id=account_id,
+            import_id=import_id,
+            operator_id=operator_id,
+            now=now,
+            newest_first=scan.newest_first,
+            headers=ext.headers,
+        )
+    except InsufficientFunds as exc:
+        if report.opening_mismatch:  # say why the ledger is not where the platform is
+            exc.message += (
+                f" (no opening balance was posted: {report.opening_held_back}; before the "
+                f"first row the ledger holds {format_amount(report.ledger_opening, 2)}, the "
+                f"platform {format_amount(report.platform_opening, 2)})"
+            )
+            exc.args = (exc.message,)
+        raise
     if fmt.has_balance and first is not None:
         stored = _neighbour(conn, fmt.platform, account_id, first.trade_time, before=True)
         report.breaks.extend(b for b in [join_break(stored, _point(first, fmt.platform))] if b)
@@ -279,6 +334,7 @@ def _post(
     report.rows_duplicate = scan.count - posted.fresh
     report.entries_written = posted.entries
     report.rows_linked = posted.linked
+    report.balance = from_minor(posted.final_balance)
     report.phases["post"], clock = time.perf_counter() - clock, time.perf_counter()
     if fmt.has_balance and last is not None:
         if scan.breaks_in_file():  # rare: replay the exact check over the staged rows
@@ -296,6 +352,36 @@ def _post(
     return report
 
 
+def _open(
+    conn: Connection,
+    staged: _Staged,
+    report: ImportReport,
+    first: BillRow,
+    earliest: datetime,
+    wanted: bool,
+) -> None:
+    """The opening rule (:func:`zhangben.core.postings.bills.open_balance`) for the file whose
+    first row in posting order is ``first``."""
+    where = f"line {first.line}" + (f" (flow {first.flow_no})" if first.flow_no else "")
+    label = PLATFORM_LABELS.get(report.platform, report.platform)
+    opening = bills.open_balance(
+        conn,
+        staged.planner,
+        staged.stage,
+        earliest=earliest,
+        platform_before=_minor_units(first.balance) - _minor_units(first.income - first.expense),
+        wanted=wanted,
+        tz=staged.tz,
+        label=f"opening balance before {where}",
+        remark=f"{label}账单 {report.filename} 第{first.line}行之前的平台余额",
+    )
+    report.platform_opening = from_minor(opening.platform)
+    report.ledger_opening = from_minor(opening.ledger)
+    report.opening_entry_id, report.opening_time = opening.entry_id, opening.trade_time
+    report.opening_amount = from_minor(opening.amount)
+    report.opening_held_back = NO_OPENING if opening.held_back and not wanted else opening.held_back
+
+
 # -- pass 1: validate and stage -------------------------------------------------------------
 
 
@@ -309,6 +395,8 @@ class _Scan:
     seen: int = 0
     first: BillRow | None = None
     last: BillRow | None = None
+    #: the earliest trade time of the file (an opening entry is dated before it)
+    earliest: datetime | None = None
     #: consecutive rows that do not chain, read forwards / backwards (file order)
     forward_breaks: int = 0
     backward_breaks: int = 0
@@ -406,7 +494,9 @@ def _scan(
                     scan.backward_breaks += 1
             prev_balance, prev_net = balance, net
         if scan.first is None:
-            scan.first = row
+            scan.first, scan.earliest = row, when
+        elif when < scan.earliest:  # type: ignore[operator]
+            scan.earliest = when
         scan.last = row
         tally_add(row)
         local = when if when.tzinfo is tz else when.astimezone(tz)

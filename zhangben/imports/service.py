@@ -1,5 +1,6 @@
 """The imports facade: bill files in, and what they left behind (import records, bill rows,
-category rules, the continuity check), as the adapters (CLI, ShopEx bill methods) use them.
+category rules), and the one verifier of the ledger and its bills, as the adapters (CLI, REST,
+ShopEx bill methods) use them.
 
 As with :class:`~zhangben.core.ledger.Ledger`, each method is one transaction of its own; the
 functions it calls take a connection.
@@ -11,9 +12,9 @@ from pathlib import Path
 
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import chart_names
-from zhangben.imports import bills, check, rules, runner
+from zhangben.imports import bills, rules, runner
+from zhangben.imports import verify as verifier
 from zhangben.imports.bills import BillFilter, BillRecord, ImportRecord
-from zhangben.imports.check import BillsReport
 from zhangben.imports.rules import Rule
 from zhangben.imports.runner import ImportReport
 from zhangben.store.engine import read_transaction, run_write
@@ -62,6 +63,7 @@ class Imports:
         duplicate, rows rejected)`` (the server's metrics)."""
         return self._read(bills.import_totals)
 
-    def verify(self) -> BillsReport:
-        """The continuity of the stored bill rows, and each row's ledger entry."""
-        return self._read(check.check_bills)
+    def verify(self) -> verifier.Report:
+        """Every check of the ledger and its imported bills, in one snapshot: the one verifier
+        behind ``zhangben verify`` and ``GET /api/v1/verify`` (:mod:`zhangben.imports.verify`)."""
+        return self._read(verifier.verify)

@@ -151,6 +151,9 @@ class VerifyReport:
     accounts_checked: int
     entries_checked: int
     problems: list[str] = field(default_factory=list)
+    #: each check of ``zhangben verify`` (ledger, bills, drift): name, ok, accounts_checked,
+    #: rows_checked, rows, problems
+    checks: list[dict] = field(default_factory=list)
 
 
 def _amount(value: Decimal | str | int) -> str:

@@ -11,8 +11,16 @@ from zhangben.api.auth import Principal, principal
 from zhangben.api.problems import PROBLEMS, TYPE_BASE, ApiProblem
 from zhangben.api.routing import errors
 from zhangben.api.routing import router as make_router
-from zhangben.api.schemas import CategoryIn, ChartItemOut, ChartOut, ProblemTypeOut, VerifyOut
+from zhangben.api.schemas import (
+    CategoryIn,
+    ChartItemOut,
+    ChartOut,
+    ProblemTypeOut,
+    VerifyCheckOut,
+    VerifyOut,
+)
 from zhangben.api.writes import ApiContext, IdempotencyKey, context, idempotent
+from zhangben.imports.service import Imports
 
 router = make_router()
 
@@ -59,17 +67,32 @@ def add_category(
     "/verify",
     response_model=VerifyOut,
     tags=["service"],
-    summary="Check every balance against its entries (staff only)",
+    summary="The checks of `zhangben verify`: ledger, bills, drift (staff only)",
     responses=errors("forbidden"),
 )
 def verify(who: Principal = Depends(principal), ctx: ApiContext = Depends(context)) -> VerifyOut:
+    """The one verifier's report, as `zhangben verify` shows it: the ledger's balances and
+    chains, the imported bills' continuity and entries, and the ledger's balance at each
+    imported row against the platform's balance column."""
     who.require_staff()
-    report = ctx.ledger.verify()
+    report = Imports(ctx.ledger).verify()
+    ledger = report.check("ledger")
     return VerifyOut(
         ok=report.ok,
-        accounts_checked=report.accounts_checked,
-        entries_checked=report.entries_checked,
+        accounts_checked=ledger.accounts_checked,
+        entries_checked=ledger.rows_checked,
         problems=report.problems,
+        checks=[
+            VerifyCheckOut(
+                name=c.name,
+                ok=c.ok,
+                accounts_checked=c.accounts_checked,
+                rows_checked=c.rows_checked,
+                rows=c.rows,
+                problems=c.problems,
+            )
+            for c in report.checks
+        ],
     )
 
 

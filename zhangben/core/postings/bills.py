@@ -5,24 +5,45 @@ platform flow (``{platform}:{flow}``, the key a caller posting the same flow by 
 ``source=platform, external_id=flow`` gets) and fingerprinted as that income or expense made
 through :meth:`Ledger.income` / :meth:`Ledger.expense` would be. R2 and R3 run on each row as
 it is planned; R6 and R9 on the locked account; R10 and R11 in the staged writer's SQL.
+
+A file with a balance column may also open the account (:func:`open_balance`): the platform's
+balance before the file's first row becomes one income (or expense) of category 22 期初余额,
+planned and checked like any posting and written by the bulk writer, in the import's
+transaction, before the rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from zhangben.core import chart as chart_ids
 from zhangben.core.errors import LedgerError
-from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
+from zhangben.core.money import MAX_BALANCE_MINOR, from_minor, parse_amount, to_minor
 from zhangben.core.postings import execute, rules
+from zhangben.core.postings import plan as planning
 from zhangben.core.postings.keys import posting_key, simple_fingerprint
+from zhangben.store.tables import entries
 from zhangben.store.writers import staged
 from zhangben.store.writers.outcomes import RuleBroken
 from zhangben.store.writers.staged import Posted, Stage
 
-__all__ = ["BillPlanner", "Posted", "Stage", "discard", "post"]
+__all__ = [
+    "BillPlanner",
+    "lock",
+    "Opening",
+    "Posted",
+    "Stage",
+    "discard",
+    "open_balance",
+    "opening_key",
+    "opening_time",
+    "post",
+]
 
 #: drop a connection's staging tables (SQLite keeps them for the connection's life)
 discard = staged.discard
@@ -71,6 +92,13 @@ class BillPlanner:
             subject_id, counterparty, None, when.isoformat(), self.operator_id, remark,
             self.platform, ukey,
         )  # fmt: skip
+
+
+def lock(conn: Connection, account_id: int) -> None:
+    """Lock the bill's account before the import writes anything. The import record's foreign
+    key takes a share lock on the account row; taken first by two imports into one account,
+    each would then wait for the other's to lock the row for the postings (PostgreSQL)."""
+    execute.lock_states(conn, [account_id], [])
 
 
 def post(
@@ -123,3 +151,125 @@ def _row_label(line: int, flow: str | None, order: str | None = None) -> str:
     if flow:
         return f"line {line} (flow {flow})"
     return f"line {line} (order {order})" if order else f"line {line}"
+
+
+# -- the opening balance -----------------------------------------------------------------------
+
+#: the opening entry's description (its category and subject are 22 期初余额 / 23 平台期初余额)
+OPENING_TEXT = "期初余额"
+
+
+@dataclass(slots=True)
+class Opening:
+    """A bill file's start against the ledger, in minor units: the platform's balance before
+    the file's first row, the ledger's balance before it (the opening entry included), and the
+    opening entry when one was posted. ``held_back`` says why none was posted although the
+    two differ."""
+
+    platform: int
+    ledger: int
+    entry_id: int | None = None
+    amount: int = 0
+    trade_time: datetime | None = None
+    held_back: str | None = None
+
+    @property
+    def difference(self) -> int:
+        """The ledger's balance minus the platform's, before the first row (0: they agree)."""
+        return self.ledger - self.platform
+
+
+def opening_key(account_id: int) -> str:
+    """The opening entry's idempotency key: one automatic opening entry per account."""
+    return f"opening:{account_id}"
+
+
+def opening_time(first: datetime, tz: ZoneInfo) -> datetime:
+    """When an opening entry is dated: the last second of the business day (``tz``) before the
+    day of the file's earliest row. So the days of the file hold only the platform's rows (a
+    day's and a month's totals are the bill's own), and the balance at the end of the day
+    before is the platform's opening balance."""
+    local = first.astimezone(tz)
+    start = datetime(local.year, local.month, local.day, tzinfo=tz)
+    return start - timedelta(seconds=1)
+
+
+def open_balance(
+    conn: Connection,
+    planner: BillPlanner,
+    stage: Stage,
+    *,
+    earliest: datetime,
+    platform_before: int,
+    wanted: bool,
+    tz: ZoneInfo,
+    label: str,
+    remark: str,
+) -> Opening:
+    """The opening rule, under the account's lock, in the import's transaction.
+
+    When ``wanted``, the account has no entry dated before ``earliest`` (the file's earliest
+    row; the file's own flows posted by hand do not count: they are linked to their rows) and
+    no automatic opening entry yet (:func:`opening_key`), and the platform's balance
+    before the first row (``platform_before``) is not zero, that balance is posted: one income
+    (or, for a negative balance, one expense) of category 22 期初余额, dated
+    :func:`opening_time`, through the planner (R1-R3) and the bulk writer (R5-R11: a negative
+    opening balance needs an account that allows overdraft). Otherwise nothing is posted and
+    the result says how the ledger's balance before the row compares with the platform's.
+    An error names ``label`` (``opening balance before line 6 (flow F)``).
+    """
+    key = opening_key(planner.account_id)
+    states, known = execute.lock_states(conn, [planner.account_id], [key])
+    acc = states.get(planner.account_id)
+    if acc is None:
+        raise rules.not_found(planner.account_id)
+    earlier, before = staged.ledger_before(stage, acc.id, planner.platform, acc.balance, earliest)
+    opening = Opening(platform_before, before)
+    if not opening.difference:
+        return opening
+    if not wanted:
+        opening.held_back = "not asked for"
+    elif key in known:
+        opening.held_back = f"the account has an opening entry already (posting {known[key][0]})"
+    elif earlier:
+        opening.held_back = "the account has entries before the file's first row"
+    if opening.held_back:
+        return opening
+    when = opening_time(earliest, tz)
+    try:
+        plan = _opening_plan(planner, acc.id, platform_before, when, remark)
+        (posting_id,) = execute.post_many_in(conn, plan, tz)
+    except LedgerError as exc:
+        raise rules.at(exc, label) from None
+    opening.ledger, opening.amount = platform_before, platform_before
+    opening.trade_time = when
+    opening.entry_id = conn.execute(
+        sa.select(entries.c.id).where(entries.c.posting_id == posting_id)
+    ).scalar_one()
+    return opening
+
+
+def _opening_plan(
+    planner: BillPlanner, account_id: int, amount: int, when: datetime, remark: str
+) -> planning.Plan:
+    kind = "income" if amount > 0 else "expense"
+    value = parse_amount(f"{from_minor(abs(amount))}")  # R1
+    category, subject = chart_ids.OPENING, chart_ids.OPENING_SUBJECT
+    fields = {"account": account_id, "amount": str(value), "description": OPENING_TEXT,
+              "category_id": category, "subject_id": subject, "counterparty": None}  # fmt: skip
+    head = planning.header(
+        kind,
+        fields,
+        trade_time=when,
+        operator_id=planner.operator_id,
+        remark=remark,
+        source=planner.platform,
+        idempotency_key=opening_key(account_id),
+    )
+    legs = planning.simple_legs(
+        planner.chart, kind, account_id, to_minor(value), category_id=category,
+        subject_id=subject, description=OPENING_TEXT,
+    )  # fmt: skip
+    plan = planning.Plan(labels=[None])  # errors name the file's row (``label``), not an item
+    plan.add(head, legs)
+    return plan

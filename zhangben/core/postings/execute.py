@@ -69,6 +69,12 @@ def post_in(conn: Connection, plan: Plan, tz: ZoneInfo) -> PostingResult:
     return _bulk(conn, plan, tz, single=True)
 
 
+def post_many_in(conn: Connection, plan: Plan, tz: ZoneInfo) -> list[int]:
+    """The postings of ``plan`` inside the caller's write transaction (a bill file's opening
+    entry, written with the file's rows); returns their posting ids, as :func:`post_many`."""
+    return _bulk(conn, plan, tz, single=False)
+
+
 def lock_states(conn: Connection, refs: list, keys: list) -> tuple[dict, dict]:
     """(ref → :class:`AccountState` of every account found, known keys), accounts locked."""
     if conn.dialect.name == "postgresql":

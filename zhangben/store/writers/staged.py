@@ -155,6 +155,45 @@ class Stage:
                 yield line, flow, _sqlite_instant(when), net, bal, key
 
 
+def ledger_before(stage: Stage, account_id: int, platform: str, balance: int, before) -> tuple:
+    """The account's entries dated before ``before`` (the file's earliest row), leaving out
+    the file's own flows posted by hand (they are linked to their rows, and count at the
+    rows' time): (whether there is any, the balance they add up to). ``balance`` is the
+    account's balance, read under its lock: the sum is taken over the entries from ``before``
+    on, usually few, not over the whole history. Sums in two parts, so that SQLite's sum()
+    never overflows."""
+    cur, p = stage.cursor, _params(stage.pg)
+    when = before if stage.pg else sqlite_time(before)
+    own = (  # noqa: S608
+        "e.source = {platform} AND e.platform_balance IS NULL AND e.external_id IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM zb_stage s WHERE s.ukey = e.external_id)"
+    ).format(**p)
+    args = _bind(stage.pg, dict(account=account_id, platform=platform, b=when), "account", "b")
+    with_platform = args | _bind(stage.pg, dict(platform=platform), "platform")
+    cur.execute(
+        "SELECT 1 FROM entries e WHERE e.account_id = {account} AND e.trade_time < {b} "  # noqa: S608
+        f"AND NOT ({own}) LIMIT 1".format(**p),
+        with_platform,
+    )
+    other = cur.fetchone() is not None
+    split, mod = 10**9, "%%" if stage.pg else "%"  # psycopg: a literal % is %%
+    sums = f"coalesce(sum(e.amount / {split}), 0), coalesce(sum(e.amount {mod} {split}), 0)"
+    cur.execute(
+        f"SELECT {sums} FROM entries e WHERE e.account_id = {{account}} "  # noqa: S608
+        "AND e.trade_time >= {b}".format(**p),
+        args,
+    )
+    high, low = cur.fetchone()
+    cur.execute(
+        f"SELECT {sums} FROM entries e WHERE e.account_id = {{account}} "  # noqa: S608
+        f"AND e.trade_time < {{b}} AND {own}".format(**p),
+        with_platform,
+    )
+    own_high, own_low = cur.fetchone()
+    later = (int(high) + int(own_high)) * split + int(low) + int(own_low)
+    return other, balance - later
+
+
 def discard(conn: Connection) -> None:
     """Drop the staging tables of an import on this connection: SQLite keeps a temporary
     table for the connection's life, PostgreSQL drops them at commit (ON COMMIT DROP)."""

@@ -43,7 +43,7 @@ def test_an_existing_file_is_kept_without_force(cli, filled, tmp_path):
     assert r.exit_code == 1 and "exists: give --force to overwrite it" in r.output
     assert target.read_text() == "mine"
     cli("flows", "--export", str(target), "--force")
-    assert len(read_csv(target.read_bytes())) == 35
+    assert len(read_csv(target.read_bytes())) == 36
 
 
 @pytest.mark.parametrize(

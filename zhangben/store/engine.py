@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from zhangben.store import days
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX: SQLite's busy handler alone
@@ -98,6 +100,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
+        days.register_sqlite(dbapi_conn)  # business days in SQL (zb_local_day)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -27,6 +27,7 @@ from zhangben.core.records import Account, ChartItem, Entry, Page, PostingResult
 from zhangben.core.verification import VerifyReport, verify
 from zhangben.store.engine import (
     make_engine,
+    read_snapshot,
     read_statement,
     read_transaction,
     run_staged_write,
@@ -299,7 +300,8 @@ class Ledger:
         reports.check_range(start, end)
         where = reports.Scope(**scope)
         summaries.ensure_fresh(self.engine, self.zone)
-        return self._read_one(lambda c: reports.report(c, self.zone, start, end, dims, where))
+        with read_snapshot(self.engine) as conn:
+            return reports.report(conn, self.zone, start, end, dims, where)
 
     def balances_as_of(
         self,
@@ -322,12 +324,10 @@ class Ledger:
         where = reports.Scope(types=[type] if type else None, **filters)
         summaries.ensure_fresh(self.engine, self.zone)
 
-        def work(conn):
+        with read_snapshot(self.engine) as conn:
             found = acc.list_accounts(conn, type=type, **filters)
             sums = reports.balances_as_of(conn, self.zone, self.tz, as_of, where)
             return [(a, from_minor(sums.get(a.id, 0))) for a in found]
-
-        return self._read(work)
 
     def summaries_status(self) -> summaries.SummaryStatus:
         return self._read(summaries.status)

@@ -20,15 +20,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from zhangben.core import summaries
 from zhangben.core.errors import ValidationError
 from zhangben.core.money import MAX_BALANCE_MINOR, from_minor
 from zhangben.core.queries import chart_names
+from zhangben.store.summary_tables import daily_summaries, monthly_summaries
 from zhangben.store.tables import accounts
 
 GROUPINGS = ("day", "month", "shop", "account", "type", "platform", "category", "subject")
@@ -190,15 +193,11 @@ def report(
     periods = _periods(start, end, time) if time else []
     if time and not rest and len(periods) > MAX_ROWS:
         raise _too_many()
-    dialect = conn.dialect.name
-    flow_rows = summaries.union(summaries.flows(zone, dialect, start, end, time), "flows")
-    opening_rows = summaries.union(summaries.before(zone, dialect, start), "opening")
-    flow_part = _grouped("f", flow_rows, dims, scope)
-    opening_part = _grouped("o", opening_rows, rest if balances else (), scope)
-    # the flows at most MAX_ROWS + 1 (a member of a UNION ALL with a LIMIT is a subquery: SQLite
-    # allows no parentheses around a member)
-    limited = sa.select(sa.select(flow_part.subquery("f")).limit(MAX_ROWS + 1).subquery("fl"))
-    result = conn.execute(sa.union_all(limited, opening_part)).all()
+    balance_dims = tuple(rest) if balances else ()
+    layout, params = _layout(start, end, time)
+    shape = (conn.dialect.name, time, dims, balance_dims, _scope_keys(scope), layout)
+    params.update(_scope_params(scope), zb_zone=zone, zb_watermark=summaries.watermark(conn))
+    result = _run(conn, shape, params)
 
     flows: dict[tuple, list[int]] = {}
     base: dict[tuple, int] = {}
@@ -247,6 +246,152 @@ def _periods(start: date, end: date, time: str) -> list[date]:
     return out
 
 
+# -- the statement: one per shape (groupings, scope, which parts), built once, values bound --
+
+_SCOPE = (  # Scope field, accounts column, bind parameter, a list?
+    ("shop_codes", accounts.c.shop_code, "zb_shops", True),
+    ("numbers", accounts.c.number, "zb_numbers", True),
+    ("types", accounts.c.type, "zb_types", True),
+    ("owner_user_id", accounts.c.owner_user_id, "zb_owner", False),
+    ("status", accounts.c.status, "zb_status", False),
+)
+
+
+def _scope_keys(scope: Scope) -> tuple[str, ...]:
+    return tuple(f for f, *_ in _SCOPE if getattr(scope, f) is not None)
+
+
+def _scope_params(scope: Scope) -> dict:
+    out = {}
+    for f, _, name, many in _SCOPE:
+        value = getattr(scope, f)
+        if value is not None:
+            out[name] = list(value) if many else value
+    return out
+
+
+def _scope_ids(keys: tuple[str, ...], dialect: str) -> sa.Select | None:
+    """SELECT accounts.id of the scope, its values bound (None: every account)."""
+    if not keys:
+        return None
+    query = sa.select(accounts.c.id)
+    for f, column, name, many in _SCOPE:
+        if f not in keys:
+            continue
+        if not many:
+            query = query.where(column == sa.bindparam(name))
+        elif dialect == "postgresql":  # an array parameter: one statement text for any list
+            query = query.where(column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.String))))
+        else:
+            query = query.where(column.in_(sa.bindparam(name, expanding=True)))
+    return query
+
+
+def _layout(start: date, end: date, time: str | None) -> tuple[tuple, dict]:
+    """Which parts the range needs and their bounds: by day, the daily rows; otherwise the
+    daily rows of a partial first month, the monthly rows of the whole months, the daily rows
+    of a partial last month. The opening needs daily rows when the range starts mid-month."""
+    m0, m1 = summaries.month_of(start), summaries.month_of(end)
+    params = {"zb_start": start, "zb_end": end, "zb_start_month": m0}
+    opening_days = start > m0
+    if time == "day":
+        return ("day", opening_days), params
+    first_partial = start > m0 or end < month_end(m0)
+    last_partial = m1 > m0 and end < month_end(m1)
+    whole_from = summaries.next_month(m0) if first_partial else m0
+    whole_to = (m1 - timedelta(days=1)).replace(day=1) if last_partial else m1
+    params.update(
+        zb_first_to=min(end, month_end(m0)),
+        zb_whole_from=whole_from,
+        zb_whole_to=whole_to,
+        zb_last_from=m1,
+    )
+    return (first_partial, whole_from <= whole_to, last_partial, opening_days), params
+
+
+def _bind(name: str, type_=sa.Date):
+    return sa.bindparam(name, type_=type_)
+
+
+@lru_cache(maxsize=256)
+def _statement(shape: tuple) -> sa.CompoundSelect:
+    """The flows (grouped by every dimension) and the opening balances (grouped by the
+    balance dimensions) of one report, as one statement: one snapshot, one round trip."""
+    dialect, time, dims, balance_dims, scope_keys, layout = shape
+    src = summaries.Sources(
+        _bind("zb_zone", sa.String),
+        dialect,
+        _bind("zb_watermark", sa.BigInteger),
+        _scope_ids(scope_keys, dialect),
+    )
+    d, m = daily_summaries.c, monthly_summaries.c
+    start, end, start_month = _bind("zb_start"), _bind("zb_end"), _bind("zb_start_month")
+
+    def label(value):
+        return value if time == "month" else None
+
+    if time == "day":
+        parts = [src.summary(daily_summaries, d.day, d.day >= start, d.day <= end)]
+    else:
+        first_partial, whole, last_partial, _ = layout
+        parts = []
+        if first_partial:
+            parts.append(
+                src.summary(
+                    daily_summaries,
+                    label(start_month),
+                    d.day >= start,
+                    d.day <= _bind("zb_first_to"),
+                )  # fmt: skip
+            )
+        if whole:
+            parts.append(
+                src.summary(
+                    monthly_summaries,
+                    label(m.month),
+                    m.month >= _bind("zb_whole_from"),
+                    m.month <= _bind("zb_whole_to"),
+                )  # fmt: skip
+            )
+        if last_partial:
+            last_from = _bind("zb_last_from")
+            parts.append(
+                src.summary(daily_summaries, label(last_from), d.day >= last_from, d.day <= end)
+            )
+    day = src.day()
+    parts.append(src.tail(time, day >= start, day <= end))
+    opening = [src.summary(monthly_summaries, None, m.month < start_month)]
+    if layout[-1]:
+        opening.append(src.summary(daily_summaries, None, d.day >= start_month, d.day < start))
+    opening.append(src.tail(None, day < start))
+
+    flow_part = _grouped("f", summaries.union(parts, "flows"), dims)
+    opening_part = _grouped("o", summaries.union(opening, "opening"), balance_dims)
+    # the flows at most MAX_ROWS + 1 (a member of a UNION ALL with a LIMIT is a subquery:
+    # SQLite allows no parentheses around a member)
+    limited = sa.select(sa.select(flow_part.subquery("f")).limit(MAX_ROWS + 1).subquery("fl"))
+    return sa.union_all(limited, opening_part)
+
+
+_TEXTS: dict[tuple, tuple[str, dict]] = {}
+
+
+def _run(conn: Connection, shape: tuple, params: dict) -> list[tuple]:
+    """The statement of ``shape`` with ``params``. On PostgreSQL its SQL, compiled once per
+    shape, runs on the driver (every parameter a scalar or an array): SQLAlchemy's cache key of
+    a statement this size costs more than the query on a small report."""
+    statement = _statement(shape)
+    if conn.dialect.name != "postgresql":
+        return [tuple(r) for r in conn.execute(statement, params)]
+    found = _TEXTS.get(shape)
+    if found is None:
+        compiled = statement.compile(dialect=conn.dialect)
+        # the statement's own literals (0, 10⁹, 'f', …) are parameters too, with their values
+        found = _TEXTS.setdefault(shape, (str(compiled), dict(compiled.params)))
+    text, literals = found
+    return conn.connection.driver_connection.execute(text, {**literals, **params}).fetchall()
+
+
 def _scope(query: sa.Select, scope: Scope) -> sa.Select:
     if scope.shop_codes is not None:
         query = query.where(accounts.c.shop_code.in_(list(scope.shop_codes)))
@@ -261,7 +406,7 @@ def _scope(query: sa.Select, scope: Scope) -> sa.Select:
     return query
 
 
-def _grouped(part: str, rows: sa.Subquery, dims: Sequence[str], scope: Scope) -> sa.Select:
+def _grouped(part: str, rows: sa.Subquery, dims: Sequence[str]) -> sa.Select:
     """``rows`` summed by ``dims`` (and currency), in the columns of :data:`_OUT`."""
     a = accounts.c
     platform = sa.case((a.type.in_(PLATFORMS), a.type), else_=sa.null())
@@ -293,7 +438,7 @@ def _grouped(part: str, rows: sa.Subquery, dims: Sequence[str], scope: Scope) ->
         *(sa.func.sum(rows.c[c]).label(c) for c in ("ihi", "ilo", "ehi", "elo")),
     ]
     query = sa.select(*columns).select_from(rows.join(accounts, a.id == rows.c.account_id))
-    return _scope(query, scope).group_by(*group)
+    return query.group_by(*group)
 
 
 def _entity(values: dict, dims: Sequence[str]) -> tuple:
@@ -413,19 +558,21 @@ def balances_as_of(
     balance: every entry of that business day and before), an instant every entry with trade
     time at or before it. Accounts without such entries are left out (their balance is 0).
     A balance beyond the ledger's limit is refused as ``queries.balance_as_of`` refuses it."""
-    dialect = conn.dialect.name
-    if isinstance(as_of, datetime):
-        day = as_of.astimezone(tz).date()
-        parts = summaries.before(zone, dialect, day)
-        parts.append(summaries.on_day_until(zone, dialect, as_of, day))
-    else:
-        parts = summaries.before(zone, dialect, as_of, including=True)
+    ids = None if scope == Scope() else _scope(sa.select(accounts.c.id), scope)
+    sources = summaries.Sources(zone, conn.dialect.name, summaries.watermark(conn), ids)
+    d, m = daily_summaries.c, monthly_summaries.c
+    day = as_of.astimezone(tz).date() if isinstance(as_of, datetime) else as_of
+    month = summaries.month_of(day)
+    if isinstance(as_of, datetime):  # the days before, then that day's entries up to it
+        parts = [sources.summary(daily_summaries, None, d.day >= month, d.day < day)]
+        parts += [sources.tail(None, sources.day() < day), sources.on_day_until(as_of, day)]
+    else:  # the days up to it, that day included
+        parts = [sources.summary(daily_summaries, None, d.day >= month, d.day <= day)]
+        parts.append(sources.tail(None, sources.day() <= day))
+    parts.append(sources.summary(monthly_summaries, None, m.month < month))
     rows = summaries.union(parts)
-    query = _scope(
-        sa.select(
-            rows.c.account_id, *(sa.func.sum(rows.c[c]) for c in ("ihi", "ilo", "ehi", "elo"))
-        ).select_from(rows.join(accounts, accounts.c.id == rows.c.account_id)),
-        scope,
+    query = sa.select(
+        rows.c.account_id, *(sa.func.sum(rows.c[c]) for c in ("ihi", "ilo", "ehi", "elo"))
     ).group_by(rows.c.account_id)
     out = {}
     for account_id, ihi, ilo, ehi, elo in conn.execute(query):

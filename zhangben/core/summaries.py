@@ -116,12 +116,71 @@ def next_month(month: date) -> date:
     return (month + timedelta(days=32)).replace(day=1)
 
 
-def _rows(table: sa.Table, period, *conditions) -> sa.Select:
-    """Summary rows as flow rows; ``period``: the column, a literal, or None (no time)."""
-    t = table.c
-    columns = (t.account_id, _period(period), t.category_id, t.subject_id, t.entries,
-               t.income_hi, t.income_lo, t.expense_hi, t.expense_lo)  # fmt: skip
-    return _labelled(columns).where(*conditions)
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Builds flow rows (columns :data:`FLOW`) from the summary rows and the tail, for the
+    accounts ``accounts`` selects (None: every account). ``zone``, ``watermark`` and the
+    bounds given to the methods may be values or bind parameters. The watermark is the
+    ``last_entry_id`` read in the same snapshot as the rows (``read_snapshot``), so that the
+    planner sees it: the tail of a fresh fold is found empty at once."""
+
+    zone: object
+    dialect: str
+    watermark: object
+    accounts: sa.Select | None = None  # SELECT accounts.id … of the scope
+
+    def _scoped(self, column) -> list:
+        if self.accounts is None:
+            return []
+        if self.dialect == "postgresql":
+            # = ANY(ARRAY(subquery)): one InitPlan, then an index scan per account id (a
+            # join through the UNION ALL would read every summary row of the range)
+            ids = sa.func.array(self.accounts.scalar_subquery())
+            return [column == sa.any_(ids)]
+        return [column.in_(self.accounts)]
+
+    def summary(self, table: sa.Table, period, *conditions) -> sa.Select:
+        """Rows of ``daily_summaries`` or ``monthly_summaries``; ``period``: their column, a
+        value, or None (no time)."""
+        t = table.c
+        columns = (t.account_id, _period(period), t.category_id, t.subject_id, t.entries,
+                   t.income_hi, t.income_lo, t.expense_hi, t.expense_lo)  # fmt: skip
+        return _labelled(columns).where(*conditions, *self._scoped(t.account_id))
+
+    def day(self):
+        """The business day of an entry (its trade time in ``zone``)."""
+        return days.local_day(entries.c.trade_time, self.zone, self.dialect)
+
+    def tail(self, period: str | None, *conditions) -> sa.Select:
+        """The entries not folded yet, one row each, by ``period`` (None, ``day`` or
+        ``month``); ``conditions`` may use :meth:`day`."""
+        by = {
+            None: None,
+            "day": self.day(),
+            "month": days.local_month(entries.c.trade_time, self.zone, self.dialect),
+        }[period]
+        return _entry_rows(_period(by)).where(
+            entries.c.id > self.watermark, *conditions, *self._scoped(entries.c.account_id)
+        )
+
+    def on_day_until(self, instant: datetime, day: date) -> sa.Select:
+        """The entries of business day ``day`` with trade time at or before ``instant``
+        (folded or not; ``instant`` is of ``day``)."""
+        return _entry_rows(_period(None)).where(
+            entries.c.trade_time <= instant,
+            # a business day is at most 26 hours long: this bound lets the index find the rows
+            entries.c.trade_time > instant - timedelta(days=2),
+            self.day() == day,
+            *self._scoped(entries.c.account_id),
+        )
+
+
+def watermark(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            sa.select(summary_state.c.last_entry_id).where(summary_state.c.id == 1)
+        ).scalar_one()
+    )
 
 
 def _labelled(columns) -> sa.Select:
@@ -133,22 +192,7 @@ def _period(value):
         return sa.cast(sa.null(), sa.Date)
     if isinstance(value, date):
         return sa.literal(value, sa.Date)
-    return value
-
-
-def _tail(zone: str, dialect: str, period: str | None, *day_conditions) -> sa.Select:
-    """The entries not folded yet (``id > last_entry_id``, read in the same statement) as flow
-    rows, one per entry; ``day_conditions`` are callables of the business day column."""
-    day = days.local_day(entries.c.trade_time, zone, dialect)
-    watermark = sa.select(summary_state.c.last_entry_id).where(summary_state.c.id == 1)
-    by = {
-        None: None,
-        "day": day,
-        "month": days.local_month(entries.c.trade_time, zone, dialect),
-    }[period]
-    return _entry_rows(_period(by)).where(
-        entries.c.id > watermark.scalar_subquery(), *(c(day) for c in day_conditions)
-    )
+    return sa.type_coerce(value, sa.Date)
 
 
 def _entry_rows(period) -> sa.Select:
@@ -161,58 +205,6 @@ def _entry_rows(period) -> sa.Select:
         sa.func.coalesce(entries.c.subject_id, 0), sa.literal(1, sa.BigInteger),
         inflow // SPLIT, inflow % SPLIT, outflow // SPLIT, outflow % SPLIT,
     ))  # fmt: skip
-
-
-def flows(zone: str, dialect: str, start: date, end: date, period: str | None) -> list[sa.Select]:
-    """Flow rows of the business days ``start``..``end`` (both included), by ``period``
-    (``day``, ``month`` or None): daily rows, monthly rows for the months wholly inside the
-    range, and the tail."""
-    d = daily_summaries.c
-    m = monthly_summaries.c
-    if period == "day":
-        parts = [_rows(daily_summaries, d.day, d.day >= start, d.day <= end)]
-    else:
-        parts, whole = [], []
-        month = month_of(start)
-        while month <= end:  # only the first and the last month can be partial
-            last = next_month(month) - timedelta(days=1)
-            if start <= month and last <= end:
-                whole.append(month)
-            else:
-                label = month if period == "month" else None
-                first_day, last_day = max(start, month), min(end, last)
-                parts.append(_rows(daily_summaries, label, d.day >= first_day, d.day <= last_day))
-            month = next_month(month)
-        if whole:
-            by = m.month if period == "month" else None
-            parts.append(_rows(monthly_summaries, by, m.month >= whole[0], m.month <= whole[-1]))
-    parts.append(_tail(zone, dialect, period, lambda day: day >= start, lambda day: day <= end))
-    return parts
-
-
-def before(zone: str, dialect: str, day: date, *, including: bool = False) -> list[sa.Select]:
-    """Flow rows of every business day before ``day`` (or up to it, ``including``), without
-    period: their sums are the balances at the start (end) of ``day``."""
-    d = daily_summaries.c
-    month = month_of(day)
-    upto = (lambda c: c <= day) if including else (lambda c: c < day)
-    return [
-        _rows(monthly_summaries, None, monthly_summaries.c.month < month),
-        _rows(daily_summaries, None, d.day >= month, upto(d.day)),
-        _tail(zone, dialect, None, upto),
-    ]
-
-
-def on_day_until(zone: str, dialect: str, instant: datetime, day: date) -> sa.Select:
-    """Flow rows of the entries of business day ``day`` with trade time at or before
-    ``instant`` (folded or not; an instant of ``day``)."""
-    local = days.local_day(entries.c.trade_time, zone, dialect)
-    return _entry_rows(_period(None)).where(
-        entries.c.trade_time <= instant,
-        # a business day is at most 26 hours long: this bound lets the index find the rows
-        entries.c.trade_time > instant - timedelta(days=2),
-        local == day,
-    )
 
 
 def union(parts: list[sa.Select], name: str = "flows") -> sa.Subquery:

@@ -19,20 +19,25 @@ from sqlalchemy.sql.elements import ColumnElement
 SQLITE_FUNCTION = "zb_local_day"
 
 
-def local_day(column, zone: str, dialect: str) -> ColumnElement:
-    """The business day of the instant ``column``, typed ``Date``."""
+def local_day(column, zone, dialect: str) -> ColumnElement:
+    """The business day of the instant ``column``, typed ``Date``; ``zone``: a name or a
+    bind parameter."""
     if dialect == "postgresql":
-        return sa.cast(sa.func.timezone(sa.literal(zone, sa.String), column), sa.Date)
-    return sa.type_coerce(getattr(sa.func, SQLITE_FUNCTION)(column, zone), sa.Date)
+        return sa.cast(sa.func.timezone(_text(zone), column), sa.Date)
+    return sa.type_coerce(getattr(sa.func, SQLITE_FUNCTION)(column, _text(zone)), sa.Date)
 
 
-def local_month(column, zone: str, dialect: str) -> ColumnElement:
+def local_month(column, zone, dialect: str) -> ColumnElement:
     """The first day of the business month of the instant ``column``, typed ``Date``."""
     if dialect == "postgresql":
-        local = sa.func.timezone(sa.literal(zone, sa.String), column)
+        local = sa.func.timezone(_text(zone), column)
         return sa.cast(sa.func.date_trunc("month", local), sa.Date)
-    day = getattr(sa.func, SQLITE_FUNCTION)(column, zone)
+    day = getattr(sa.func, SQLITE_FUNCTION)(column, _text(zone))
     return sa.type_coerce(sa.func.substr(day, 1, 8).op("||")("01"), sa.Date)
+
+
+def _text(zone):
+    return sa.literal(zone, sa.String) if isinstance(zone, str) else zone
 
 
 @lru_cache(maxsize=32)

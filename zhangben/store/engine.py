@@ -253,6 +253,21 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read of several statements that must all see one snapshot: REPEATABLE READ on
+    PostgreSQL (its default, READ COMMITTED, takes a snapshot per statement); on SQLite a
+    transaction, whose snapshot its first read takes."""
+    if engine.dialect.name != "postgresql":
+        with read_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
 def read_statement(engine: Engine) -> Iterator[Connection]:
     """A connection for a read that is ONE statement (one statement always sees one snapshot).
     On PostgreSQL it runs in autocommit mode, so the read costs one round trip instead of

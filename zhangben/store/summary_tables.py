@@ -38,6 +38,8 @@ def _summary(name: str, period: str) -> sa.Table:
         sa.Column("income_lo", sa.BigInteger, nullable=False),
         sa.Column("expense_hi", sa.BigInteger, nullable=False),
         sa.Column("expense_lo", sa.BigInteger, nullable=False),
+        # the primary key serves an account's or a shop's range; this one the whole ledger's
+        sa.Index(f"ix_{name}_{period}", period),
     )
 
 

@@ -36,6 +36,8 @@ from zhangben.store.tables import entries
 #: how long a fold that need not wait tries for its lock on PostgreSQL (writers that come
 #: meanwhile queue behind it, so it must be short)
 TRY_LOCK = "100ms"
+#: a fold's grouping stays in memory (PostgreSQL)
+WORK_MEM = "256MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +77,15 @@ def fold(
     top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(entries.c.id), 0))).scalar_one()
     end = min(int(top), start + limit)
     if end > start:
-        for table, period in (
-            (daily_summaries, days.local_day(entries.c.trade_time, zone, conn.dialect.name)),
-            (monthly_summaries, days.local_month(entries.c.trade_time, zone, conn.dialect.name)),
-        ):
-            _add(conn, table, period, start, end)
+        if pg:
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the hash in memory
+            _add_pg(conn, zone, start, end)
+        else:
+            for table, period in (
+                (daily_summaries, days.local_day(entries.c.trade_time, zone, "sqlite")),
+                (monthly_summaries, days.local_month(entries.c.trade_time, zone, "sqlite")),
+            ):
+                _add(conn, table, period, start, end)
     conn.execute(
         summary_state.update()
         .where(summary_state.c.id == 1)
@@ -118,21 +124,38 @@ def flow_columns(amount, count=None) -> list:
     ]
 
 
-def _add(conn: Connection, table: sa.Table, period, start: int, end: int) -> None:
+def _grouped(period, start: int, end: int) -> sa.Select:
+    """The entries ``start < id <= end`` summed per account, ``period``, category, subject."""
     category = sa.func.coalesce(entries.c.category_id, 0)
     subject = sa.func.coalesce(entries.c.subject_id, 0)
-    grouped = (
+    return (
         sa.select(entries.c.account_id, period, category, subject, *flow_columns(entries.c.amount))
         .where(entries.c.id > start, entries.c.id <= end)
         .group_by(entries.c.account_id, period, category, subject)
     )
+
+
+def _upsert(insert_into, table: sa.Table, rows: sa.Select):
+    """``INSERT … SELECT`` that adds the sums to the rows already there."""
     names = [c.name for c in table.c]
-    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
-    insert = insert.from_select(names, grouped)
-    sums = names[4:]
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=names[:4],
-            set_={n: table.c[n] + insert.excluded[n] for n in sums},
-        )
+    insert = insert_into(table).from_select(names, rows)
+    return insert.on_conflict_do_update(
+        index_elements=names[:4], set_={n: table.c[n] + insert.excluded[n] for n in names[4:]}
     )
+
+
+def _add(conn: Connection, table: sa.Table, period, start: int, end: int) -> None:
+    conn.execute(_upsert(sqlite_insert, table, _grouped(period, start, end)))
+
+
+def _add_pg(conn: Connection, zone: str, start: int, end: int) -> None:
+    """Both tables in one statement: the day sums (a CTE) go into the daily rows, and summed
+    again by month into the monthly rows (the entries are read once)."""
+    day = _grouped(days.local_day(entries.c.trade_time, zone, "postgresql"), start, end)
+    d = day.cte("zb_days")
+    daily = _upsert(pg_insert, daily_summaries, sa.select(d)).cte("zb_daily")
+    month = sa.cast(sa.func.date_trunc("month", sa.cast(d.c[1], sa.DateTime)), sa.Date)
+    by_month = sa.select(
+        d.c[0], month, d.c[2], d.c[3], *(sa.func.sum(d.c[i]) for i in range(4, 9))
+    ).group_by(d.c[0], month, d.c[2], d.c[3])
+    conn.execute(_upsert(pg_insert, monthly_summaries, by_month).add_cte(daily))

@@ -35,6 +35,7 @@ def _summary(name: str, period: str) -> None:
             "account_id", period, "category_id", "subject_id", name=op.f(f"pk_{name}")
         ),
     )
+    op.create_index(op.f(f"ix_{name}_{period}"), name, [period], unique=False)
 
 
 def upgrade() -> None:

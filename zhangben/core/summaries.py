@@ -308,6 +308,9 @@ def _words(sums: tuple | None) -> str:
     if sums is None:
         return "nothing"
     n, ihi, ilo, ehi, elo = sums
-    income = format_amount(from_minor(amount(ihi, ilo)), 2)
-    expense = format_amount(from_minor(amount(ehi, elo)), 2)
-    return f"{int(n)} entries, income {income}, expense {expense}"
+    return f"{int(n)} entries, income {_fmt(amount(ihi, ilo))}, expense {_fmt(amount(ehi, elo))}"
+
+
+def _fmt(minor: int) -> str:
+    """Two places, or four where the cents do not say it all."""
+    return format_amount(from_minor(minor), 2 if minor % 100 == 0 else 4)

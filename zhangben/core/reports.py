@@ -279,9 +279,9 @@ def _scope_ids(keys: tuple[str, ...], dialect: str) -> sa.Select | None:
         if f not in keys:
             continue
         if not many:
-            query = query.where(column == sa.bindparam(name))
+            query = query.where(column == sa.bindparam(name, None))
         elif dialect == "postgresql":  # an array parameter: one statement text for any list
-            query = query.where(column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.String))))
+            query = query.where(column == sa.any_(sa.bindparam(name, None, type_=ARRAY(sa.String))))
         else:
             query = query.where(column.in_(sa.bindparam(name, expanding=True)))
     return query
@@ -310,7 +310,7 @@ def _layout(start: date, end: date, time: str | None) -> tuple[tuple, dict]:
 
 
 def _bind(name: str, type_=sa.Date):
-    return sa.bindparam(name, type_=type_)
+    return sa.bindparam(name, None, type_=type_)  # a value per execution (None: not required)
 
 
 @lru_cache(maxsize=256)
@@ -385,7 +385,9 @@ def _run(conn: Connection, shape: tuple, params: dict) -> list[tuple]:
         return [tuple(r) for r in conn.execute(statement, params)]
     found = _TEXTS.get(shape)
     if found is None:
-        compiled = statement.compile(dialect=conn.dialect)
+        compiled = statement.compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+        )
         # the statement's own literals (0, 10⁹, 'f', …) are parameters too, with their values
         found = _TEXTS.setdefault(shape, (str(compiled), dict(compiled.params)))
     text, literals = found

@@ -56,8 +56,12 @@ _COLUMNS = {
 
 
 def _range_title(first: date, last: date) -> str:
-    if first.day == 1 and last == reports.month_end(first):
-        return f"{first:%Y-%m}"
+    if first.day == 1 and last == reports.month_end(last.replace(day=1)):  # whole months
+        return (
+            f"{first:%Y-%m}"
+            if first.month == last.month and first.year == last.year
+            else (f"{first:%Y-%m} – {last:%Y-%m}")
+        )
     return f"{first.isoformat()} – {last.isoformat()}"
 
 

@@ -19,6 +19,9 @@ branch_labels = None
 depends_on = None
 
 
+SUMS = ["entries", "income_hi", "income_lo", "expense_hi", "expense_lo"]
+
+
 def _summary(name: str, period: str) -> None:
     op.create_table(
         name,
@@ -26,16 +29,24 @@ def _summary(name: str, period: str) -> None:
         sa.Column(period, sa.Date(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=False, autoincrement=False),
         sa.Column("subject_id", sa.Integer(), nullable=False, autoincrement=False),
-        sa.Column("entries", sa.BigInteger(), nullable=False),
-        sa.Column("income_hi", sa.BigInteger(), nullable=False),
-        sa.Column("income_lo", sa.BigInteger(), nullable=False),
-        sa.Column("expense_hi", sa.BigInteger(), nullable=False),
-        sa.Column("expense_lo", sa.BigInteger(), nullable=False),
+        *(sa.Column(n, sa.BigInteger(), nullable=False) for n in SUMS),
         sa.PrimaryKeyConstraint(
-            "account_id", period, "category_id", "subject_id", name=op.f(f"pk_{name}")
+            "account_id",
+            period,
+            "category_id",
+            "subject_id",
+            name=op.f(f"pk_{name}"),
+            postgresql_include=SUMS,
         ),
+        sqlite_with_rowid=False,
     )
-    op.create_index(op.f(f"ix_{name}_{period}"), name, [period], unique=False)
+    op.create_index(
+        op.f(f"ix_{name}_{period}"),
+        name,
+        [period],
+        unique=False,
+        postgresql_include=["account_id", "category_id", "subject_id", *SUMS],
+    )
 
 
 def upgrade() -> None:

@@ -59,6 +59,8 @@ DOCUMENTED_COMMANDS = {
     "apikey": {"add", "list", "revoke"},
     "app": {"add", "list", "show", "disable", "enable", "rotate-token", "grant"},
     "import-rules": {"list", "set", "delete"},
+    "report": {"daily", "monthly", "month", "summary"},
+    "summaries": {"status", "refresh", "rebuild"},
     "transfer": set(),
     "reverse": set(),
     "flows": set(),

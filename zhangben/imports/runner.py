@@ -192,6 +192,7 @@ class _Staged:
     stage: bills.Stage
     scan: _Scan
     account_id: int
+    tz: ZoneInfo
 
 
 def _stage(
@@ -225,7 +226,7 @@ def _stage(
     report.newest_first = scan.newest_first
     report.summary_problems = scan.tally.compare(ext.summary)
     report.phases["read"] = time.perf_counter() - clock
-    return _Staged(report, stage, scan, acc.id)
+    return _Staged(report, stage, scan, acc.id, ledger.tz)
 
 
 def _post(
@@ -271,6 +272,7 @@ def _post(
         now=now,
         newest_first=scan.newest_first,
         headers=ext.headers,
+        tz=staged.tz,
     )
     if fmt.has_balance and first is not None:
         stored = _neighbour(conn, fmt.platform, account_id, first.trade_time, before=True)

@@ -50,6 +50,7 @@ def target_metadata() -> sa.MetaData:
     from zhangben.store import (  # noqa: F401  (imported for their tables)
         access_tables,
         bills_tables,
+        period_tables,
         tables,
     )
 

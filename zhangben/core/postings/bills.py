@@ -4,13 +4,15 @@ A bill row that moves money is an income or an expense on the bill's account, ke
 platform flow (``{platform}:{flow}``, the key a caller posting the same flow by hand with
 ``source=platform, external_id=flow`` gets) and fingerprinted as that income or expense made
 through :meth:`Ledger.income` / :meth:`Ledger.expense` would be. R2 and R3 run on each row as
-it is planned; R6 and R9 on the locked account; R10 and R11 in the staged writer's SQL.
+it is planned; R6 and R9 on the locked account; R10 and R11 in the staged writer's SQL; R13 in
+the period guard on ``entries``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
@@ -83,8 +85,10 @@ def post(
     now: datetime,
     newest_first: bool,
     headers: tuple[str, ...],
+    tz: ZoneInfo | None = None,
 ) -> Posted:
-    """Lock the account, check R6 and R9, and write the staged rows (R10, R11 in SQL)."""
+    """Lock the account, check R6 and R9, and write the staged rows (R10, R11 in SQL; R13 by
+    the period guard on entries; ``tz`` dates its refusal)."""
     states, _ = execute.lock_states(conn, [account_id], [])
     acc = states.get(account_id)
     if acc is None:
@@ -112,6 +116,6 @@ def post(
             key, posting_id = exc.facts
             error: LedgerError = rules.flow_posted(key, posting_id)
         else:
-            error = execute.broken(exc)
+            error = execute.broken(exc, tz)
         # the platform's flow number where the row has one (a JD row's own key is a hash)
         raise rules.at(error, f"line {line} (flow {flow})" if flow else f"line {line}") from None

@@ -18,6 +18,7 @@ from datetime import datetime
 import psycopg
 import sqlalchemy as sa
 
+from zhangben.store.writers import period_guard
 from zhangben.store.writers.outcomes import KeyRace, ReversedTwice
 from zhangben.store.writers.rows import ENTRY_COLUMNS, POSTING_COLUMNS, stamper
 
@@ -62,10 +63,15 @@ def write(
             marks = ", ".join("?" * len(POSTING_COLUMNS))
             cur.executemany(f"INSERT INTO postings ({_POSTINGS}) VALUES ({marks})", postings)  # noqa: S608
             marks = ", ".join("?" * (len(ENTRY_COLUMNS) + 1))
-            cur.executemany(
-                f"INSERT INTO entries (id, {_ENTRIES}) VALUES ({marks})",  # noqa: S608
-                [(eid, *row) for eid, row in zip(entry_ids, entries, strict=True)],
-            )
+            try:
+                cur.executemany(
+                    f"INSERT INTO entries (id, {_ENTRIES}) VALUES ({marks})",  # noqa: S608
+                    [(eid, *row) for eid, row in zip(entry_ids, entries, strict=True)],
+                )
+            except Exception as exc:
+                if not period_guard.refused(exc):
+                    raise
+                raise period_guard.from_sqlite(cur, ((r[1], r[6]) for r in entries)) from None
             cur.executemany(
                 "UPDATE accounts SET balance = ? WHERE id = ?",
                 [(b, a) for a, b in balances.items()],
@@ -195,8 +201,8 @@ def _reserve_sqlite(cur, postings: int, entries: int) -> tuple[list[int], list[i
 
 @contextmanager
 def _driver_errors(pg: bool) -> Iterator[None]:
-    """Unique keys taken by a concurrent writer, and transient conflicts, as the core and
-    ``run_write`` understand them."""
+    """Unique keys taken by a concurrent writer, transient conflicts and the period guard's
+    refusal (R13), as the core and ``run_write`` understand them."""
     try:
         yield
     except psycopg.errors.UniqueViolation as exc:
@@ -207,6 +213,8 @@ def _driver_errors(pg: bool) -> Iterator[None]:
             raise ReversedTwice from exc
         raise
     except psycopg.Error as exc:
+        if exc.sqlstate == period_guard.SQLSTATE:
+            raise period_guard.from_pg(exc) from None
         if exc.sqlstate in _TRANSIENT:
             raise sa.exc.OperationalError(None, None, exc) from exc
         raise

@@ -1,4 +1,5 @@
-"""``zhangben verify``: the ledger's balances and chains, and the imported bills' continuity."""
+"""``zhangben verify``: the ledger's balances and chains, the imported bills' continuity, and
+every closed period's figures and hash."""
 
 from __future__ import annotations
 
@@ -23,5 +24,14 @@ def verify_cmd() -> None:
             console.print(f"[red]{title}: {len(report.problems)} problem(s)[/red]")
             for p in report.problems:
                 console.print(f"  - {p}", highlight=False)
+    periods = ledger().verify_periods()
+    if periods.ok:
+        checked = periods.periods_checked
+        console.print(f"[green]periods OK[/green]: {checked} closed periods checked")
+    else:
+        bad = True
+        console.print(f"[red]periods: {len(periods.problems)} problem(s)[/red]")
+        for p in periods.problems:
+            console.print(f"  - {p}", highlight=False)
     if bad:
         raise typer.Exit(1)

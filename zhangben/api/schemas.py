@@ -361,6 +361,7 @@ class VerifyOut(BaseModel):
     ok: bool
     accounts_checked: int
     entries_checked: int
+    periods_checked: int = Field(0, description="closed periods whose figures and hash held")
     problems: list[str]
 
 

@@ -59,17 +59,19 @@ def add_category(
     "/verify",
     response_model=VerifyOut,
     tags=["service"],
-    summary="Check every balance against its entries (staff only)",
+    summary="Check every balance against its entries, and every closed period (staff only)",
     responses=errors("forbidden"),
 )
 def verify(who: Principal = Depends(principal), ctx: ApiContext = Depends(context)) -> VerifyOut:
     who.require_staff()
     report = ctx.ledger.verify()
+    closed = ctx.ledger.verify_periods()
     return VerifyOut(
-        ok=report.ok,
+        ok=report.ok and closed.ok,
         accounts_checked=report.accounts_checked,
         entries_checked=report.entries_checked,
-        problems=report.problems,
+        periods_checked=closed.periods_checked,
+        problems=[*report.problems, *closed.problems],
     )
 
 

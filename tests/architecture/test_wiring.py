@@ -59,6 +59,7 @@ DOCUMENTED_COMMANDS = {
     "apikey": {"add", "list", "revoke"},
     "app": {"add", "list", "show", "disable", "enable", "rotate-token", "grant"},
     "import-rules": {"list", "set", "delete"},
+    "period": {"close", "reopen", "list", "show", "check", "verify"},
     "transfer": set(),
     "reverse": set(),
     "flows": set(),

@@ -165,6 +165,8 @@ def test_months_close_in_order_once_and_only_when_over(books):
     [
         ("2026-13", None, errors.ValidationError, "month: '2026-13' is not a month like 2026-10"),
         ("2026-1", None, errors.ValidationError, "month: "),
+        ("9999-12", None, errors.ValidationError, "month: "),
+        ("1969-12", None, errors.ValidationError, "month: "),
         ("", None, errors.ValidationError, "month: "),
         ("2024-03", "S9", errors.ValidationError, "shop: no account has shop code 'S9'"),
         ("2024-03", " ", errors.ValidationError, "shop: is blank"),

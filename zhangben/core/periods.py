@@ -60,7 +60,7 @@ class Month:
     @classmethod
     def parse(cls, text: object) -> Month:
         found = _MONTH.match(text) if isinstance(text, str) else None
-        if found is None or int(found.group(1)) < 1970:
+        if found is None or not 1970 <= int(found.group(1)) <= 9998:
             raise errors.ValidationError("month", f"{text!r} is not a month like 2026-10")
         return cls(int(found.group(1)), int(found.group(2)))
 

@@ -97,7 +97,7 @@ def test_help_lists_every_command():
 # -- one service style ----------------------------------------------------------------------
 
 #: Where transactions are opened: the ledger core, the store, and the two service facades.
-SERVICES = ("core/", "store/", "access/", "imports/service.py")
+SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py")
 TRANSACTION_HELPERS = {
     "run_write",
     "run_statements",

@@ -40,6 +40,7 @@ from zhangben.core.texts import text_problem
 from zhangben.store.engine import serialize
 from zhangben.store.period_tables import period_events, periods
 from zhangben.store.tables import accounts, entries
+from zhangben.store.writers import period_guard
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 #: the snapshot's layout; a new layout gets a new number (verify reads every one)
@@ -382,6 +383,7 @@ def close(
             period_id=period_id, action="close", at=now, actor=actor, snapshot_sha256=digest
         )
     )
+    period_guard.refresh(conn)
     return get(conn, month, shop, tz)
 
 
@@ -402,6 +404,7 @@ def reopen(
     if row is None or row.status != "closed":
         raise errors.PeriodState(f"{label(month, shop)} is not closed")
     conn.execute(periods.update().where(periods.c.id == row.id).values(status="reopened"))
+    period_guard.refresh(conn)
     conn.execute(
         period_events.insert().values(
             period_id=row.id,

@@ -69,3 +69,34 @@ def test_downgrade_drops_the_guard_and_upgrade_restores_it(closed):
     closed.open_account(number="B", name="乙")  # the periods table is back, empty
     closed.close_period("2024-03", actor="test")
     assert _raw_insert(closed.engine, "2024-03-10 00:00:00") is not None
+
+
+def test_the_migration_creates_the_guard_the_writers_rewrite():
+    import importlib
+
+    from zhangben.store.writers import period_guard
+
+    migration = importlib.import_module("zhangben.store.migrations.versions.0013_periods")
+    assert migration.PG_GUARD == period_guard.trigger_sql("postgresql", None)
+    assert migration.SQLITE_GUARD == period_guard.trigger_sql("sqlite", None)
+
+
+def _guard_definition(engine) -> str:
+    with engine.connect() as c:
+        if engine.dialect.name == "postgresql":
+            return c.exec_driver_sql(
+                "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'zb_period_guard'"
+            ).scalar_one()
+        return c.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'zb_period_guard'"
+        ).scalar_one()
+
+
+def test_a_close_and_a_reopen_move_the_guards_bound(closed):
+    pg = closed.engine.dialect.name == "postgresql"
+    assert ("2024-03-31 16:00:00+00" if pg else "'2024-03-31 16:00:00.000000'") in (
+        _guard_definition(closed.engine)
+    )
+    closed.reopen_period("2024-03", shop="S1", actor="test", reason="test")
+    assert ("'-infinity'" if pg else "< ''") in _guard_definition(closed.engine)
+    assert _raw_insert(closed.engine, "2024-03-10 00:00:00") is None

@@ -1,6 +1,7 @@
-"""The period guard (rule R13), as the writers see it: the trigger on ``entries`` refuses any
-row dated into a closed period (migration ``0013_periods``), and a writer reports that refusal
-to the core with its facts, as a :class:`RuleBroken` of ``R13``.
+"""The period guard (rule R13): the trigger on ``entries`` that refuses any row dated into a
+closed period (migration ``0013_periods``), kept in step with the closed periods by
+:func:`refresh`; and how a writer reports its refusal to the core, with its facts, as a
+:class:`RuleBroken` of ``R13``.
 
 The facts are one dict: ``account`` (number), ``trade_time`` (the refused row's), ``month``
 (the latest closed month covering the account), ``shop`` (that period's shop, ``''`` for the
@@ -18,6 +19,54 @@ from zhangben.store.writers.outcomes import RuleBroken
 
 SQLSTATE = "ZB425"
 RULE = "R13"
+
+#: The guard's trigger, per dialect. ``{bound}`` is the latest end of any closed period (no
+#: row dated at or after it can be in one): the fast path, a constant comparison that costs a
+#: posting dated now nothing else; only a row dated before it is checked against its scope.
+#: Every close and reopen rewrites it (:func:`refresh`); migration ``0013_periods`` creates it
+#: with the bound of no closed period.
+TRIGGER = {
+    "postgresql": (
+        "CREATE OR REPLACE TRIGGER zb_period_guard AFTER INSERT ON entries FOR EACH ROW "
+        "WHEN (NEW.trade_time < '{bound}'::timestamptz) EXECUTE FUNCTION zb_period_guard()"
+    ),
+    "sqlite": (
+        "CREATE TRIGGER zb_period_guard BEFORE INSERT ON entries\n"
+        "WHEN NEW.trade_time < '{bound}' AND NEW.trade_time < (\n"
+        "  SELECT max(p.ends_at) FROM periods p WHERE p.status = 'closed' AND p.shop_code IN ('',\n"
+        "    (SELECT coalesce(a.shop_code, '') FROM accounts a WHERE a.id = NEW.account_id)))\n"
+        "BEGIN SELECT RAISE(ABORT, 'ZB425 period closed'); END"
+    ),
+}
+#: the bound when no period is closed: no row is before it
+NO_BOUND = {"postgresql": "-infinity", "sqlite": ""}
+
+
+def trigger_sql(dialect: str, bound: datetime | None) -> str:
+    """The guard's trigger for ``bound`` (None: no period closed)."""
+    if bound is None:
+        text = NO_BOUND[dialect]
+    elif dialect == "postgresql":
+        text = bound.astimezone(UTC).isoformat()
+    else:
+        text = bound.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return TRIGGER[dialect].format(bound=text)
+
+
+def refresh(conn) -> None:
+    """Rewrite the guard's bound to the latest end of a closed period, in the caller's
+    transaction (a close or reopen, which hold the periods' lock; on PostgreSQL this waits for
+    the writes in flight, as the close's own lock on entries does)."""
+    dialect = conn.dialect.name
+    bound = conn.exec_driver_sql(
+        "SELECT max(ends_at) FROM periods WHERE status = 'closed'"
+    ).scalar_one()
+    if bound is not None:
+        bound = instant(bound)
+    if dialect == "sqlite":
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS zb_period_guard")
+    conn.exec_driver_sql(trigger_sql(dialect, bound))
+
 
 #: the latest closed period covering an account: (number, month, shop, ends_at)
 _LATEST = (

@@ -2,12 +2,14 @@
 period guard on ``entries`` that refuses any entry dated into a closed period (rule R13).
 
 The guard is a trigger, so it holds for every way in, present and future: ``zb_post``, the
-bulk writer's ``COPY`` and ``executemany``, the staged bill writer's ``INSERT … SELECT``, and a
-client typing SQL. PostgreSQL: a statement-level trigger with a transition table
-(``sql/period_guard_v1.sql``), one call per statement, SQLSTATE ``ZB425`` with the facts as
-JSON in DETAIL. SQLite: a row trigger whose ``WHEN`` is the fast path (one probe of the
-``(status, ends_at)`` index), aborting with ``ZB425 period closed``; the writer then reads the
-facts in the same transaction. ``period_events`` is append-only, as the ledger's rows are.
+bulk writer's ``COPY`` and INSERTs, the staged bill writer's ``INSERT … SELECT``, and a client
+typing SQL. Its ``WHEN`` compares the row's trade time with a constant, the latest end of any
+closed period (here: none), which every close and reopen rewrites; only a row dated before it
+is checked against its account's scope. PostgreSQL: a row trigger calling
+``sql/period_guard_v1.sql``, SQLSTATE ``ZB425`` with the facts as JSON in DETAIL (an AFTER
+trigger, so ``COPY`` keeps its multi-row inserts). SQLite: a row trigger aborting with
+``ZB425 period closed``; the writer then reads the facts in the same transaction.
+``period_events`` is append-only, as the ledger's rows are.
 
 Revision ID: 0013_periods
 Revises: 0012_one_key_per_flow
@@ -27,14 +29,19 @@ depends_on = None
 
 SQL = Path(__file__).resolve().parents[2] / "writers" / "sql"
 
-SQLITE_GUARD = """
-CREATE TRIGGER zb_period_guard BEFORE INSERT ON entries
-WHEN NEW.trade_time < (SELECT max(ends_at) FROM periods WHERE status = 'closed')
- AND NEW.trade_time < (
-    SELECT max(p.ends_at) FROM periods p WHERE p.status = 'closed' AND p.shop_code IN (
-        '', (SELECT coalesce(a.shop_code, '') FROM accounts a WHERE a.id = NEW.account_id)))
-BEGIN SELECT RAISE(ABORT, 'ZB425 period closed'); END
-"""
+#: the guard's trigger with the bound of no closed period (a close rewrites the bound:
+#: zhangben/store/writers/period_guard.py, TRIGGER, which a test keeps equal to these)
+PG_GUARD = (
+    "CREATE OR REPLACE TRIGGER zb_period_guard AFTER INSERT ON entries FOR EACH ROW "
+    "WHEN (NEW.trade_time < '-infinity'::timestamptz) EXECUTE FUNCTION zb_period_guard()"
+)
+SQLITE_GUARD = (
+    "CREATE TRIGGER zb_period_guard BEFORE INSERT ON entries\n"
+    "WHEN NEW.trade_time < '' AND NEW.trade_time < (\n"
+    "  SELECT max(p.ends_at) FROM periods p WHERE p.status = 'closed' AND p.shop_code IN ('',\n"
+    "    (SELECT coalesce(a.shop_code, '') FROM accounts a WHERE a.id = NEW.account_id)))\n"
+    "BEGIN SELECT RAISE(ABORT, 'ZB425 period closed'); END"
+)
 PG_EVENTS_APPEND_ONLY = """
 CREATE FUNCTION zb_period_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -81,6 +88,7 @@ def upgrade() -> None:
     op.create_index("ix_period_events_period_id", "period_events", ["period_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute((SQL / "period_guard_v1.sql").read_text(encoding="utf-8"))
+        op.execute(PG_GUARD)
         op.execute(PG_EVENTS_APPEND_ONLY)
         op.execute(
             "CREATE TRIGGER zb_period_events_append_only BEFORE UPDATE OR DELETE "

@@ -1,0 +1,174 @@
+"""What the period guard (rule R13, the trigger on ``entries``) costs a write, measured on one
+database with the guard dropped and put back between figures, in the same run.
+
+    .venv/bin/python -m bench.period_guard [--rounds 7] [--seconds 3] [--batch 10000]
+
+Three variants of the same database, in shuffled order every round:
+  * ``no guard``: the trigger dropped (what a write cost before periods);
+  * ``guard, none closed``: the trigger, no period closed (its fast path: one probe of the
+    closed periods' index);
+  * ``guard, a month closed``: the trigger and a closed month (2020-01); the writes are dated
+    now, after it, so each statement also reads its new rows once.
+
+Figures: single transfers through the core, 1 client (``Ledger.transfer``: ``zb_post`` on
+PostgreSQL, the bulk writer on SQLite) for ``--seconds``; and one ``transfer_many`` batch of
+``--batch`` transfers (``COPY`` on PostgreSQL, ``executemany`` on SQLite). PostgreSQL runs
+twice: durable (``synchronous_commit`` on, what a posting costs) and with
+``synchronous_commit=off`` (the commit's flush taken out, so the guard's CPU is a larger share:
+an upper bound of its relative cost). Each figure is a ratio to the same round's ``no guard``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from bench.common import append_results, create_db, start_postgres, table, timed_loop
+from bench.postings import ACCOUNTS, _pairs, prepare_core
+
+VARIANTS = ("no guard", "guard, none closed", "guard, a month closed")
+
+
+def _guard_ddl(dialect: str) -> tuple[str, str]:
+    """(drop, create) of the guard's trigger, as migration 0013 creates it."""
+    if dialect == "postgresql":
+        return (
+            "DROP TRIGGER IF EXISTS zb_period_guard ON entries",
+            "CREATE TRIGGER zb_period_guard AFTER INSERT ON entries REFERENCING NEW TABLE AS "
+            "zb_new FOR EACH STATEMENT EXECUTE FUNCTION zb_period_guard()",
+        )
+    import importlib
+
+    migration = importlib.import_module("zhangben.store.migrations.versions.0013_periods")
+    return "DROP TRIGGER IF EXISTS zb_period_guard", migration.SQLITE_GUARD
+
+
+def _apply(engine, variant: str) -> None:
+    drop, create = _guard_ddl(engine.dialect.name)
+    with engine.begin() as c:
+        c.exec_driver_sql(drop)
+        if variant != "no guard":
+            c.exec_driver_sql(create)
+        status = "closed" if variant == "guard, a month closed" else "reopened"
+        c.execute(sa.text("UPDATE periods SET status = :s"), {"s": status})
+
+
+def _singles(ledger, seconds: float, seed: int) -> float:
+    pairs = _pairs(seed)
+
+    def op():
+        a, b, cents = next(pairs)
+        ledger.transfer(f"B{a:03d}", f"B{b:03d}", Decimal(cents) / 100)
+
+    count, _ = timed_loop(op, seconds)
+    return count / seconds
+
+
+def _batch(ledger, n: int, seed: int) -> float:
+    rng = random.Random(seed)
+    specs = []
+    for _ in range(n):
+        a, b = rng.sample(range(1, ACCOUNTS + 1), 2)
+        specs.append((f"B{a:03d}", f"B{b:03d}", "0.01"))
+    t0 = time.perf_counter()
+    ledger.transfer_many(specs)
+    return n / (time.perf_counter() - t0)
+
+
+def _prepare_sqlite(path: str):
+    from zhangben.core.ledger import Ledger
+    from zhangben.store.migrate import upgrade
+
+    ledger = Ledger.from_url(f"sqlite:///{path}")
+    upgrade(ledger.engine)
+    for i in range(1, ACCOUNTS + 1):
+        ledger.open_account(number=f"B{i:03d}", name=f"bench {i}")
+        ledger.income(f"B{i:03d}", "100000")
+    return ledger
+
+
+def _close_and_keep(ledger) -> None:
+    ledger.close_period("2020-01", actor="bench")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--print-only", action="store_true", help="do not append to RESULTS.md")
+    args = parser.parse_args()
+    from zhangben.core.ledger import Ledger
+
+    server = start_postgres()
+    tmp = tempfile.mkdtemp(prefix="zb-guard-")
+    results: dict[tuple[str, str], list[float]] = {}
+    try:
+        url = create_db(server, "zb_guard").replace("postgresql://", "postgresql+psycopg://")
+        prepare_core(url, args.entries)
+        setups = {
+            "PostgreSQL, durable": Ledger.from_url(url),
+            "PostgreSQL, synchronous_commit=off": Ledger.from_url(
+                url + "?options=-c%20synchronous_commit%3Doff"
+            ),
+            "SQLite": _prepare_sqlite(f"{tmp}/guard.db"),
+        }
+        for name in ("PostgreSQL, durable", "SQLite"):
+            _close_and_keep(setups[name])
+        for r in range(args.rounds):
+            for name, ledger in setups.items():
+                order = list(VARIANTS)
+                random.shuffle(order)
+                singles, batches = {}, {}
+                for variant in order:
+                    _apply(ledger.engine, variant)
+                    singles[variant] = _singles(ledger, args.seconds, r * 31 + 7)
+                    batches[variant] = _batch(ledger, args.batch, r * 31 + 11)
+                for variant in VARIANTS[1:]:
+                    results.setdefault((name, f"single, {variant}"), []).append(
+                        singles[variant] / singles["no guard"]
+                    )
+                    results.setdefault((name, f"batch, {variant}"), []).append(
+                        batches[variant] / batches["no guard"]
+                    )
+                print(
+                    f"round {r + 1}, {name}: "
+                    + ", ".join(f"{v} {singles[v]:,.0f}/s, batch {batches[v]:,.0f}/s"
+                                for v in VARIANTS),
+                    flush=True,
+                )  # fmt: skip
+            for ledger in setups.values():
+                _apply(ledger.engine, "guard, none closed")
+    finally:
+        server.stop()
+
+    rows = []
+    for (name, what), ratios in results.items():
+        rows.append([name, what, f"{statistics.median(ratios):.3f}×",
+                     f"{min(ratios):.3f}–{max(ratios):.3f}"])  # fmt: skip
+    body = table(["database", "write, variant", "÷ no guard, same round (median)", "range"], rows)
+    body += (
+        f"\n\nMedian over {args.rounds} rounds; single transfers through the core, 1 client, "
+        f"{args.seconds:g} s per figure; a batch of {args.batch:,} transfers; the three variants "
+        "of a round in shuffled order on the same database."
+    )
+    if args.print_only:
+        print(body)
+    else:
+        append_results(
+            "The period guard's cost (bench/period_guard.py)",
+            f".venv/bin/python -m bench.period_guard --rounds {args.rounds} "
+            f"--seconds {args.seconds:g} --batch {args.batch}",
+            body,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -5,10 +5,9 @@ database with the guard dropped and put back between figures, in the same run.
 
 Three variants of the same database, in shuffled order every round:
   * ``no guard``: the trigger dropped (what a write cost before periods);
-  * ``guard, none closed``: the trigger, no period closed (its fast path: one probe of the
-    closed periods' index);
+  * ``guard, none closed``: the trigger, no period closed (its ``WHEN`` is never true);
   * ``guard, a month closed``: the trigger and a closed month (2020-01); the writes are dated
-    now, after it, so each statement also reads its new rows once.
+    now, after its end, the constant of the trigger's ``WHEN``.
 
 Figures: single transfers through the core, 1 client (``Ledger.transfer``: ``zb_post`` on
 PostgreSQL, the bulk writer on SQLite) for ``--seconds``; and one ``transfer_many`` batch of
@@ -35,28 +34,18 @@ from bench.postings import ACCOUNTS, _pairs, prepare_core
 VARIANTS = ("no guard", "guard, none closed", "guard, a month closed")
 
 
-def _guard_ddl(dialect: str) -> tuple[str, str]:
-    """(drop, create) of the guard's trigger, as migration 0013 creates it."""
-    if dialect == "postgresql":
-        return (
-            "DROP TRIGGER IF EXISTS zb_period_guard ON entries",
-            "CREATE TRIGGER zb_period_guard AFTER INSERT ON entries REFERENCING NEW TABLE AS "
-            "zb_new FOR EACH STATEMENT EXECUTE FUNCTION zb_period_guard()",
-        )
-    import importlib
-
-    migration = importlib.import_module("zhangben.store.migrations.versions.0013_periods")
-    return "DROP TRIGGER IF EXISTS zb_period_guard", migration.SQLITE_GUARD
-
-
 def _apply(engine, variant: str) -> None:
-    drop, create = _guard_ddl(engine.dialect.name)
+    """The variant on the database: the month closed (or reopened), the guard rewritten for
+    it (as a close does), or dropped."""
+    from zhangben.store.writers import period_guard
+
+    pg = engine.dialect.name == "postgresql"
     with engine.begin() as c:
-        c.exec_driver_sql(drop)
-        if variant != "no guard":
-            c.exec_driver_sql(create)
         status = "closed" if variant == "guard, a month closed" else "reopened"
         c.execute(sa.text("UPDATE periods SET status = :s"), {"s": status})
+        c.exec_driver_sql("DROP TRIGGER IF EXISTS zb_period_guard" + (" ON entries" if pg else ""))
+        if variant != "no guard":
+            period_guard.refresh(c)
 
 
 def _singles(ledger, seconds: float, seed: int) -> float:

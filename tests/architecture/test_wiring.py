@@ -96,7 +96,7 @@ def test_help_lists_every_command():
 
 # -- one service style ----------------------------------------------------------------------
 
-#: Where transactions are opened: the ledger core, the store, and the two service facades.
+#: Where transactions are opened: the ledger core, the store, and the service facades.
 SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py")
 TRANSACTION_HELPERS = {
     "run_write",

@@ -145,3 +145,20 @@ def test_checks_of_a_bad_month_or_shop_are_refused(shop):
         Periods(shop).checks("2024-3")
     with pytest.raises(errors.ValidationError, match="shop"):
         Periods(shop).close("2024-03", shop="S404", actor="test")
+
+
+def test_the_period_a_close_follows_is_verified(shop):
+    from zhangben.store.period_tables import periods as periods_table
+
+    shop.income("MAIN", "10", trade_time=datetime(2024, 2, 2, 9, tzinfo=shop.tz))
+    Periods(shop).close("2024-02", shop="S3", actor="test")
+    with shop.engine.begin() as c:
+        text = c.execute(sa.select(periods_table.c.snapshot)).scalar_one()
+        c.execute(periods_table.update().values(snapshot=text.replace("10.0000", "11.0000")))
+    found = Periods(shop).checks("2024-03", shop="S3")
+    assert [f.check for f in found] == ["verify", "verify"]
+    assert found[0].text == (
+        "period 2024-02 of shop S3: its snapshot does not hash to its stored SHA-256"
+    )
+    with pytest.raises(errors.PeriodNotReady):
+        Periods(shop).close("2024-03", shop="S3", actor="test")

@@ -7,6 +7,7 @@ refuses a request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -277,7 +278,7 @@ class Ledger:
 
     def close_period(
         self, month: str, *, shop: str | None = None, actor: str, force: bool = False,
-        findings: list[Finding] = (),  # type: ignore[assignment]
+        findings: Sequence[Finding] = (),
     ) -> Period:  # fmt: skip
         """Close ``month`` (``yyyy-mm``) of ``shop`` (None: the whole ledger). ``findings``
         are what the close checks found (``zhangben.periods``): any refuses the close

@@ -508,13 +508,17 @@ _FIELDS = ("opening", "income", "expense", "closing", "entries", "income_entries
            "expense_entries")  # fmt: skip
 
 
-def verify(conn: Connection) -> PeriodsReport:
-    """Every closed period: its stored snapshot hashes to its stored SHA-256, and its figures
-    are what the entries give now."""
+def verify(conn: Connection, *, shop: str | None = None, latest: bool = False) -> PeriodsReport:
+    """Every closed period (of ``shop``'s scope only, ``''`` the ledger's, when given; only
+    its latest with ``latest``): its stored snapshot hashes to its stored SHA-256, and its
+    figures are what the entries give now."""
     report = PeriodsReport()
-    closed = conn.execute(
-        sa.select(periods).where(periods.c.status == "closed").order_by(periods.c.id)
-    ).all()
+    query = sa.select(periods).where(periods.c.status == "closed").order_by(periods.c.id)
+    if shop is not None:
+        query = query.where(periods.c.shop_code == shop)
+    if latest:
+        query = query.order_by(None).order_by(periods.c.month.desc()).limit(1)
+    closed = conn.execute(query).all()
     for row in closed:
         report.periods_checked += 1
         name = label(row.month, row.shop_code)

@@ -8,8 +8,9 @@ account and problem (:class:`~zhangben.core.periods.Finding`).
 * ``continuity`` — breaks in the chain of the platform's balance column over the month's
   imported rows (:mod:`zhangben.imports.continuity`), from the last row before the month;
 * ``verify`` — the problems ``zhangben verify`` reports: the ledger (I1–I3), every imported
-  row against its entry, and the periods closed before (the bills' chains are the continuity
-  check's, over the month).
+  row against its entry, and the scope's latest closed period, whose closing is this month's
+  opening (the bills' chains are the continuity check's, over the month; the other closed
+  periods are ``zhangben verify``'s).
 
 Each check is a function ``(conn, scope) -> list[Finding]``, listed in :data:`CHECKS`, run in
 one read snapshot; a new check is one more function there.
@@ -139,7 +140,8 @@ def continuity(conn: Connection, scope: Scope) -> list[Finding]:
 def verify_problems(conn: Connection, scope: Scope) -> list[Finding]:
     bills = BillsReport()
     check_entries(conn, bills)  # the bills' chains are the continuity check's, month by month
-    problems = [*verify_ledger(conn).problems, *bills.problems, *periods.verify(conn).problems]
+    closed = periods.verify(conn, shop=scope.shop, latest=True)  # the month this one follows
+    problems = [*verify_ledger(conn).problems, *bills.problems, *closed.problems]
     return [Finding("verify", None, problem) for problem in problems]
 
 

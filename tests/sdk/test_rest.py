@@ -159,7 +159,12 @@ def test_sdk_verify_reads_every_check(client, make_session):
     staff, _ = make_session("boss", "staff")
     with RestClient("http://testserver", staff, transport=client._transport) as c:
         report = c.verify()
-    assert report.ok and [check["name"] for check in report.checks] == ["ledger", "bills", "drift"]
+    assert report.ok and [check["name"] for check in report.checks] == [
+        "ledger",
+        "bills",
+        "drift",
+        "periods",
+    ]
 
 
 def test_sdk_reports_and_balances_as_of(sdk, ledger):
@@ -193,3 +198,37 @@ def test_sdk_reports_and_balances_as_of(sdk, ledger):
     with pytest.raises(ApiError) as info:
         sdk.report_daily(start="2026-10-31", end="2026-10-01")
     assert info.value.code == "validation" and info.value.errors[0]["field"] == "to"
+
+
+def test_sdk_periods(client, make_key, make_session):
+    """A staff login closes and reopens a month; a posting dated into it is an ApiError."""
+    token, _ = make_session("boss", "staff")
+    with (
+        RestClient("http://testserver", make_key(), transport=client._transport) as sdk,
+        RestClient("http://testserver", token, transport=client._transport) as staff,
+    ):
+        sdk.open_account("ACC001", "主账户", shop_code="S001")
+        sdk.post_income("ACC001", "100", trade_time="2024-03-05T10:00:00+08:00")
+        period = staff.close_period("2024-03", shop="S001")
+        assert (period.status, period.accounts[0]["closing"]) == ("closed", Decimal("100"))
+        with pytest.raises(ApiError) as refused:
+            sdk.post_income("ACC001", "1", trade_time="2024-03-06T10:00:00+08:00")
+        assert refused.value.status == 409 and refused.value.code == "period_closed"
+        items, through = sdk.periods()
+        assert [p.month for p in items] == ["2024-03"] and through == {"S001": "2024-03"}
+        assert sdk.period("2024-03", shop="S001").snapshot_sha256 == period.snapshot_sha256
+        assert staff.verify_periods().ok
+        with pytest.raises(ApiError) as state:
+            staff.reopen_period("2024-02", "typo", shop="S001")
+        assert state.value.code == "period_state"
+        reopened = staff.reopen_period("2024-03", "补记漏单", shop="S001")
+        assert reopened.status == "reopened" and reopened.events[-1]["reason"] == "补记漏单"
+        sdk.open_account("ALI", "支付宝", type="alipay", shop_code="S002")
+        sdk.post_income("ALI", "1", trade_time="2024-03-05T10:00:00+08:00")
+        assert [f["check"] for f in staff.period_checks("2024-03", shop="S002")] == [
+            "missing_import_days"
+        ]
+        with pytest.raises(ApiError) as not_ready:
+            staff.close_period("2024-03", shop="S002")
+        assert not_ready.value.code == "period_not_ready"
+        assert not_ready.value.findings[0]["account"] == "ALI"

@@ -430,9 +430,9 @@ class CategoryIn(Request):
 
 
 class VerifyCheckOut(BaseModel):
-    name: str = Field(description="ledger, bills or drift", examples=["bills"])
+    name: str = Field(description="ledger, bills, drift or periods", examples=["bills"])
     ok: bool
-    accounts_checked: int
+    accounts_checked: int | None = Field(description="none for a check not by account")
     rows_checked: int
     rows: str = Field(description="what rows_checked counts", examples=["bill rows"])
     problems: list[str] = Field(description="as `zhangben verify` lists them")
@@ -442,6 +442,7 @@ class VerifyOut(BaseModel):
     ok: bool
     accounts_checked: int = Field(description="accounts of the ledger check")
     entries_checked: int = Field(description="entries of the ledger check")
+    periods_checked: int = Field(description="closed periods whose figures and hash held")
     problems: list[str] = Field(description="every check's problems, each named by its check")
     checks: list[VerifyCheckOut] = Field(description="each check of `zhangben verify`, in order")
 

@@ -16,6 +16,7 @@ from zhangben.cli import (
     apps,
     chart,
     imports,
+    periods,
     postings,
     reports,
     serve,
@@ -69,6 +70,7 @@ app.add_typer(apikeys.apikey_app, name="apikey")
 app.add_typer(imports.rules_app, name="import-rules")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.summaries_app, name="summaries")
+app.add_typer(periods.period_app, name="period")
 
 
 def main() -> None:

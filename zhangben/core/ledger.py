@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -18,9 +18,11 @@ from sqlalchemy.engine import Engine
 
 from zhangben.core import accounts as acc
 from zhangben.core import chart as chart_mod
+from zhangben.core import periods as periods_mod
 from zhangben.core import queries, references, reports, summaries, users
 from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.money import from_minor, parse_amount, to_minor
+from zhangben.core.periods import AccountFigures, Finding, Period, PeriodsReport
 from zhangben.core.postings import bills, execute, reversal
 from zhangben.core.postings import plan as planning
 from zhangben.core.postings.plan import Plan
@@ -410,6 +412,65 @@ class Ledger:
         return summaries.SummaryStatus(
             now.last_entry_id, now.top_entry_id, now.time_zone, now.updated_at, folded or 0
         )
+
+    # -- periods (月结): zhangben.core.periods ----------------------------------------------
+
+    def close_period(
+        self, month: str, *, shop: str | None = None, actor: str, force: bool = False,
+        findings: Sequence[Finding] = (),
+    ) -> Period:  # fmt: skip
+        """Close ``month`` (``yyyy-mm``) of ``shop`` (None: the whole ledger). ``findings``
+        are what the close checks found (``zhangben.periods``): any refuses the close
+        (:class:`PeriodNotReady`) unless ``force``, which stores them as acknowledged."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        actor = periods_mod.check_actor(actor)
+
+        def work(conn):
+            return periods_mod.close(conn, m, scope, self.tz, actor=actor, findings=list(findings),
+                                     force=force, now=datetime.now(UTC))  # fmt: skip
+
+        return self._write(work)
+
+    def reopen_period(
+        self, month: str, *, shop: str | None = None, actor: str, reason: str | None
+    ) -> Period:
+        """Reopen the latest closed period of a scope; the reason is required and logged."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        reason = periods_mod.check_reason(reason)
+        actor = periods_mod.check_actor(actor)
+        return self._write(
+            lambda c: periods_mod.reopen(
+                c, m, scope, self.tz, actor=actor, reason=reason, now=datetime.now(UTC)
+            )
+        )
+
+    def check_closable(self, month: str, *, shop: str | None = None) -> None:
+        """Refuse (as :meth:`close_period` would) a close the periods' state does not allow."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        self._read(lambda c: periods_mod.check_closable(c, m, scope, self.tz, datetime.now(UTC)))
+
+    def period(self, month: str, *, shop: str | None = None) -> Period:
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        return self._read(lambda c: periods_mod.get(c, m, scope, self.tz))
+
+    def periods(self, *, shop: str | None = None) -> list[Period]:
+        """Every period closed at least once (closed or reopened), by scope then month."""
+        scope = None if shop is None else periods_mod.check_shop(shop)
+        return self._read(lambda c: periods_mod.list_periods(c, scope))
+
+    def closed_through(self) -> dict[str | None, str]:
+        """Each scope's latest closed month (key ``None``: the whole ledger)."""
+        return self._read(periods_mod.closed_through)
+
+    def month_figures(self, month: str, *, shop: str | None = None) -> list[AccountFigures]:
+        """The month's opening, income, expense, closing and counts per account, as a close
+        would store them."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        return self._read(lambda c: periods_mod.figures(c, m.start(self.tz), m.end(self.tz), scope))
+
+    def verify_periods(self) -> PeriodsReport:
+        """Every closed period's snapshot against its hash and against the entries."""
+        return self._read(periods_mod.verify)
 
     # -- the database, for the adapters (so that none reaches for the engine) -----------------
 

@@ -44,6 +44,11 @@ class ApiError(Exception):
     def errors(self) -> list[dict]:
         return self.body.get("errors") or []
 
+    @property
+    def findings(self) -> list[dict]:
+        """``period_not_ready``: what the close checks found (check, account, text)."""
+        return self.body.get("findings") or []
+
 
 def _time(value: str | None) -> datetime | date | None:
     """An instant, or a day (``as_of`` of a balance asked for a day)."""
@@ -216,9 +221,51 @@ class VerifyReport:
     accounts_checked: int
     entries_checked: int
     problems: list[str] = field(default_factory=list)
-    #: each check of ``zhangben verify`` (ledger, bills, drift): name, ok, accounts_checked,
-    #: rows_checked, rows, problems
+    periods_checked: int = 0
+    #: each check of ``zhangben verify`` (ledger, bills, drift, periods): name, ok,
+    #: accounts_checked (None for periods), rows_checked, rows, problems
     checks: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodsReport:
+    ok: bool
+    periods_checked: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A month of a shop (``shop`` None: the whole ledger). ``accounts`` and ``totals`` are
+    the stored figures (money as ``Decimal``), ``snapshot`` the stored canonical JSON whose
+    SHA-256 is ``snapshot_sha256``."""
+
+    month: str
+    shop: str | None
+    status: str
+    time_zone: str
+    starts_at: datetime
+    ends_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    forced: bool = False
+    snapshot_sha256: str | None = None
+    snapshot: str | None = None
+    accounts: list[dict] = field(default_factory=list)
+    totals: list[dict] = field(default_factory=list)
+    acknowledged: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Period:
+        def money(rows: list[dict]) -> list[dict]:
+            keys = ("opening", "income", "expense", "closing")
+            return [{k: Decimal(v) if k in keys else v for k, v in r.items()} for r in rows]
+
+        return _build(
+            cls, data, starts_at=_time, ends_at=_time, closed_at=_time, accounts=money,
+            totals=money,
+        )  # fmt: skip
 
 
 def _amount(value: Decimal | str | int) -> str:
@@ -553,6 +600,46 @@ class RestClient:
 
     def verify(self) -> VerifyReport:
         return _build(VerifyReport, self._call("GET", "/verify"))
+
+    # -- periods (月结) -----------------------------------------------------------------------
+
+    def periods(self, *, shop: str | None = None) -> tuple[list[Period], dict[str | None, str]]:
+        """Every period closed at least once, and each scope's latest closed month."""
+        data = self._call("GET", "/periods", params={"shop": shop})
+        through = {t["shop"]: t["month"] for t in data["closed_through"]}
+        return [Period.from_json(p) for p in data["items"]], through
+
+    def period(self, month: str, *, shop: str | None = None) -> Period:
+        return Period.from_json(self._call("GET", f"/periods/{month}", params={"shop": shop}))
+
+    def period_checks(self, month: str, *, shop: str | None = None) -> list[dict]:
+        """What stands in the way of closing the month (staff)."""
+        return self._call("GET", f"/periods/{month}/checks", params={"shop": shop})["findings"]
+
+    def close_period(
+        self, month: str, *, shop: str | None = None, force: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Period:  # fmt: skip
+        """Close the month (staff); ``ApiError`` ``period_not_ready`` carries the findings."""
+        body = {"shop": shop, "force": force}
+        data = self._call(
+            "POST", f"/periods/{month}/close", json=body, idempotency_key=idempotency_key
+        )
+        return Period.from_json(data)
+
+    def reopen_period(
+        self, month: str, reason: str, *, shop: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Period:  # fmt: skip
+        body = {"shop": shop, "reason": reason}
+        data = self._call(
+            "POST", f"/periods/{month}/reopen", json=body, idempotency_key=idempotency_key
+        )
+        return Period.from_json(data)
+
+    def verify_periods(self) -> PeriodsReport:
+        """Every closed period's figures and hash, recomputed (staff)."""
+        return _build(PeriodsReport, self._call("GET", "/periods/verify"))
 
 
 def _error(response: httpx.Response) -> ApiError:

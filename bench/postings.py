@@ -229,7 +229,18 @@ def prepare_core(url: str, entries: int) -> None:
         conn.execute("VACUUM ANALYZE")
         conn.execute(SAME_SCHEMA_SQL)
     ledger.engine.dispose()
+    _close_a_period(url)
     assert Ledger.from_url(url).verify().ok
+
+
+def _close_a_period(url: str) -> None:
+    """With ZHANGBEN_BENCH_CLOSED_PERIOD set (``bench.ab --closed-period``): a month closed in
+    the past, so that every posting's period guard reads the closed periods (the postings are
+    dated now, after it) instead of finding none."""
+    if os.environ.get("ZHANGBEN_BENCH_CLOSED_PERIOD"):
+        from zhangben.core.ledger import Ledger
+
+        Ledger.from_url(url).close_period("2020-01", actor="bench")
 
 
 def prepare_reference(dsn: str, entries: int) -> None:
@@ -250,6 +261,7 @@ def sqlite_core(path: str, seconds: float) -> dict:
     for i in range(1, ACCOUNTS + 1):
         ledger.open_account(number=f"B{i:03d}", name=f"bench {i}")
         ledger.income(f"B{i:03d}", "2000")
+    _close_a_period(f"sqlite:///{path}")
     pairs = _pairs(1)
 
     def op():

@@ -59,6 +59,9 @@ DOCUMENTED_COMMANDS = {
     "apikey": {"add", "list", "revoke"},
     "app": {"add", "list", "show", "disable", "enable", "rotate-token", "grant"},
     "import-rules": {"list", "set", "delete"},
+    "report": {"daily", "monthly", "month", "summary"},
+    "summaries": {"status", "refresh", "rebuild"},
+    "period": {"close", "reopen", "list", "show", "check", "verify"},
     "transfer": set(),
     "reverse": set(),
     "flows": set(),
@@ -96,8 +99,8 @@ def test_help_lists_every_command():
 
 # -- one service style ----------------------------------------------------------------------
 
-#: Where transactions are opened: the ledger core, the store, and the two service facades.
-SERVICES = ("core/", "store/", "access/", "imports/service.py")
+#: Where transactions are opened: the ledger core, the store, and the service facades.
+SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py")
 TRANSACTION_HELPERS = {
     "run_write",
     "run_statements",

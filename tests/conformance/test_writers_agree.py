@@ -1,7 +1,8 @@
 """The conformance suite: every scenario through every writer, on SQLite and PostgreSQL.
 
-The rules are written once (``zhangben.core.postings.rules``, R1–R12) and rendered by the
-writers that check inside SQL (``zb_post``, the staged bill writer). This suite is what keeps
+The rules are written once (``zhangben.core.postings.rules``, R1–R13) and rendered by the
+writers that check inside SQL (``zb_post``, the staged bill writer), R13 by the period guard,
+a trigger on ``entries`` that every writer meets. This suite is what keeps
 them one: each scenario is sent through each way money comes in, and every way must give the
 same error class and message (apart from the batch label naming the item), or the same rows.
 
@@ -63,6 +64,18 @@ def transfer(source="A", target="B", amount="10", **kw):
 def _fill_big(ledger):
     for _ in range(9):
         ledger.income("BIG", BIG)
+
+
+def _close_march(ledger):
+    ledger.close_period("2024-03", actor="conformance")
+
+
+#: a time in March 2024 (a bill row's time is local, Asia/Shanghai)
+MARCH = datetime(2024, 3, 1, 9, 0, 0, tzinfo=SHANGHAI)
+CLOSED = (
+    "period 2024-03 is closed (the ledger is closed through 2024-03): account A takes no entry "
+    "dated 2024-03-01 09:00:00; date a correction on or after 2024-04-01"
+)
 
 
 CASES = [
@@ -173,6 +186,36 @@ CASES = [
         errors.ValidationError,
         "idempotency_key: must be 1-180 characters",
     ),  # fmt: skip
+    Case("income dated in an open period", income(trade_time=MARCH)),
+    Case(
+        "income dated into a closed period",
+        income(trade_time=MARCH),
+        errors.PeriodClosed,
+        CLOSED,
+        setup=[_close_march],
+    ),  # fmt: skip
+    Case(
+        "expense dated into a closed period",
+        expense(trade_time=MARCH),
+        errors.PeriodClosed,
+        CLOSED,
+        setup=[_close_march],
+    ),  # fmt: skip
+    Case(
+        "transfer dated into a closed period",
+        transfer(trade_time=MARCH),
+        errors.PeriodClosed,
+        CLOSED,
+        setup=[_close_march],
+    ),  # fmt: skip
+    Case(
+        "overdraft dated into a closed period: R10 before R13",
+        expense(amount="100.01", trade_time=MARCH),
+        errors.InsufficientFunds,
+        "account A holds 100.00; this posting would take it to -0.01 and the account does not "
+        "allow overdraft",
+        setup=[_close_march],
+    ),  # fmt: skip
     Case(
         "trade time without a zone",
         income(trade_time=datetime(2024, 1, 1)),
@@ -229,9 +272,10 @@ def _through(way: str, ledger, request: dict, tmp_path) -> list[int]:
 def _import_one(ledger, kind: str, req: dict, tmp_path) -> list[int]:
     """A one-row Alipay bill holding ``req`` (income or expense) into its account."""
     amount = Decimal(req.pop("amount"))
+    when = req.pop("trade_time", None)
     txn = s.SampleTxn(
         seq=1,
-        time=datetime(2024, 3, 1, 9, 0, 0),
+        time=datetime(2024, 3, 1, 9, 0, 0) if when is None else local_naive(when),
         amount=amount if kind == "income" else -amount,
         balance=Decimal("0"),
         flow_no=req.pop("external_id", "2024030100000000001"),
@@ -246,13 +290,20 @@ def _import_one(ledger, kind: str, req: dict, tmp_path) -> list[int]:
     return [report.entries_written]
 
 
+def local_naive(when: datetime) -> datetime:
+    """A bill's time: local (Asia/Shanghai), written without a zone."""
+    return when.astimezone(SHANGHAI).replace(tzinfo=None)
+
+
 def _supported(way: str, case: Case) -> bool:
     kind = case.request["kind"]
     extra = set(case.request) - {"kind", "account", "amount", "from_account", "to_account"}
     if way == "transfers":
         return kind == "transfer" and extra <= {"idempotency_key"}
     if way == "import":
-        return kind in ("income", "expense") and extra <= {"counterparty", "external_id"}
+        return kind in ("income", "expense") and extra <= {
+            "counterparty", "external_id", "trade_time",
+        }  # fmt: skip
     return True
 
 

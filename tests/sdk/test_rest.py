@@ -159,4 +159,76 @@ def test_sdk_verify_reads_every_check(client, make_session):
     staff, _ = make_session("boss", "staff")
     with RestClient("http://testserver", staff, transport=client._transport) as c:
         report = c.verify()
-    assert report.ok and [check["name"] for check in report.checks] == ["ledger", "bills", "drift"]
+    assert report.ok and [check["name"] for check in report.checks] == [
+        "ledger",
+        "bills",
+        "drift",
+        "periods",
+    ]
+
+
+def test_sdk_reports_and_balances_as_of(sdk, ledger):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    sh = ZoneInfo("Asia/Shanghai")
+    sdk.open_account("ACC001", "主账户", shop_code="S001")
+    sdk.open_account("ALI", "支付宝", type="alipay", shop_code="S001")
+    sdk.post_income("ACC001", "1000.00", trade_time=datetime(2026, 9, 30, 10, tzinfo=sh))
+    sdk.post_income("ALI", "300.00", trade_time=datetime(2026, 10, 1, 23, 59, tzinfo=sh))
+    sdk.post_expense("ACC001", "120.50", trade_time=datetime(2026, 10, 2, 9, tzinfo=sh))
+    daily = sdk.report_daily(month="2026-10", shop="S001")
+    assert (daily.start, daily.end, daily.group_by) == (date(2026, 10, 1), date(2026, 10, 31),
+                                                        ["day"])  # fmt: skip
+    first = daily.rows[0]
+    assert (first.day, first.opening, first.income, first.closing, first.entries) == (
+        date(2026, 10, 1), Decimal("1000"), Decimal("300"), Decimal("1300"), 1,
+    )  # fmt: skip
+    assert daily.totals[0].closing == Decimal("1179.5")
+    month = sdk.report_summary(month="2026-10", group_by=["category"])
+    assert month.balances is False and all(r.opening is None for r in month.rows)
+    months = sdk.report_monthly(start="2026-09", end="2026-10", group_by="account")
+    assert {(r.month, r.account) for r in months.rows} == {
+        ("2026-09", "ACC001"), ("2026-10", "ACC001"), ("2026-10", "ALI"),
+    }  # fmt: skip
+    items, totals = sdk.balances(as_of=date(2026, 10, 1))
+    assert {b.account: b.balance for b in items} == {"ACC001": 1000, "ALI": 300}
+    assert totals == {"CNY": Decimal("1300")} and items[0].as_of == date(2026, 10, 1)
+    assert sdk.balance("ALI", as_of=date(2026, 10, 1)).balance == 300
+    with pytest.raises(ApiError) as info:
+        sdk.report_daily(start="2026-10-31", end="2026-10-01")
+    assert info.value.code == "validation" and info.value.errors[0]["field"] == "to"
+
+
+def test_sdk_periods(client, make_key, make_session):
+    """A staff login closes and reopens a month; a posting dated into it is an ApiError."""
+    token, _ = make_session("boss", "staff")
+    with (
+        RestClient("http://testserver", make_key(), transport=client._transport) as sdk,
+        RestClient("http://testserver", token, transport=client._transport) as staff,
+    ):
+        sdk.open_account("ACC001", "主账户", shop_code="S001")
+        sdk.post_income("ACC001", "100", trade_time="2024-03-05T10:00:00+08:00")
+        period = staff.close_period("2024-03", shop="S001")
+        assert (period.status, period.accounts[0]["closing"]) == ("closed", Decimal("100"))
+        with pytest.raises(ApiError) as refused:
+            sdk.post_income("ACC001", "1", trade_time="2024-03-06T10:00:00+08:00")
+        assert refused.value.status == 409 and refused.value.code == "period_closed"
+        items, through = sdk.periods()
+        assert [p.month for p in items] == ["2024-03"] and through == {"S001": "2024-03"}
+        assert sdk.period("2024-03", shop="S001").snapshot_sha256 == period.snapshot_sha256
+        assert staff.verify_periods().ok
+        with pytest.raises(ApiError) as state:
+            staff.reopen_period("2024-02", "typo", shop="S001")
+        assert state.value.code == "period_state"
+        reopened = staff.reopen_period("2024-03", "补记漏单", shop="S001")
+        assert reopened.status == "reopened" and reopened.events[-1]["reason"] == "补记漏单"
+        sdk.open_account("ALI", "支付宝", type="alipay", shop_code="S002")
+        sdk.post_income("ALI", "1", trade_time="2024-03-05T10:00:00+08:00")
+        assert [f["check"] for f in staff.period_checks("2024-03", shop="S002")] == [
+            "missing_import_days"
+        ]
+        with pytest.raises(ApiError) as not_ready:
+            staff.close_period("2024-03", shop="S002")
+        assert not_ready.value.code == "period_not_ready"
+        assert not_ready.value.findings[0]["account"] == "ALI"

@@ -11,7 +11,7 @@ from starlette.routing import Match
 from zhangben.access.cache import TtlCache
 from zhangben.access.service import Access
 from zhangben.api.problems import MAX_BODY_BYTES, MEDIA_TYPE, problem_response, too_large
-from zhangben.api.routes import accounts, admin, entries, postings
+from zhangben.api.routes import accounts, admin, entries, periods, postings, reports
 from zhangben.api.writes import ApiContext
 from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings
@@ -22,7 +22,7 @@ PREFIX = "/api/v1"
 
 def build_router() -> APIRouter:
     api = APIRouter(prefix=PREFIX)
-    for module in (accounts, postings, entries, admin):
+    for module in (accounts, postings, entries, reports, periods, admin):
         api.include_router(module.router)
     return api
 

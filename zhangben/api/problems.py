@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from zhangben.core.errors import LedgerError, NotFound, ValidationError
+from zhangben.core.errors import LedgerError, NotFound, PeriodNotReady, ValidationError
 from zhangben.web import outage
 
 log = logging.getLogger("zhangben.api")
@@ -53,6 +53,9 @@ PROBLEMS = {
         ProblemType("conflict", 409, "Conflicts with the current state"),
         ProblemType("idempotency_conflict", 409, "Idempotency key reused with another request"),
         ProblemType("idempotency_in_progress", 409, "A request with this key is in progress"),
+        ProblemType("period_closed", 409, "The period this is dated in is closed"),
+        ProblemType("period_not_ready", 409, "The period's close checks found problems"),
+        ProblemType("period_state", 409, "The period's state does not allow this"),
         ProblemType("payload_too_large", 413, "The request body is too large"),
         ProblemType("rate_limited", 429, "Too many requests"),
         ProblemType("internal", 500, "Internal server error"),
@@ -69,6 +72,12 @@ class FieldError(BaseModel):
     message: str = Field(examples=["has more than 4 decimal places"])
 
 
+class Finding(BaseModel):
+    check: str = Field(examples=["missing_import_days"])
+    account: str | None = Field(None, examples=["ALIPAY-S001"])
+    text: str = Field(examples=["account ALIPAY-S001: no import for 2026-10-05 (1 day)"])
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
@@ -81,6 +90,9 @@ class Problem(BaseModel):
     code: str = Field(examples=["insufficient_funds"])
     instance: str | None = Field(None, examples=["/api/v1/transfers"])
     errors: list[FieldError] | None = None
+    findings: list[Finding] | None = Field(
+        None, description="period_not_ready: what the close checks found"
+    )
 
 
 class ApiProblem(Exception):
@@ -111,6 +123,7 @@ def problem_response(
     instance: str | None = None,
     headers: dict[str, str] | None = None,
     errors: list[FieldError] | None = None,
+    findings: list[Finding] | None = None,
 ) -> JSONResponse:
     kind = PROBLEMS[code]
     body = Problem(
@@ -121,6 +134,7 @@ def problem_response(
         code=code,
         instance=instance,
         errors=errors,
+        findings=findings,
     )
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
@@ -152,9 +166,13 @@ def from_exception(exc: Exception, path: str | None = None) -> JSONResponse:
         if isinstance(exc, ValidationError):
             errors = [FieldError(field=exc.field, message=exc.reason)]
         headers = {"Retry-After": "1"} if exc.code == "idempotency_in_progress" else None
+        findings = None
+        if isinstance(exc, PeriodNotReady):
+            findings = [Finding(**f.as_dict()) for f in exc.findings]
         return problem_response(
-            code_of(exc), exc.message, instance=path, errors=errors, headers=headers
-        )
+            code_of(exc), exc.message, instance=path, errors=errors, headers=headers,
+            findings=findings,
+        )  # fmt: skip
     if isinstance(exc, RequestValidationError):
         errors = [_field_error(e) for e in exc.errors()]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"

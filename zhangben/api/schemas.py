@@ -8,7 +8,7 @@ the field), responses always show 4 places (``"12.3400"``, signed where it is a 
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -315,16 +315,88 @@ class ReversalIn(Request):
 # -- balances, chart, verify -----------------------------------------------------------------
 
 
+AS_OF_DESCRIPTION = (
+    "a day (2026-10-31): its closing balance, every entry of that business day and before; or "
+    "an instant (2026-10-31T12:00:00, naive in the business time zone): every entry with trade "
+    "time at or before it"
+)
+
+
 class BalanceOut(BaseModel):
     account: str = Field(examples=["ACC001"])
     currency: str
     balance: AmountOut
-    as_of: datetime | None = Field(None, description="set when ?as_of= was asked")
+    as_of: datetime | date | None = Field(
+        None, description="set when ?as_of= was asked: the instant, or the day (its end)"
+    )
 
 
 class BalancesOut(BaseModel):
     items: list[BalanceOut]
     totals: dict[str, AmountOut] = Field(description="sum of the balances per currency")
+    as_of: datetime | date | None = Field(
+        None, description="set when ?as_of= was asked: the instant, or the day (its end)"
+    )
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+
+class ReportRowOut(BaseModel):
+    """One group's figures. Only the fields of the report's groupings are present;
+    ``opening`` and ``closing`` are null for groupings by category or subject."""
+
+    day: date | None = None
+    month: str | None = Field(None, examples=["2026-10"])
+    shop: str | None = None
+    account: str | None = None
+    account_name: str | None = None
+    type: str | None = None
+    platform: str | None = None
+    category_id: int | None = None
+    category_name: str | None = None
+    subject_id: int | None = None
+    subject_name: str | None = None
+    currency: str = Field(examples=["CNY"])
+    opening: AmountOut | None
+    income: AmountOut
+    expense: AmountOut
+    closing: AmountOut | None
+    entries: int
+
+    @classmethod
+    def of(cls, row, group_by: tuple[str, ...]) -> ReportRowOut:
+        fields: dict = {}
+        for name in group_by:
+            if name in ("category", "subject"):
+                fields[f"{name}_id"] = getattr(row, f"{name}_id")
+                fields[f"{name}_name"] = getattr(row, f"{name}_name")
+            else:
+                fields[name] = getattr(row, name)
+                if name == "account":
+                    fields["account_name"] = row.account_name
+        return cls(
+            **fields,
+            currency=row.currency,
+            opening=None if row.opening is None else amount_text(row.opening),
+            income=amount_text(row.income),
+            expense=amount_text(row.expense),
+            closing=None if row.closing is None else amount_text(row.closing),
+            entries=row.entries,
+        )
+
+
+class ReportOut(BaseModel):
+    from_: date = Field(serialization_alias="from", description="the first business day")
+    to: date = Field(description="the last business day (included)")
+    time_zone: str = Field(examples=["Asia/Shanghai"])
+    group_by: list[str]
+    balances: bool = Field(description="whether the rows carry opening and closing balances")
+    rows: list[ReportRowOut]
+    totals: list[ReportRowOut] = Field(
+        description="per currency, over every account of the report: opening at the start, "
+        "closing at the end"
+    )
 
 
 class ChartItemOut(BaseModel):
@@ -358,9 +430,9 @@ class CategoryIn(Request):
 
 
 class VerifyCheckOut(BaseModel):
-    name: str = Field(description="ledger, bills or drift", examples=["bills"])
+    name: str = Field(description="ledger, bills, drift or periods", examples=["bills"])
     ok: bool
-    accounts_checked: int
+    accounts_checked: int | None = Field(description="none for a check not by account")
     rows_checked: int
     rows: str = Field(description="what rows_checked counts", examples=["bill rows"])
     problems: list[str] = Field(description="as `zhangben verify` lists them")
@@ -370,6 +442,7 @@ class VerifyOut(BaseModel):
     ok: bool
     accounts_checked: int = Field(description="accounts of the ledger check")
     entries_checked: int = Field(description="entries of the ledger check")
+    periods_checked: int = Field(description="closed periods whose figures and hash held")
     problems: list[str] = Field(description="every check's problems, each named by its check")
     checks: list[VerifyCheckOut] = Field(description="each check of `zhangben verify`, in order")
 

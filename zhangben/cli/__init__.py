@@ -10,7 +10,19 @@ from typing import Annotated
 
 import typer
 
-from zhangben.cli import accounts, apikeys, apps, chart, imports, postings, serve, users, verify
+from zhangben.cli import (
+    accounts,
+    apikeys,
+    apps,
+    chart,
+    imports,
+    periods,
+    postings,
+    reports,
+    serve,
+    users,
+    verify,
+)
 from zhangben.cli.common import state
 
 app = typer.Typer(
@@ -56,6 +68,9 @@ app.add_typer(apps.app_app, name="app")
 app.add_typer(users.user_app, name="user")
 app.add_typer(apikeys.apikey_app, name="apikey")
 app.add_typer(imports.rules_app, name="import-rules")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(reports.summaries_app, name="summaries")
+app.add_typer(periods.period_app, name="period")
 
 
 def main() -> None:

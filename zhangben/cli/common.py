@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
@@ -168,6 +168,18 @@ def parse_time(value: str | None, field: str = "time") -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings().tz)
 
 
+def parse_day_or_time(value: str, field: str = "as_of") -> date | datetime:
+    """``yyyy-MM-dd`` is a day (a business day: its end, for a balance); anything longer is
+    a time as :func:`parse_time` reads it."""
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{field}: {value!r} is not a day like 2024-01-31") from None
+    return parse_time(text, field)
+
+
 def money(amount: Decimal) -> str:
     return (
         format_amount(amount, 2)
@@ -248,4 +260,20 @@ def accounts_table(accounts) -> Table:
             money(a.balance),
             a.status + (" (overdraft)" if a.allow_overdraft else ""),
         )
+    return table
+
+
+def balances_table(found, title: str | None = None) -> Table:
+    """(account, balance) pairs, with a total per currency."""
+    table = Table(title=title)
+    for col in ("number", "name", "type", "shop", "currency", "balance"):
+        table.add_column(col, justify="right" if col == "balance" else "left")
+    totals: dict[str, Decimal] = {}
+    for a, balance in found:
+        table.add_row(a.number, a.name, a.type, a.shop_code or "", a.currency, money(balance))
+        totals[a.currency] = totals.get(a.currency, Decimal(0)) + balance
+    for i, (currency, total) in enumerate(sorted(totals.items())):
+        table.add_row("total", "", "", "", currency, money(total), end_section=False)
+        if i == 0 and found:
+            table.rows[len(found) - 1].end_section = True
     return table

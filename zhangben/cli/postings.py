@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from zhangben.cli.common import (
     accounts_table,
+    balances_table,
     console,
     fail,
     friendly,
     ledger,
     local,
     money,
+    parse_day_or_time,
     parse_time,
     print_entries,
     print_result,
@@ -232,23 +235,25 @@ def find(
 @friendly
 def balance(
     account: Annotated[str | None, typer.Argument(help="account number (all when omitted)")] = None,
-    as_of: Annotated[str | None, typer.Option(help="balance at this instant")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="a day (its closing balance: 2024-01-31) or an instant"),
+    ] = None,
     type: str | None = None,
     shop: str | None = None,
 ) -> None:
-    """Current balances, or one account's balance as of an instant."""
+    """Current balances, or balances as of a day (its end) or an instant."""
     lg = ledger()
+    shops = [shop] if shop else None
     if as_of:
-        if not account:
-            fail("--as-of needs an ACCOUNT")
-        when = parse_time(as_of, "as_of")
-        console.print(
-            f"{account} balance as of {local(when)}: {money(lg.balance_as_of(account, when))}"
-        )
+        when = parse_day_or_time(as_of, "as_of")
+        shown = local(when) if isinstance(when, datetime) else f"{when.isoformat()} (end of day)"
+        if account:
+            amount = money(lg.balance_as_of(account, when))
+            console.print(f"{account} balance as of {shown}: {amount}")
+            return
+        found = lg.balances_as_of(when, type=type, shop_codes=shops)
+        console.print(balances_table(found, f"balances as of {shown}"))
         return
-    rows = (
-        [lg.account(account)]
-        if account
-        else lg.accounts(type=type, shop_codes=[shop] if shop else None)
-    )
+    rows = [lg.account(account)] if account else lg.accounts(type=type, shop_codes=shops)
     console.print(accounts_table(rows))

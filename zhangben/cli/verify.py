@@ -10,14 +10,15 @@ from zhangben.cli.common import bill_imports, console, friendly
 @friendly
 def verify_cmd() -> None:
     """Check the ledger (balances, balance-after chains), the imported bills (continuity,
-    their entries) and the ledger's balances against the platforms' balance columns."""
+    their entries), the ledger's balances against the platforms' balance columns, and every
+    closed period's stored figures and hash."""
     report = bill_imports().verify()
     for check in report.checks:
         if check.ok:
-            console.print(
-                f"[green]{check.name} OK[/green]: {check.accounts_checked} accounts, "
-                f"{check.rows_checked} {check.rows} checked"
-            )
+            counted = f"{check.rows_checked} {check.rows} checked"
+            if check.accounts_checked is not None:
+                counted = f"{check.accounts_checked} accounts, {counted}"
+            console.print(f"[green]{check.name} OK[/green]: {counted}")
         else:
             console.print(f"[red]{check.name}: {len(check.problems)} problem(s)[/red]")
             for p in check.problems:

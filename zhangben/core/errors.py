@@ -76,3 +76,33 @@ class IdempotencyConflict(LedgerError):
     """The idempotency key was used before with a different request."""
 
     code = "idempotency_conflict"
+
+
+class PeriodClosed(LedgerError):
+    """A write dated into a closed period (rule R13): ``period`` is the month it is dated in
+    (``yyyy-mm``), ``shop`` the closed period's shop (``None``: the whole ledger),
+    ``closed_through`` the latest closed month covering the account."""
+
+    code = "period_closed"
+
+    def __init__(self, message: str, *, period: str, shop: str | None, closed_through: str) -> None:
+        super().__init__(message)
+        self.period, self.shop, self.closed_through = period, shop, closed_through
+
+
+class PeriodNotReady(LedgerError):
+    """A close refused by its checks: ``findings`` lists what stands in the way (a close with
+    ``force`` acknowledges them instead)."""
+
+    code = "period_not_ready"
+
+    def __init__(self, message: str, findings: list) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+class PeriodState(LedgerError):
+    """A close or reopen that the periods' state does not allow (closed already, an earlier
+    month still open, not the latest closed period, a month not over yet)."""
+
+    code = "period_state"

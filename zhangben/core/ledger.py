@@ -8,8 +8,8 @@ refuses a request.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -18,9 +18,11 @@ from sqlalchemy.engine import Engine
 
 from zhangben.core import accounts as acc
 from zhangben.core import chart as chart_mod
-from zhangben.core import queries, references, users
+from zhangben.core import periods as periods_mod
+from zhangben.core import queries, references, reports, summaries, users
 from zhangben.core.errors import AccountNotFound, LedgerError, ValidationError
 from zhangben.core.money import from_minor, parse_amount, to_minor
+from zhangben.core.periods import AccountFigures, Finding, Period, PeriodsReport
 from zhangben.core.postings import bills, execute, reversal
 from zhangben.core.postings import plan as planning
 from zhangben.core.postings.plan import Plan
@@ -30,6 +32,7 @@ from zhangben.core.verification import VerifyReport, verify
 from zhangben.store import migrate
 from zhangben.store.engine import (
     make_engine,
+    read_snapshot,
     read_statement,
     read_transaction,
     run_staged_write,
@@ -330,7 +333,13 @@ class Ledger:
             raise AccountNotFound(ref)
         return from_minor(row[0])
 
-    def balance_as_of(self, ref: AccountRef, instant: datetime) -> Decimal:
+    def balance_as_of(self, ref: AccountRef, instant: datetime | date) -> Decimal:
+        """The balance from every entry with trade time at or before ``instant``; a ``date``
+        (not a datetime) means the end of that business day: its closing balance."""
+        if not isinstance(instant, datetime):
+            account = self.account(ref)
+            ((_, balance),) = self.balances_as_of(instant, numbers=[account.number])
+            return balance
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=self.tz)
 
@@ -341,6 +350,127 @@ class Ledger:
 
     def verify(self) -> VerifyReport:
         return self._read(verify)
+
+    # -- summaries and reports (core.summaries, core.reports) --------------------------------
+
+    @property
+    def zone(self) -> str:
+        """The business time zone's name (``Asia/Shanghai``): days and months are its."""
+        return getattr(self.tz, "key", None) or str(self.tz)
+
+    def report(
+        self,
+        start: date,
+        end: date,
+        group_by: Sequence[str] | str = ("day",),
+        **scope,
+    ) -> reports.Report:
+        """Opening, income, expense, closing and counts of the business days ``start`` to
+        ``end`` (both included), grouped by ``group_by`` (of ``reports.GROUPINGS``). Scope
+        keywords: ``shop_codes``, ``numbers``, ``types``, ``owner_user_id``, ``status``."""
+        dims = reports.parse_group_by(group_by)
+        reports.check_range(start, end)
+        where = reports.Scope(**scope)
+        summaries.ensure_fresh(self.engine, self.zone)
+        with read_snapshot(self.engine) as conn:
+            return reports.report(conn, self.zone, start, end, dims, where)
+
+    def balances_as_of(
+        self,
+        as_of: datetime | date,
+        *,
+        numbers: Sequence[str] | None = None,
+        type: str | None = None,
+        shop_codes: Sequence[str] | None = None,
+        owner_user_id: int | None = None,
+        status: str | None = None,
+    ) -> list[tuple[Account, Decimal]]:
+        """Every matching account with its balance as of ``as_of``, at once: a ``date`` means
+        the end of that business day (its closing balance), a ``datetime`` (naive: in the
+        business time zone) every entry with trade time at or before it."""
+        if isinstance(as_of, datetime) and as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=self.tz)
+        reports.check_range(_day_of(as_of), _day_of(as_of), "as_of")
+        filters = dict(numbers=numbers, shop_codes=shop_codes, owner_user_id=owner_user_id,
+                       status=status)  # fmt: skip
+        where = reports.Scope(types=[type] if type else None, **filters)
+        summaries.ensure_fresh(self.engine, self.zone)
+
+        with read_snapshot(self.engine) as conn:
+            found = acc.list_accounts(conn, type=type, **filters)
+            sums = reports.balances_as_of(conn, self.zone, self.tz, as_of, where)
+            return [(a, from_minor(sums.get(a.id, 0))) for a in found]
+
+    def summaries_status(self) -> summaries.SummaryStatus:
+        return self._read(summaries.status)
+
+    def refresh_summaries(self, *, rebuild: bool = False) -> summaries.SummaryStatus:
+        """Fold every entry not in the summaries yet (``rebuild``: empty them first and fold
+        every entry), waiting for writers in flight; the status, with how many were folded."""
+        folded = summaries.refresh(self.engine, self.zone, wait=True, reset=rebuild)
+        now = self.summaries_status()
+        return summaries.SummaryStatus(
+            now.last_entry_id, now.top_entry_id, now.time_zone, now.updated_at, folded or 0
+        )
+
+    # -- periods (月结): zhangben.core.periods ----------------------------------------------
+
+    def close_period(
+        self, month: str, *, shop: str | None = None, actor: str, force: bool = False,
+        findings: Sequence[Finding] = (),
+    ) -> Period:  # fmt: skip
+        """Close ``month`` (``yyyy-mm``) of ``shop`` (None: the whole ledger). ``findings``
+        are what the close checks found (``zhangben.periods``): any refuses the close
+        (:class:`PeriodNotReady`) unless ``force``, which stores them as acknowledged."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        actor = periods_mod.check_actor(actor)
+
+        def work(conn):
+            return periods_mod.close(conn, m, scope, self.tz, actor=actor, findings=list(findings),
+                                     force=force, now=datetime.now(UTC))  # fmt: skip
+
+        return self._write(work)
+
+    def reopen_period(
+        self, month: str, *, shop: str | None = None, actor: str, reason: str | None
+    ) -> Period:
+        """Reopen the latest closed period of a scope; the reason is required and logged."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        reason = periods_mod.check_reason(reason)
+        actor = periods_mod.check_actor(actor)
+        return self._write(
+            lambda c: periods_mod.reopen(
+                c, m, scope, self.tz, actor=actor, reason=reason, now=datetime.now(UTC)
+            )
+        )
+
+    def check_closable(self, month: str, *, shop: str | None = None) -> None:
+        """Refuse (as :meth:`close_period` would) a close the periods' state does not allow."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        self._read(lambda c: periods_mod.check_closable(c, m, scope, self.tz, datetime.now(UTC)))
+
+    def period(self, month: str, *, shop: str | None = None) -> Period:
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        return self._read(lambda c: periods_mod.get(c, m, scope, self.tz))
+
+    def periods(self, *, shop: str | None = None) -> list[Period]:
+        """Every period closed at least once (closed or reopened), by scope then month."""
+        scope = None if shop is None else periods_mod.check_shop(shop)
+        return self._read(lambda c: periods_mod.list_periods(c, scope))
+
+    def closed_through(self) -> dict[str | None, str]:
+        """Each scope's latest closed month (key ``None``: the whole ledger)."""
+        return self._read(periods_mod.closed_through)
+
+    def month_figures(self, month: str, *, shop: str | None = None) -> list[AccountFigures]:
+        """The month's opening, income, expense, closing and counts per account, as a close
+        would store them."""
+        m, scope = periods_mod.Month.parse(month), periods_mod.check_shop(shop)
+        return self._read(lambda c: periods_mod.figures(c, m.start(self.tz), m.end(self.tz), scope))
+
+    def verify_periods(self) -> PeriodsReport:
+        """Every closed period's snapshot against its hash and against the entries."""
+        return self._read(periods_mod.verify)
 
     # -- the database, for the adapters (so that none reaches for the engine) -----------------
 
@@ -367,6 +497,10 @@ class Ledger:
         if size is None or checked_out is None:
             return None
         return size(), checked_out()
+
+
+def _day_of(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _header_of(plan: Plan) -> planning.Header:

@@ -5,7 +5,8 @@ Checks, over the whole ledger:
 * every entry's balance-after equals the previous entry's balance-after (in id order, per
   account, starting from zero) plus its amount;
 * every transfer's legs sum to zero, and every reversal cancels exactly what it reverses;
-* every entry's category and subject are in the chart.
+* every entry's category and subject are in the chart;
+* the daily and monthly summaries agree with the entries (:func:`.summaries.check`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from zhangben.core import summaries
 from zhangben.core.money import format_amount, from_minor
 from zhangben.store.tables import accounts, chart, entries, postings
 
@@ -118,6 +120,7 @@ def verify(conn: Connection, *, limit: int = 100) -> VerifyReport:
         )
         for entry_id, item in conn.execute(unknown):
             report.problems.append(f"entry {entry_id}: {column.name} {item} is not in the chart")
+    report.problems.extend(summaries.check(conn, limit=limit))
     return report
 
 

@@ -317,6 +317,7 @@ def _post(
             now=now,
             newest_first=scan.newest_first,
             headers=ext.headers,
+            tz=staged.tz,
         )
     except InsufficientFunds as exc:
         if report.opening_mismatch:  # say why the ledger is not where the platform is

@@ -8,7 +8,9 @@ The checks, in order:
 * ``bills`` — the imported bill rows (:func:`zhangben.imports.check.check_bills`): their
   continuity (missing, duplicate and reordered rows) and each row's ledger entry;
 * ``drift`` — the ledger's balance at each imported row against the platform's balance
-  column (:func:`zhangben.imports.check.check_drift`).
+  column (:func:`zhangben.imports.check.check_drift`);
+* ``periods`` — every closed period's stored figures against their hash and against the
+  entries (:func:`zhangben.core.periods.verify`); not by account.
 
 A new check is one more entry in :data:`CHECKS`; both surfaces then show it.
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
+from zhangben.core.periods import verify as verify_periods
 from zhangben.core.verification import verify as verify_ledger
 from zhangben.imports.check import check_bills, check_drift
 
@@ -29,7 +32,8 @@ class Check:
     """One check's outcome: what it covered and the problems it found (each a sentence)."""
 
     name: str
-    accounts_checked: int
+    #: None for a check that does not go by account (``periods``)
+    accounts_checked: int | None
     rows_checked: int
     #: what ``rows_checked`` counts
     rows: str
@@ -72,8 +76,13 @@ def _drift(conn: Connection) -> Check:
     return Check("drift", r.accounts_checked, r.entries_checked, "platform balances", r.problems)
 
 
+def _periods(conn: Connection) -> Check:
+    r = verify_periods(conn)
+    return Check("periods", None, r.periods_checked, "closed periods", r.problems)
+
+
 #: every check, in the order both surfaces show them
-CHECKS: list[Callable[[Connection], Check]] = [_ledger, _bills, _drift]
+CHECKS: list[Callable[[Connection], Check]] = [_ledger, _bills, _drift, _periods]
 
 
 def verify(conn: Connection) -> Report:

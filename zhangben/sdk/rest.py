@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -44,9 +44,17 @@ class ApiError(Exception):
     def errors(self) -> list[dict]:
         return self.body.get("errors") or []
 
+    @property
+    def findings(self) -> list[dict]:
+        """``period_not_ready``: what the close checks found (check, account, text)."""
+        return self.body.get("findings") or []
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+
+def _time(value: str | None) -> datetime | date | None:
+    """An instant, or a day (``as_of`` of a balance asked for a day)."""
+    if not value:
+        return None
+    return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
 
 
 def _build(cls, data: dict, **convert):
@@ -146,14 +154,118 @@ class Balance:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One group's figures; only the fields of the report's groupings are set. ``opening``
+    and ``closing`` are None for groupings by category or subject."""
+
+    currency: str
+    income: Decimal
+    expense: Decimal
+    entries: int
+    opening: Decimal | None = None
+    closing: Decimal | None = None
+    day: date | None = None
+    month: str | None = None
+    shop: str | None = None
+    account: str | None = None
+    account_name: str | None = None
+    type: str | None = None
+    platform: str | None = None
+    category_id: int | None = None
+    category_name: str | None = None
+    subject_id: int | None = None
+    subject_name: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> ReportRow:
+        def optional(value):
+            return None if value is None else Decimal(value)
+
+        return _build(
+            cls,
+            data,
+            income=Decimal,
+            expense=Decimal,
+            opening=optional,
+            closing=optional,
+            day=date.fromisoformat,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    start: date
+    end: date
+    time_zone: str
+    group_by: list[str]
+    balances: bool
+    rows: list[ReportRow]
+    totals: list[ReportRow]
+
+    @classmethod
+    def from_json(cls, data: dict) -> Report:
+        return cls(
+            start=date.fromisoformat(data["from"]),
+            end=date.fromisoformat(data["to"]),
+            time_zone=data["time_zone"],
+            group_by=data["group_by"],
+            balances=data["balances"],
+            rows=[ReportRow.from_json(r) for r in data["rows"]],
+            totals=[ReportRow.from_json(t) for t in data["totals"]],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     ok: bool
     accounts_checked: int
     entries_checked: int
     problems: list[str] = field(default_factory=list)
-    #: each check of ``zhangben verify`` (ledger, bills, drift): name, ok, accounts_checked,
-    #: rows_checked, rows, problems
+    periods_checked: int = 0
+    #: each check of ``zhangben verify`` (ledger, bills, drift, periods): name, ok,
+    #: accounts_checked (None for periods), rows_checked, rows, problems
     checks: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodsReport:
+    ok: bool
+    periods_checked: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A month of a shop (``shop`` None: the whole ledger). ``accounts`` and ``totals`` are
+    the stored figures (money as ``Decimal``), ``snapshot`` the stored canonical JSON whose
+    SHA-256 is ``snapshot_sha256``."""
+
+    month: str
+    shop: str | None
+    status: str
+    time_zone: str
+    starts_at: datetime
+    ends_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    forced: bool = False
+    snapshot_sha256: str | None = None
+    snapshot: str | None = None
+    accounts: list[dict] = field(default_factory=list)
+    totals: list[dict] = field(default_factory=list)
+    acknowledged: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Period:
+        def money(rows: list[dict]) -> list[dict]:
+            keys = ("opening", "income", "expense", "closing")
+            return [{k: Decimal(v) if k in keys else v for k, v in r.items()} for r in rows]
+
+        return _build(
+            cls, data, starts_at=_time, ends_at=_time, closed_at=_time, accounts=money,
+            totals=money,
+        )  # fmt: skip
 
 
 def _amount(value: Decimal | str | int) -> str:
@@ -169,7 +281,7 @@ def _clean(params: dict) -> dict:
     for key, value in params.items():
         if value is None:
             continue
-        if isinstance(value, datetime):
+        if isinstance(value, datetime | date):
             value = value.isoformat()
         elif isinstance(value, bool):
             value = "true" if value else "false"
@@ -414,18 +526,120 @@ class RestClient:
     def entry(self, entry_id: int) -> Entry:
         return Entry.from_json(self._call("GET", f"/entries/{entry_id}"))
 
-    def balance(self, account: str, *, as_of: datetime | str | None = None) -> Balance:
+    def balance(self, account: str, *, as_of: datetime | date | str | None = None) -> Balance:
+        """Now, or as of an instant, or as of a day (a ``date``: its closing balance)."""
         data = self._call("GET", f"/accounts/{account}/balance", params={"as_of": as_of})
         return _build(Balance, data, balance=Decimal, as_of=_time)
 
-    def balances(self) -> tuple[list[Balance], dict[str, Decimal]]:
-        """Every visible account's balance, and the totals per currency."""
-        data = self._call("GET", "/balances")
+    def balances(
+        self,
+        *,
+        as_of: datetime | date | str | None = None,
+        type: str | None = None,
+        shop: str | list[str] | None = None,
+        status: str | None = None,
+    ) -> tuple[list[Balance], dict[str, Decimal]]:
+        """Every visible account's balance (now, or as of an instant or a day: a ``date`` is
+        its closing balance), and the totals per currency."""
+        params = {"as_of": as_of, "type": type, "shop": shop, "status": status}
+        data = self._call("GET", "/balances", params=params)
         items = [_build(Balance, b, balance=Decimal, as_of=_time) for b in data["items"]]
         return items, {cur: Decimal(v) for cur, v in data["totals"].items()}
 
+    # -- reports -----------------------------------------------------------------------------
+
+    def _report(self, path: str, month, start, end, group_by, shop, account, type) -> Report:
+        if isinstance(group_by, list | tuple):
+            group_by = ",".join(group_by)
+        params = {"month": month, "from": start, "to": end, "group_by": group_by,
+                  "shop": shop, "account": account, "type": type}  # fmt: skip
+        return Report.from_json(self._call("GET", f"/reports/{path}", params=params))
+
+    def report_daily(
+        self,
+        *,
+        month: str | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        group_by: str | list[str] | None = None,
+        shop: str | list[str] | None = None,
+        account: str | list[str] | None = None,
+        type: str | list[str] | None = None,
+    ) -> Report:
+        """日报: a row per business day of ``month`` (``"2026-10"``) or ``start``..``end``
+        (both included), or per day and group (``group_by="shop"``)."""
+        return self._report("daily", month, start, end, group_by, shop, account, type)
+
+    def report_monthly(
+        self,
+        *,
+        month: str | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        group_by: str | list[str] | None = None,
+        shop: str | list[str] | None = None,
+        account: str | list[str] | None = None,
+        type: str | list[str] | None = None,
+    ) -> Report:
+        """A row per business month (``start``/``end`` may be months: ``"2025-11"``)."""
+        return self._report("monthly", month, start, end, group_by, shop, account, type)
+
+    def report_summary(
+        self,
+        *,
+        month: str | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        group_by: str | list[str] | None = None,
+        shop: str | list[str] | None = None,
+        account: str | list[str] | None = None,
+        type: str | list[str] | None = None,
+    ) -> Report:
+        """The range as one period, by account unless ``group_by`` says otherwise."""
+        return self._report("summary", month, start, end, group_by, shop, account, type)
+
     def verify(self) -> VerifyReport:
         return _build(VerifyReport, self._call("GET", "/verify"))
+
+    # -- periods (月结) -----------------------------------------------------------------------
+
+    def periods(self, *, shop: str | None = None) -> tuple[list[Period], dict[str | None, str]]:
+        """Every period closed at least once, and each scope's latest closed month."""
+        data = self._call("GET", "/periods", params={"shop": shop})
+        through = {t["shop"]: t["month"] for t in data["closed_through"]}
+        return [Period.from_json(p) for p in data["items"]], through
+
+    def period(self, month: str, *, shop: str | None = None) -> Period:
+        return Period.from_json(self._call("GET", f"/periods/{month}", params={"shop": shop}))
+
+    def period_checks(self, month: str, *, shop: str | None = None) -> list[dict]:
+        """What stands in the way of closing the month (staff)."""
+        return self._call("GET", f"/periods/{month}/checks", params={"shop": shop})["findings"]
+
+    def close_period(
+        self, month: str, *, shop: str | None = None, force: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Period:  # fmt: skip
+        """Close the month (staff); ``ApiError`` ``period_not_ready`` carries the findings."""
+        body = {"shop": shop, "force": force}
+        data = self._call(
+            "POST", f"/periods/{month}/close", json=body, idempotency_key=idempotency_key
+        )
+        return Period.from_json(data)
+
+    def reopen_period(
+        self, month: str, reason: str, *, shop: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Period:  # fmt: skip
+        body = {"shop": shop, "reason": reason}
+        data = self._call(
+            "POST", f"/periods/{month}/reopen", json=body, idempotency_key=idempotency_key
+        )
+        return Period.from_json(data)
+
+    def verify_periods(self) -> PeriodsReport:
+        """Every closed period's figures and hash, recomputed (staff)."""
+        return _build(PeriodsReport, self._call("GET", "/periods/verify"))
 
 
 def _error(response: httpx.Response) -> ApiError:

@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from zhangben.store import days
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX: SQLite's busy handler alone
@@ -98,6 +100,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
+        days.register_sqlite(dbapi_conn)  # business days in SQL (zb_local_day)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -247,6 +250,21 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A consistent read snapshot (one transaction)."""
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read of several statements that must all see one snapshot: REPEATABLE READ on
+    PostgreSQL (its default, READ COMMITTED, takes a snapshot per statement); on SQLite a
+    transaction, whose snapshot its first read takes."""
+    if engine.dialect.name != "postgresql":
+        with read_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 @contextmanager

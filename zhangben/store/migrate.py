@@ -51,6 +51,8 @@ def target_metadata() -> sa.MetaData:
     from zhangben.store import (  # noqa: F401  (imported for their tables)
         access_tables,
         bills_tables,
+        period_tables,
+        summary_tables,
         tables,
     )
 

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from zhangben.core.postings import rules
-from zhangben.store.writers import zb_post
+from zhangben.store.writers import period_guard, zb_post
 
 PACKAGE = Path(__file__).resolve().parents[3] / "zhangben"
 
@@ -38,3 +38,14 @@ def test_the_staged_writer_reports_only_catalogued_rules():
     reported = set(re.findall(r'RuleBroken\("(R\d+)"', source))
     assert reported == {"R5", "R10", "R11"}
     assert reported <= {r.code for r in rules.RULES}
+    assert "RuleBroken(period_guard.RULE" in source  # R13: what the period guard refused
+
+
+def test_the_period_guard_renders_r13_in_both_databases():
+    """R13 is the last rule, rendered by a trigger on entries: PostgreSQL's SQL file and the
+    SQLite trigger of the migration report the same SQLSTATE, which the writers map to R13."""
+    assert rules.RULES[-1].code == period_guard.RULE == "R13"
+    sql = (PACKAGE / "store" / "writers" / "sql" / "period_guard_v1.sql").read_text("utf-8")
+    assert f"{period_guard.SQLSTATE} R13" in sql and f"ERRCODE = '{period_guard.SQLSTATE}'" in sql
+    migration = next((PACKAGE / "store" / "migrations" / "versions").glob("*_periods.py"))
+    assert f"RAISE(ABORT, '{period_guard.SQLSTATE} period closed')" in migration.read_text("utf-8")

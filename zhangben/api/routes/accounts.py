@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticError
 
 from zhangben.api.auth import Principal, principal
-from zhangben.api.problems import ApiProblem
+from zhangben.api.problems import ApiProblem, invalid
 from zhangben.api.routes.common import AccountNumber, ShopFilter, account_in_reach, local
 from zhangben.api.routing import errors
 from zhangben.api.routing import router as make_router
 from zhangben.api.schemas import (
+    AS_OF_DESCRIPTION,
     MAX_INT32,
     AccountIn,
     AccountList,
@@ -24,11 +28,40 @@ from zhangben.api.schemas import (
     amount_text,
 )
 from zhangben.api.writes import ApiContext, IdempotencyKey, context, idempotent, json_response
+from zhangben.core import reports
 from zhangben.core.errors import NotFound, ValidationError
 from zhangben.core.records import Account
 
 router = make_router()
 TAG = ["accounts"]
+
+AsOf = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.,]+(Z|[+-][0-9:]+)?)?$",
+        description=AS_OF_DESCRIPTION,
+        examples=["2026-10-31", "2026-10-31T12:00:00+08:00"],
+    ),
+]
+_INSTANT = TypeAdapter(Instant)
+
+
+def _as_of(ctx: ApiContext, text: str | None) -> date | datetime | None:
+    """A day (its end) or an instant (naive: in the business time zone)."""
+    if text is None:
+        return None
+    if len(text) == 10:
+        return reports.parse_day(text, "as_of")
+    try:
+        return local(ctx, _INSTANT.validate_python(text))
+    except PydanticError as exc:
+        reason = exc.errors()[0].get("msg", "is not an instant")
+        raise invalid("as_of", f"is not a day (2026-10-31) or an instant: {reason}") from None
+
+
+def _echo(ctx: ApiContext, when: date | datetime | None) -> date | datetime | None:
+    return when.astimezone(ctx.tz) if isinstance(when, datetime) else when
 
 
 def _visible(
@@ -174,23 +207,20 @@ def close_account(
 )
 def get_balance(
     number: AccountNumber,
-    as_of: Annotated[
-        Instant | None,
-        Query(description="sum of the entries with trade time at or before this instant"),
-    ] = None,
+    as_of: AsOf = None,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
 ) -> Response:
     who.require("read")
     account = _get(ctx, who, number)
-    instant = local(ctx, as_of)
-    balance = account.balance if instant is None else ctx.ledger.balance_as_of(number, instant)
+    when = _as_of(ctx, as_of)
+    balance = account.balance if when is None else ctx.ledger.balance_as_of(number, when)
     return json_response(
         BalanceOut(
             account=account.number,
             currency=account.currency,
             balance=amount_text(balance),
-            as_of=instant.astimezone(ctx.tz) if instant else None,
+            as_of=_echo(ctx, when),
         )
     )
 
@@ -206,20 +236,43 @@ def list_balances(
     type: Annotated[str | None, Query(pattern=r"^[^\x00]{1,32}$")] = None,
     shop: ShopFilter = None,
     status: Literal["open", "closed"] | None = None,
+    as_of: AsOf = None,
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
 ) -> Response:
+    """Now, or as of a day (its closing balances) or an instant, for every account at once."""
     who.require("read")
-    found = _visible(ctx, who, type=type, shop=shop, status=status)
+    when = _as_of(ctx, as_of)
+    if when is None:
+        found = [(a, a.balance) for a in _visible(ctx, who, type=type, shop=shop, status=status)]
+    else:
+        found = _visible_as_of(ctx, who, when, type=type, shop=shop, status=status)
     totals: dict[str, Decimal] = {}
-    for a in found:
-        totals[a.currency] = totals.get(a.currency, Decimal(0)) + a.balance
+    for a, balance in found:
+        totals[a.currency] = totals.get(a.currency, Decimal(0)) + balance
+    echo = _echo(ctx, when)
     return json_response(
         BalancesOut(
             items=[
-                BalanceOut(account=a.number, currency=a.currency, balance=amount_text(a.balance))
-                for a in found
+                BalanceOut(
+                    account=a.number, currency=a.currency, balance=amount_text(b), as_of=echo
+                )
+                for a, b in found
             ],
             totals={cur: amount_text(total) for cur, total in sorted(totals.items())},
+            as_of=echo,
         )
+    )
+
+
+def _visible_as_of(ctx: ApiContext, who: Principal, when, *, type, shop, status):
+    """The accounts :func:`_visible` lists, with their balances as of ``when``."""
+    owner = who.owner_id
+    return ctx.ledger.balances_as_of(
+        when,
+        type=type,
+        shop_codes=who.narrow(shop, who.shops),
+        numbers=who.narrow(None, who.accounts),
+        owner_user_id=owner,
+        status=status,
     )

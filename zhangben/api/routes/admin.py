@@ -67,13 +67,14 @@ def add_category(
     "/verify",
     response_model=VerifyOut,
     tags=["service"],
-    summary="The checks of `zhangben verify`: ledger, bills, drift (staff only)",
+    summary="The checks of `zhangben verify`: ledger, bills, drift, periods (staff only)",
     responses=errors("forbidden"),
 )
 def verify(who: Principal = Depends(principal), ctx: ApiContext = Depends(context)) -> VerifyOut:
     """The one verifier's report, as `zhangben verify` shows it: the ledger's balances and
-    chains, the imported bills' continuity and entries, and the ledger's balance at each
-    imported row against the platform's balance column."""
+    chains, the imported bills' continuity and entries, the ledger's balance at each
+    imported row against the platform's balance column, and every closed period's stored
+    figures and hash."""
     who.require_staff()
     report = Imports(ctx.ledger).verify()
     ledger = report.check("ledger")
@@ -81,6 +82,7 @@ def verify(who: Principal = Depends(principal), ctx: ApiContext = Depends(contex
         ok=report.ok,
         accounts_checked=ledger.accounts_checked,
         entries_checked=ledger.rows_checked,
+        periods_checked=report.check("periods").rows_checked,
         problems=report.problems,
         checks=[
             VerifyCheckOut(

@@ -19,6 +19,7 @@ _MONEY_ERRORS = (
     "insufficient_funds",
     "currency_mismatch",
     "account_closed",
+    "period_closed",
     "conflict",
     "idempotency_conflict",
     "idempotency_in_progress",

@@ -4,7 +4,8 @@ A bill row that moves money is an income or an expense on the bill's account, ke
 platform flow (``{platform}:{flow}``, the key a caller posting the same flow by hand with
 ``source=platform, external_id=flow`` gets) and fingerprinted as that income or expense made
 through :meth:`Ledger.income` / :meth:`Ledger.expense` would be. R2 and R3 run on each row as
-it is planned; R6 and R9 on the locked account; R10 and R11 in the staged writer's SQL.
+it is planned; R6 and R9 on the locked account; R10 and R11 in the staged writer's SQL; R13 in
+the period guard on ``entries``.
 
 A file with a balance column may also open the account (:func:`open_balance`): the platform's
 balance before the file's first row becomes one income (or expense) of category 22 期初余额,
@@ -112,8 +113,10 @@ def post(
     now: datetime,
     newest_first: bool,
     headers: tuple[str, ...],
+    tz: ZoneInfo | None = None,
 ) -> Posted:
-    """Lock the account, check R6 and R9, and write the staged rows (R10, R11 in SQL)."""
+    """Lock the account, check R6 and R9, and write the staged rows (R10, R11 in SQL; R13 by
+    the period guard on entries; ``tz`` dates its refusal)."""
     states, _ = execute.lock_states(conn, [account_id], [])
     acc = states.get(account_id)
     if acc is None:
@@ -140,7 +143,7 @@ def post(
             _key, posting_id = exc.facts
             error: LedgerError = rules.flow_posted(posting_id)
         else:
-            error = execute.broken(exc)
+            error = execute.broken(exc, tz)
         raise rules.at(error, _row_label(*exc.position)) from None
 
 

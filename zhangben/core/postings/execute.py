@@ -89,9 +89,12 @@ def lock_states(conn: Connection, refs: list, keys: list) -> tuple[dict, dict]:
     return states, known
 
 
-def broken(exc: RuleBroken) -> errors.LedgerError:
-    """The error for a rule a SQL writer reports broken, worded by :mod:`.rules`."""
+def broken(exc: RuleBroken, tz: ZoneInfo | None = None) -> errors.LedgerError:
+    """The error for a rule a SQL writer reports broken, worded by :mod:`.rules` (``tz``, the
+    business time zone, dates R13's refusal)."""
     detail = exc.facts[0] if exc.facts else ""
+    if exc.rule == "R13":
+        return rules.period_closed(detail, tz or UTC)
     if exc.rule == "R5":
         return rules.key_conflict(detail)
     if exc.rule == "R6":
@@ -118,7 +121,7 @@ def _zb_post(engine: Engine, plan: Plan, tz: ZoneInfo) -> PostingResult:
     try:
         row = zb_post.post(engine, plan, trade_no, MAX_BALANCE_MINOR)
     except RuleBroken as exc:
-        raise broken(exc) from None
+        raise broken(exc, tz) from None
     if row[0]:
         with engine.connect() as conn, conn.begin():
             return _replay(conn, row[1])
@@ -150,9 +153,12 @@ def _bulk(conn: Connection, plan: Plan, tz: ZoneInfo, *, single: bool):
     balances = {a: states[a].balance for a in dict.fromkeys(leg_accounts)}
     now = datetime.now(UTC)
     trade_nos = trade_numbers(plan, todo, now, tz)
-    posting_ids, entry_ids = bulk.write(
-        conn, plan, todo, leg_accounts, after, trade_nos, balances, now
-    )
+    try:
+        posting_ids, entry_ids = bulk.write(
+            conn, plan, todo, leg_accounts, after, trade_nos, balances, now
+        )
+    except RuleBroken as exc:  # R13, from the period guard on entries
+        raise rules.at(broken(exc, tz), plan.label(_dated_item(plan, todo, states, exc))) from None
     if single:
         names = names_for(conn.engine, _chart_ids(plan, plan.legs(0)))
         when = plan.trade_time[0] or now
@@ -181,6 +187,18 @@ def _bulk(conn: Connection, plan: Plan, tz: ZoneInfo, *, single: bool):
     for i, pid in zip(todo, posting_ids, strict=True):
         result[i] = pid
     return _repeats(plan, result, first) if len(todo) < n else result
+
+
+def _dated_item(plan: Plan, todo: list[int], states: dict, exc: RuleBroken) -> int:
+    """The posting the period guard refused: the first with a leg on the refused account
+    dated before the end of its closed period (the guard checks rows in this order too)."""
+    facts = exc.facts[0]
+    for i in todo:
+        when = plan.trade_time[i]
+        if when is not None and when < facts["ends_at"]:
+            if any(states[plan.account[leg]].number == facts["account"] for leg in plan.legs(i)):
+                return i
+    return todo[0]
 
 
 def _repeats(plan: Plan, result: list, first: dict) -> list[int]:

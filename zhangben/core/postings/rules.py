@@ -3,6 +3,8 @@
 A request is refused by the first rule it breaks, and nothing is written. The planner
 (:mod:`.plan`) applies the rules that need no account state (R1–R4) while it builds a plan; the
 rules over locked account state (R6–R11) run here, in plain Python, over the columns of a plan.
+R13 (no entry dated into a closed period) is the database's own: a trigger on ``entries``
+checks every row as it is written, whoever writes it, and this module words what it reports.
 This module is the reference: the two writers that run rules inside SQL (``zb_post`` on
 PostgreSQL, the staged bill writer) render R6–R11 in the same order and report which rule
 failed, and this module words the error. ``tests/conformance`` proves the renderings equal.
@@ -64,6 +66,12 @@ RULES = (
         "only an income, an expense or a whole transfer is reversed, once; "
         "a reversal is never reversed",
     ),  # fmt: skip
+    Rule(
+        "R13",
+        "period",
+        "no entry is dated into a closed period: an account takes no entry dated before the "
+        "end of the latest closed month of its shop or of the whole ledger",
+    ),  # fmt: skip
 )
 
 #: The longest text each field may hold (R2): the columns' sizes.
@@ -121,6 +129,22 @@ def insufficient_funds(number: str, balance: int, after: int) -> errors.Insuffic
 
 def overflow(number: str) -> errors.ValidationError:
     return errors.ValidationError("amount", f"account {number}'s balance would overflow")
+
+
+def period_closed(facts: dict, tz) -> errors.PeriodClosed:
+    """R13, from the facts the period guard reports (``period_guard`` in the writers)."""
+    when = facts["trade_time"].astimezone(tz)
+    ends = facts["ends_at"].astimezone(tz)
+    shop = facts["shop"] or None
+    scope = f"shop {shop}" if shop else "the ledger"
+    return errors.PeriodClosed(
+        f"period {when:%Y-%m} is closed ({scope} is closed through {facts['month']}): "
+        f"account {facts['account']} takes no entry dated {when:%Y-%m-%d %H:%M:%S}; "
+        f"date a correction on or after {ends:%Y-%m-%d}",
+        period=f"{when:%Y-%m}",
+        shop=shop,
+        closed_through=facts["month"],
+    )
 
 
 def key_conflict(key: str) -> errors.IdempotencyConflict:

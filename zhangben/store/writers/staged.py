@@ -14,7 +14,8 @@ number:
    their posting and entry ids (reserved from the sequences in one query, ascending, so the
    balance-after chain follows entry ids);
 3. rules R10 and R11 rendered in SQL (one query, on the first offending row, reported as
-   :class:`RuleBroken` for the core to word);
+   :class:`RuleBroken` for the core to word); R13 is the period guard's, a trigger on
+   ``entries``: its refusal is reported on the first row dated into a closed period;
 4. ``INSERT INTO postings / entries / bill_rows … SELECT`` (one statement each) and one
    balance update of the account.
 
@@ -34,6 +35,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from zhangben.store.writers import period_guard
 from zhangben.store.writers.outcomes import RuleBroken
 from zhangben.store.writers.rows import sqlite_time
 
@@ -256,12 +258,18 @@ def post_staged(stage: Stage, t: Target) -> Posted:
     cur.execute(f"CREATE TEMP TABLE {temp}zb_linked (ord INTEGER, entry_id BIGINT){on_commit}")
     cur.execute("SAVEPOINT zb_import")
     try:
-        entries = _post(stage, t, order, linked=False)
-    except conn.dialect.dbapi.IntegrityError as exc:  # a flow posted already
-        if not _is_unique_violation(exc):
+        try:
+            entries = _post(stage, t, order, linked=False)
+        except conn.dialect.dbapi.IntegrityError as exc:  # a flow posted already
+            if not _is_unique_violation(exc):
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT zb_import")
+            entries = _post(stage, t, order, linked=True)
+    except conn.dialect.dbapi.Error as exc:
+        if not period_guard.refused(exc):
             raise
         cur.execute("ROLLBACK TO SAVEPOINT zb_import")
-        entries = _post(stage, t, order, linked=True)
+        raise _period_closed(stage, t, order, exc) from None
     cur.execute("RELEASE SAVEPOINT zb_import")
     cur.execute("SELECT balance_after FROM zb_post ORDER BY k DESC LIMIT 1")
     last = cur.fetchone()
@@ -402,6 +410,27 @@ def _check(stage: Stage, t: Target) -> None:
     if bad is None:
         return
     raise _broken(t, *bad)
+
+
+def _period_closed(stage: Stage, t: Target, order: str, exc) -> RuleBroken:
+    """R13: the period guard refused an entry; the first row (in posting order) dated before
+    the end of the latest closed period covering the account, with its line."""
+    cur, pg = stage.cursor, stage.pg
+    if pg:
+        facts = period_guard.from_pg(exc).facts[0]
+    else:
+        number, month, shop, ends = period_guard.latest_closed(cur, t.account_id, pg=False)
+        facts = {"account": number, "month": month, "shop": shop, "ends_at": ends}
+    bound = facts["ends_at"] if pg else sqlite_time(facts["ends_at"])
+    cur.execute(
+        "SELECT s.line, s.flow_no, s.order_no, s.trade_time FROM zb_fresh f "  # noqa: S608
+        "JOIN zb_stage s ON s.ord = f.ord WHERE f.net <> 0 AND s.trade_time < {b} "
+        f"ORDER BY f.ord {order} LIMIT 1".format(b="%(b)s" if pg else ":b"),
+        {"b": bound},
+    )
+    line, flow, order_no, when = cur.fetchone()
+    facts["trade_time"] = period_guard.instant(when)
+    return RuleBroken(period_guard.RULE, facts, position=(line, flow, order_no))
 
 
 def _broken(

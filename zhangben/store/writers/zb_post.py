@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from zhangben.store.engine import POOL_RECYCLE_S
+from zhangben.store.writers import period_guard
 from zhangben.store.writers.outcomes import KeyRace, ReversedTwice, RuleBroken
 
 _CALL = "SELECT * FROM zb_post(%b::text, %b::text, %b::text, %b::text, %b::bigint, %b::timestamptz, %b::integer, %b::text, %b::text, %b::text, %b::bigint, %b::boolean, %b::integer, %b::text, %b::bigint, %b::text, %b::integer, %b::integer, %b::text, %b::text, %b::bigint, %b::bigint, %b::integer, %b::text, %b::bigint, %b::text, %b::integer, %b::integer, %b::text, %b::text, %b::bigint, %b::bigint)"  # noqa: E501
@@ -38,7 +39,8 @@ _NO_LEG = (None,) * 10
 def post(engine: Engine, plan, trade_no: str, max_balance: int) -> tuple:
     """Write posting 0 of ``plan``; returns zb_post's result row: (replayed, posting id,
     recorded at, trade time, currency, then per leg: entry id, account id, number, name,
-    shop, balance after, counterparty). Raises :class:`RuleBroken`, :class:`KeyRace` (a
+    shop, balance after, counterparty). Raises :class:`RuleBroken` (R5–R11 from zb_post, R13
+    from the period guard on ``entries``), :class:`KeyRace` (a
     concurrent twin committed the key: ask again) or :class:`ReversedTwice`."""
     legs = plan.legs(0)
     params = (
@@ -65,6 +67,8 @@ def post(engine: Engine, plan, trade_no: str, max_balance: int) -> tuple:
                 callers.lost(caller, server_gone=True)
                 raise
             callers.give(caller)
+            if exc.sqlstate == period_guard.SQLSTATE:  # R13: the trigger on entries refused
+                raise period_guard.from_pg(exc) from None
             rule = _RULES.get(exc.sqlstate or "")
             if rule is not None:
                 raise RuleBroken(rule, exc.diag.message_detail or "") from None

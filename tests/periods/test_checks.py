@@ -58,11 +58,12 @@ def test_missing_days_and_a_continuity_break_are_listed_and_refuse_the_close(sho
     periods = Periods(shop)
     found = periods.checks("2024-03", shop="S3")
     assert [(f.check, f.account) for f in found] == [
-        ("missing_import_days", "ALI"), ("continuity", "JD"),
+        ("missing_import_days", "ALI"), ("continuity", "JD"), ("verify", None),
     ]  # fmt: skip
     assert found[0].text == "account ALI: no import for 2024-03-11..2024-03-31 (21 days)"
     assert found[1].text.startswith("account JD: line ")
     assert "does not follow" in found[1].text
+    assert found[2].text.startswith("jd_wallet account JD:")  # the drift from the gap on
     with pytest.raises(errors.PeriodNotReady) as refused:
         periods.close("2024-03", shop="S3", actor="test")
     assert refused.value.findings == found
@@ -82,6 +83,19 @@ def test_verify_problems_are_findings(shop, tmp_path):
     assert [(f.check, f.text) for f in found] == [
         ("verify", "account MAIN: balance 0.00 but its entries sum to 10.00")
     ]
+
+
+def test_a_hand_posting_that_parts_the_ledger_from_the_platform_is_a_finding(shop, tmp_path):
+    """The bill's chain holds, but the ledger's balance at its rows no longer is the
+    platform's: the drift check of ``zhangben verify`` stands in the way of the close."""
+    import_file(shop, s.write_alipay_csv(tmp_path / "a.csv", days_of_txns(1, 31)), account="ALI")
+    assert Periods(shop).checks("2024-03", shop="S3") == []
+    shop.expense("ALI", "1.00", trade_time=datetime(2024, 3, 5, 12, tzinfo=shop.tz))
+    found = Periods(shop).checks("2024-03", shop="S3")
+    assert [f.check for f in found] == ["verify"]
+    assert found[0].text.startswith("alipay account ALI:") and "difference" in found[0].text
+    with pytest.raises(errors.PeriodNotReady):
+        Periods(shop).close("2024-03", shop="S3", actor="test")
 
 
 def test_an_unused_bill_account_and_another_shop_are_not_checked(shop, tmp_path):

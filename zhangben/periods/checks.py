@@ -8,7 +8,8 @@ account and problem (:class:`~zhangben.core.periods.Finding`).
 * ``continuity`` — breaks in the chain of the platform's balance column over the month's
   imported rows (:mod:`zhangben.imports.continuity`), from the last row before the month;
 * ``verify`` — the problems ``zhangben verify`` reports: the ledger (I1–I3), every imported
-  row against its entry, and the scope's latest closed period, whose closing is this month's
+  row against its entry, the drift of the ledger's balance from the platform's balance
+  column, and the scope's latest closed period, whose closing is this month's
   opening (the bills' chains are the continuity check's, over the month; the other closed
   periods are ``zhangben verify``'s).
 
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Connection
 from zhangben.core import periods
 from zhangben.core.periods import Finding
 from zhangben.core.verification import verify as verify_ledger
-from zhangben.imports.check import BillsReport, check_entries
+from zhangben.imports.check import BillsReport, check_drift, check_entries
 from zhangben.imports.continuity import ChainChecker, ChainPoint
 from zhangben.imports.rows import PLATFORMS
 from zhangben.store.bills_tables import bill_rows, import_batches
@@ -141,7 +142,8 @@ def verify_problems(conn: Connection, scope: Scope) -> list[Finding]:
     bills = BillsReport()
     check_entries(conn, bills)  # the bills' chains are the continuity check's, month by month
     closed = periods.verify(conn, shop=scope.shop, latest=True)  # the month this one follows
-    problems = [*verify_ledger(conn).problems, *bills.problems, *closed.problems]
+    drift = check_drift(conn).problems  # the ledger's balance against the platforms' column
+    problems = [*verify_ledger(conn).problems, *bills.problems, *drift, *closed.problems]
     return [Finding("verify", None, problem) for problem in problems]
 
 

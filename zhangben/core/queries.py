@@ -261,8 +261,9 @@ def _list_statement(shape: tuple) -> sa.Select:
         zero = sa.literal_column("0")
         into = sa.case((entries.c.amount > zero, entries.c.amount), else_=zero)
         out = sa.case((entries.c.amount < zero, -entries.c.amount), else_=zero)
+        split = sa.literal_column(str(_SPLIT), sa.BigInteger)  # inline, as every constant here
         sums = [sa.func.count()]
-        for part in (into // _SPLIT, into % _SPLIT, out // _SPLIT, out % _SPLIT):
+        for part in (into // split, into % split, out // split, out % split):
             sums.append(sa.func.coalesce(sa.func.sum(part), zero))
         return _base_query(sums).where(*conditions)
     if with_total == "stream":

@@ -96,6 +96,12 @@ def test_login_csrf_logout_and_an_expired_session(app_client, demo):
     assert back.headers["location"].startswith("/console/login?expired=1&next=")
     page = app_client.get(back.headers["location"])
     assert "登录已过期，请重新登录" in page.text
+    # an upload (htmx) after the session ended: htmx is told to load the login page
+    login(app_client, "finance")
+    Access(demo).logout(app_client.cookies[COOKIE])
+    upload = app_client.post("/console/imports", headers={"HX-Request": "true"}, data={})
+    assert upload.status_code == 401
+    assert upload.headers["HX-Redirect"] == "/console/login?expired=1"
     # a hostile next= never leaves the console
     csrf = csrf_of(app_client.get("/console/login").text)
     away = app_client.post(

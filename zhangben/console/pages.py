@@ -104,9 +104,12 @@ def login_needed(request: Request, exc: LoginNeeded) -> RedirectResponse:
     if request.method == "GET" and request.url.path != f"{PATH}/":
         query["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     target = f"{PATH}/login" + (f"?{urlencode(query)}" if query else "")
-    response = RedirectResponse(target, status_code=303)
     if request.headers.get("HX-Request"):
-        response.headers["HX-Redirect"] = target
+        # htmx follows a 303 inside its request and would swap the login page into a
+        # fragment: it is told to load the login page instead
+        response = HTMLResponse("", status_code=401, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
     if exc.expired:
         response.delete_cookie(COOKIE, path=PATH)
     return response

@@ -14,10 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.console.support import bad_row_bill, csrf_of, demo_ledger, login
+from tests.web.support import database_down
 from zhangben.access.service import Access
 from zhangben.app import create_app
 from zhangben.console.http import CSP, STATIC
+from zhangben.console.pages import UNAVAILABLE
 from zhangben.console.session import COOKIE, STALE_FORM
+from zhangben.web import outage
 
 VENDOR = STATIC / "vendor"
 
@@ -277,3 +280,17 @@ def test_the_daily_figures_end_at_the_balance(app_client, demo):
     assert data["income"][-1] == pytest.approx(1234.56)
     assert data["expense"][-3] == pytest.approx(99.99)
     assert app_client.get("/console/settings").status_code == 200
+
+
+def test_a_database_outage_is_a_chinese_page_with_503(app_client, engine, caplog):
+    login(app_client, "finance")
+    outage.reset()
+    with database_down(engine):
+        answers = [app_client.get(url) for url in ("/console/", "/console/accounts/ACC001")]
+        answers.append(app_client.post("/console/imports", data={"csrf": "x"}))
+    outage.reset()
+    for answer in answers:
+        assert answer.status_code == 503 and UNAVAILABLE in answer.text
+        assert int(answer.headers["Retry-After"]) >= 1
+    assert all(r.exc_info is None for r in caplog.records if r.name.startswith("zhangben"))
+    assert app_client.get("/console/").status_code == 200  # and back

@@ -8,6 +8,7 @@ facades' blocking calls belong.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import shutil
 import tempfile
@@ -19,7 +20,9 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment
 
 from zhangben.access import sessions
@@ -46,8 +49,49 @@ from zhangben.imports.rows import PLATFORMS, BillFormatError
 from zhangben.imports.runner import ImportRefused
 from zhangben.imports.service import Imports
 from zhangben.settings import Settings
+from zhangben.web import outage
 
-router = APIRouter(prefix=PATH, include_in_schema=False)
+log = logging.getLogger("zhangben.console")
+UNAVAILABLE = "数据库暂时不可用，请稍后刷新页面重试；本次未作任何修改。"
+FAULT = "服务器内部错误，请稍后重试；本次未作任何修改。"
+
+
+class ConsoleRoute(APIRoute):
+    """A database that cannot serve is a Chinese page with 503 and ``Retry-After`` (one log
+    line per failure class: :mod:`zhangben.web.outage`); any other fault a Chinese page with
+    500, logged under ``zhangben.console``. The console's own refusals pass through."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def console_handler(request: Request):
+            try:
+                return await handler(request)
+            except (LoginNeeded, Refused, HTTPException):
+                raise
+            except Exception as exc:
+                wait = outage.unavailable(exc, "console")
+                if wait is None:
+                    log.error("console %s failed", request.url.path, exc_info=exc)
+                    return _plain_page(FAULT, 500)
+                return _plain_page(UNAVAILABLE, 503, {"Retry-After": str(wait)})
+
+        return console_handler
+
+
+def _plain_page(message: str, status: int, headers: dict | None = None) -> HTMLResponse:
+    """A page that needs nothing of the database (no user, no navigation)."""
+    return HTMLResponse(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>账本</title>'
+        f'<link rel="stylesheet" href="{PATH}/static/app/app.css"></head><body><main>'
+        f'<p class="error" role="alert">{message}</p><p><a href="{PATH}/">返回总览</a></p>'
+        "</main></body></html>",
+        status_code=status,
+        headers=headers,
+    )
+
+
+router = APIRouter(prefix=PATH, include_in_schema=False, route_class=ConsoleRoute)
 UPLOAD_PATH = f"{PATH}/imports"
 PAGE_SIZE = 50
 CHART_DAYS = 30

@@ -510,18 +510,38 @@ def imports_page(request: Request) -> HTMLResponse:
     return _imports_page(request, viewer_of(request))
 
 
-_QUOTED = re.compile(r'^"(.*)" ')
+_QUOTED = re.compile(r'^"(.*)" ', re.S)
+#: the reasons of the bill readers (zhangben.imports), worded in Chinese; others are shown as
+#: they are
+_REASONS = (
+    (re.compile(r'^".*" is not an amount$', re.S), "不是有效金额"),
+    (re.compile(r'^".*" is not a time$', re.S), "不是有效时间"),
+    (re.compile(r'^".*" is a date without a time$', re.S), "只有日期，缺少时间"),
+    (re.compile(r'^".*" is larger than .*$', re.S), "金额超过上限"),
+    (re.compile(r'^".*" must not be negative$', re.S), "不能为负数"),
+    (re.compile(r'^".*" is neither .*$', re.S), "既不是收入也不是支出"),
+    (re.compile(r'^".*" is not a known trade status$', re.S), "未知的交易状态"),
+    (re.compile(r"^required (value|time) is empty$"), "必填项为空"),
+)
+
+
+def reason_zh(message: str) -> str:
+    for pattern, text in _REASONS:
+        if pattern.match(message):
+            return text
+    return message
 
 
 def bad_row(error: BillFormatError) -> dict:
     """A refused row for the report: line, column, the raw cell (as the reason quotes it)
-    and the reason."""
+    and the reason, in Chinese where it is a known one (the reader's words beside it)."""
     quoted = _QUOTED.match(error.message)
     return {
         "line": error.line,
         "column": error.column or "",
         "raw": quoted.group(1) if quoted else "",
-        "reason": error.message,
+        "reason": reason_zh(error.message),
+        "detail": error.message,
         "flow": error.flow or error.order or "",
     }
 

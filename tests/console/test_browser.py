@@ -291,4 +291,6 @@ def test_settings_lists_users_keys_and_rules(page, live, shots):
     users = page.locator("#users").inner_text()
     assert "finance" in users and "merchant" in users and "管理员" in users
     assert page.locator("#rules tbody tr").count() > 5
+    rules = page.locator("#rules").inner_text()
+    assert "支付宝" in rules and "收入" in rules and "income" not in rules
     _shot(page, shots, live, "settings")

@@ -24,6 +24,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment
+from starlette.concurrency import run_in_threadpool
 
 from zhangben.access import sessions
 from zhangben.access.service import Access
@@ -229,8 +230,6 @@ async def login(request: Request):
     if not username or not password:
         return _login_page(request, 400, "请输入用户名和密码。", username=username, next=target)
     console = _console(request)
-    from starlette.concurrency import run_in_threadpool
-
     try:
         token, _user, expires = await run_in_threadpool(
             console.access.login,
@@ -263,8 +262,6 @@ async def login(request: Request):
 async def logout(request: Request):
     form = await request.form()
     token = request.cookies.get(COOKIE)
-    from starlette.concurrency import run_in_threadpool
-
     if token:
         viewer = await run_in_threadpool(viewer_of, request)
         if not same(form.get("csrf"), viewer.csrf):
@@ -449,8 +446,6 @@ def export(request: Request, number: str, suffix: str):
 @router.post("/accounts/{number}/reverse")
 async def reverse(request: Request, number: str):
     """冲正 an income or expense entry: a supervisor's action."""
-    from starlette.concurrency import run_in_threadpool
-
     form = await request.form()
     return await run_in_threadpool(_reverse, request, number, dict(form))
 
@@ -548,8 +543,6 @@ def bad_row(error: BillFormatError) -> dict:
 
 @router.post("/imports")
 async def upload(request: Request):
-    from starlette.concurrency import run_in_threadpool
-
     viewer = await run_in_threadpool(viewer_of, request)
     form = await request.form()
     try:

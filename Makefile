@@ -18,11 +18,15 @@ run: install
 	$(BIN)/zhangben serve --demo
 
 ## What the suite needs from the system: PostgreSQL server binaries (the suite starts its own
-## throwaway cluster) and the PHP CLI (the signature is cross-checked against PHP itself).
+## throwaway cluster), the PHP CLI (the signature is cross-checked against PHP itself), and
+## chromium with a CJK font for the console's browser tests (Playwright drives Debian's
+## chromium; its own browser download is not used).
 system-deps:
 	@need=""; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || need="$$need postgresql"; \
 	command -v php >/dev/null || need="$$need php-cli"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need="$$need fonts-wqy-microhei"; \
 	if [ -n "$$need" ]; then echo "installing:$$need"; apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; fi
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from zhangben import __version__
 from zhangben.api import http as rest_api
+from zhangben.console import http as console
 from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings, get_settings
 from zhangben.shopex import http as shopex_api
@@ -21,12 +22,13 @@ from zhangben.yichuan import http as yichuan_api
 log = logging.getLogger("zhangben")
 
 #: The surfaces, mounted in this order (each has ``mount(app: FastAPI, ledger, settings)``).
-SURFACES = (shopex_api, yichuan_api, rest_api)
+SURFACES = (shopex_api, yichuan_api, rest_api, console)
 #: Each surface's paths, for the request metrics and log (anything else is ``service``).
 SURFACE_PATHS = (
     ("shopex", shopex_api.PATHS),
     ("yichuan", (yichuan_api.PREFIX,)),
     ("rest", (rest_api.PREFIX,)),
+    ("console", (console.PREFIX,)),
 )
 
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     shopex_window_seconds: int = 300
     #: 壹川 login sessions live this long (seconds).
     session_ttl_seconds: int = 8 * 3600
+    #: The largest bill file (or ZIP) the console takes in one upload (bytes); larger bills
+    #: go through ``zhangben import``.
+    console_max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     #: Each worker process caches an API key's or a ShopEx app's record this long (seconds)
     #: after reading it, so a revoked key or a changed app takes effect within this time in
     #: every process; 0 reads the database on every request.

@@ -78,3 +78,42 @@ def test_json_log_config_formats_every_logger():
     assert {name: f["()"] for name, f in formatters.items()} == {
         name: "zhangben.web.logs.JsonFormatter" for name in ("default", "access", "zhangben")
     }
+
+
+def test_serve_serves_the_database_named_by_db(tmp_path):
+    """``zhangben --db URL serve`` serves URL, not the default ``./zhangben.db``: the settings
+    the app reads are the command's, not a copy cached before ``--db`` was applied."""
+    import os
+    import subprocess
+    import time
+
+    import httpx
+
+    from tests.conftest import TEST_SECRET_KEY
+    from tests.e2e.test_rest_concurrency import ZHANGBEN, _free_port, stop_server
+
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    target = tmp_path / "named.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k != "ZHANGBEN_DATABASE_URL"}
+    env["ZHANGBEN_SECRET_KEY"] = TEST_SECRET_KEY
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(ZHANGBEN), "--db", f"sqlite:///{target}", "serve", "--demo", "--port", str(port)],
+        cwd=elsewhere,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline, ready = time.monotonic() + 30, None
+        while time.monotonic() < deadline and ready is None:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready is not None and ready.status_code == 200
+    finally:
+        stop_server(proc)
+    assert target.exists() and not (elsewhere / "zhangben.db").exists()

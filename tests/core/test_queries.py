@@ -65,3 +65,27 @@ def test_time_order_refuses_a_keyset_cursor_and_unknown_values(two):
         two.entries(EntryFilter(), order="newest")
     with pytest.raises(ValueError):
         two.entries(EntryFilter(direction="up"))
+
+
+def test_totals_of_a_filter_count_and_sum_each_side(two):
+    """Ledger.entry_totals: the count, money in and money out of every matching entry (not a
+    page), exact past the 64-bit range of a plain SUM."""
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    two.open_account(number="TOT", name="t", shop_code="S009")
+    two.income("TOT", "10.25", trade_time=base, source="alipay")
+    two.income("TOT", "4.75", trade_time=base + timedelta(days=1))
+    two.expense("TOT", "3.10", trade_time=base + timedelta(days=2))
+    totals = two.entry_totals(EntryFilter(account_numbers=["TOT"]))
+    assert (totals.count, totals.income, totals.expense) == (3, Decimal("15"), Decimal("3.1"))
+    assert totals.net == Decimal("11.9")
+    assert two.entry_totals(EntryFilter(account_numbers=["TOT"], sources=["alipay"])).count == 1
+    day_two = two.entry_totals(EntryFilter(shop_codes=["S009"], start=base + timedelta(days=1)))
+    assert (day_two.count, day_two.income, day_two.expense) == (2, Decimal("4.75"), Decimal("3.1"))
+    assert two.entry_totals(EntryFilter(shop_codes=["NOPE"])).count == 0
+    big = "99999999999999.9999"  # MAX_AMOUNT: ten of them pass 2^63 minor units
+    for i in range(5):
+        two.open_account(number=f"BIG{i}", name="b", shop_code="BIG")
+        two.income(f"BIG{i}", big)
+        two.income(f"BIG{i}", big)
+    huge = two.entry_totals(EntryFilter(shop_codes=["BIG"]))
+    assert huge.count == 10 and huge.income == Decimal(big) * 10 and huge.expense == 0

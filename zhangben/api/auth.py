@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from zhangben.access import apikeys
+from zhangben.access.scope import Scope, owner_limit
 from zhangben.access.service import Access
 from zhangben.api.problems import ApiProblem
 from zhangben.core.records import Account, User
@@ -51,7 +52,7 @@ class Principal:
     @property
     def owner_id(self) -> int | None:
         """For a non-staff user: only accounts with this owner are theirs."""
-        return self.user.id if self.user is not None and not self.user.is_staff else None
+        return owner_limit(self.user)
 
     @property
     def operator_id(self) -> int | None:
@@ -59,7 +60,7 @@ class Principal:
 
     @property
     def unrestricted(self) -> bool:
-        return self.shops is None and self.accounts is None and self.owner_id is None
+        return self.scope.unrestricted
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
@@ -69,12 +70,12 @@ class Principal:
         if not self.is_staff:
             raise ApiProblem("forbidden", "only staff may do this")
 
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.shops, self.accounts, self.owner_id)
+
     def may_see(self, account: Account) -> bool:
-        if self.shops is not None and account.shop_code not in self.shops:
-            return False
-        if self.accounts is not None and account.number not in self.accounts:
-            return False
-        return self.owner_id is None or account.owner_user_id == self.owner_id
+        return self.scope.may_see(account)
 
     def check(self, account: Account) -> None:
         if not self.may_see(account):

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from zhangben.cli.common import console, friendly, ledger, open_engine, settings
+from zhangben.settings import get_settings
 from zhangben.store.migrate import upgrade
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -54,6 +55,7 @@ def serve(
 
         load_demo(lg)
     os.environ["ZHANGBEN_DATABASE_URL"] = s.database_url
+    get_settings.cache_clear()  # read before --db applied: the app (and each worker) rereads
     host, port = host or s.host, port or s.port
     console.print(
         f"zhangben serving {lg.database} on http://{host}:{port} (docs: http://{host}:{port}/docs)"

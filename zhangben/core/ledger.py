@@ -301,6 +301,11 @@ class Ledger:
     def count_entries(self, f: EntryFilter | None = None) -> int:
         return self._read_one(lambda c: queries.count_entries(c, f or EntryFilter()))
 
+    def entry_totals(self, f: EntryFilter | None = None) -> queries.Totals:
+        """The count, income and expense of every entry matching ``f`` (the console's
+        totals row)."""
+        return self._read_one(lambda c: queries.sum_entries(c, f or EntryFilter()))
+
     def entry_pages(self, f: EntryFilter | None = None, **paging) -> Iterator[RowPage]:
         """Every entry matching ``f`` as pages of raw rows, for exports
         (:func:`queries.entry_pages`)."""

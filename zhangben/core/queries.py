@@ -256,6 +256,16 @@ def _list_statement(shape: tuple) -> sa.Select:
     conditions = _conditions(numbers, present, direction)
     if with_total == "only":
         return _base_query((sa.func.count(),)).where(*conditions)
+    if with_total == "sums":
+        # each sum split as high × 10⁹ + low (see _SPLIT): no overflow on SQLite
+        zero = sa.literal_column("0")
+        into = sa.case((entries.c.amount > zero, entries.c.amount), else_=zero)
+        out = sa.case((entries.c.amount < zero, -entries.c.amount), else_=zero)
+        split = sa.literal_column(str(_SPLIT), sa.BigInteger)  # inline, as every constant here
+        sums = [sa.func.count()]
+        for part in (into // split, into % split, out // split, out % split):
+            sums.append(sa.func.coalesce(sa.func.sum(part), zero))
+        return _base_query(sums).where(*conditions)
     if with_total == "stream":
         # an export's page: one step, walking an index backwards from the cursor (an IN over
         # thousands of ids would be hashed against a scan of the whole table, every page)
@@ -340,6 +350,31 @@ def count_entries(conn: Connection, f: EntryFilter) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Totals:
+    """What every entry matching a filter adds up to: their count, the money in and the
+    money out (both positive)."""
+
+    count: int
+    income: Decimal
+    expense: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.income - self.expense
+
+
+def sum_entries(conn: Connection, f: EntryFilter) -> Totals:
+    """The count and the sums in and out of the entries matching ``f`` (one statement)."""
+    statement, params = list_statement(f, 0, 0, None, "sums")
+    count, in_high, in_low, out_high, out_low = _fetch(conn, statement, params)[0]
+    return Totals(
+        int(count),
+        from_minor(int(in_high) * _SPLIT + int(in_low)),
+        from_minor(int(out_high) * _SPLIT + int(out_low)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class RowPage:
     """Raw rows (fields :data:`ROW_FIELDS`) and the chart's names for their ids."""
 
@@ -420,8 +455,9 @@ def list_statement(
     order: str = "id_desc",
 ) -> tuple[sa.Select, dict]:
     """The statement of :func:`list_entries` and its parameters (also used by the benchmarks
-    to run the very same SQL directly). ``with_total="only"``: the count alone; ``"stream"``:
-    a keyset page in one step, without offset, newest first (:func:`entry_pages`)."""
+    to run the very same SQL directly). ``with_total="only"``: the count alone; ``"sums"``:
+    the count and the sums in and out (:func:`sum_entries`); ``"stream"``: a keyset page in
+    one step, without offset, newest first (:func:`entry_pages`)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
     if before_id is not None and order != "id_desc":

@@ -1,0 +1,1 @@
+"""The finance console: server-rendered pages for finance staff under ``/console``."""

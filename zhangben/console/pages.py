@@ -1,0 +1,624 @@
+"""The console's pages: 总览, 账户 and an account's flow, 导入, 设置, and logging in and out.
+
+Each route translates: the URL's filters or the form into calls on the facades, the results
+into a template. The routes are plain ``def``: FastAPI runs them in its thread pool, where the
+facades' blocking calls belong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment
+from starlette.concurrency import run_in_threadpool
+
+from zhangben.access import sessions
+from zhangben.access.service import Access
+from zhangben.console import filters
+from zhangben.console.format import CHANNEL_LABELS
+from zhangben.console.session import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    PATH,
+    ROLE_LABELS,
+    STALE_FORM,
+    STORED_ROLES,
+    Viewer,
+    new_login_csrf,
+    same,
+)
+from zhangben.core.errors import LedgerError, NotFound
+from zhangben.core.ledger import Ledger
+from zhangben.core.queries import ENTRY_TYPES
+from zhangben.core.records import Account
+from zhangben.exports.flows import Format, export_flows, filename
+from zhangben.imports.rows import PLATFORMS, BillFormatError
+from zhangben.imports.runner import ImportRefused
+from zhangben.imports.service import Imports
+from zhangben.settings import Settings
+from zhangben.web import outage
+
+log = logging.getLogger("zhangben.console")
+UNAVAILABLE = "数据库暂时不可用，请稍后刷新页面重试；本次未作任何修改。"
+FAULT = "服务器内部错误，请稍后重试；本次未作任何修改。"
+
+
+class ConsoleRoute(APIRoute):
+    """A database that cannot serve is a Chinese page with 503 and ``Retry-After`` (one log
+    line per failure class: :mod:`zhangben.web.outage`); any other fault a Chinese page with
+    500, logged under ``zhangben.console``. The console's own refusals pass through."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def console_handler(request: Request):
+            try:
+                return await handler(request)
+            except (LoginNeeded, Refused, HTTPException):
+                raise
+            except Exception as exc:
+                wait = outage.unavailable(exc, "console")
+                if wait is None:
+                    log.error("console %s failed", request.url.path, exc_info=exc)
+                    return _plain_page(FAULT, 500)
+                return _plain_page(UNAVAILABLE, 503, {"Retry-After": str(wait)})
+
+        return console_handler
+
+
+def _plain_page(message: str, status: int, headers: dict | None = None) -> HTMLResponse:
+    """A page that needs nothing of the database (no user, no navigation)."""
+    return HTMLResponse(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>账本</title>'
+        f'<link rel="stylesheet" href="{PATH}/static/app/app.css"></head><body><main>'
+        f'<p class="error" role="alert">{message}</p><p><a href="{PATH}/">返回总览</a></p>'
+        "</main></body></html>",
+        status_code=status,
+        headers=headers,
+    )
+
+
+router = APIRouter(prefix=PATH, include_in_schema=False, route_class=ConsoleRoute)
+UPLOAD_PATH = f"{PATH}/imports"
+PAGE_SIZE = 50
+CHART_DAYS = 30
+NO_ACCOUNT = "账户不存在，或您无权查看该账户。"
+
+
+@dataclass
+class Console:
+    ledger: Ledger
+    access: Access
+    imports: Imports
+    env: Environment
+    settings: Settings
+
+
+class LoginNeeded(Exception):
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+class Refused(Exception):
+    """A page the viewer may not see or that does not exist: a page with the message."""
+
+    def __init__(self, viewer: Viewer, message: str, status: int = 403) -> None:
+        self.viewer, self.message, self.status = viewer, message, status
+
+
+def _console(request: Request) -> Console:
+    return request.app.state.zb_console
+
+
+def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    console = _console(request)
+    html = console.env.get_template(template).render(
+        request=request, prefix=PATH, role_labels=ROLE_LABELS, **context
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def viewer_of(request: Request) -> Viewer:
+    """The logged-in user, or :class:`LoginNeeded` (with ``expired`` when a cookie was sent
+    but its session is over: expired, logged out elsewhere, user disabled)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise LoginNeeded(expired=False)
+    user = _console(request).access.session_user(token, datetime.now(UTC))
+    if user is None:
+        raise LoginNeeded(expired=True)
+    return Viewer(user, token)
+
+
+def login_needed(request: Request, exc: LoginNeeded) -> RedirectResponse:
+    query = {"expired": "1"} if exc.expired else {}
+    if request.method == "GET" and request.url.path != f"{PATH}/":
+        query["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = f"{PATH}/login" + (f"?{urlencode(query)}" if query else "")
+    if request.headers.get("HX-Request"):
+        # htmx follows a 303 inside its request and would swap the login page into a
+        # fragment: it is told to load the login page instead
+        response = HTMLResponse("", status_code=401, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
+    if exc.expired:
+        response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+def refused(request: Request, exc: Refused) -> HTMLResponse:
+    return render(
+        request, "message.html", exc.status, viewer=exc.viewer, message=exc.message, nav=""
+    )
+
+
+def _visible_accounts(console: Console, viewer: Viewer) -> list[Account]:
+    scope = viewer.scope
+    found = console.ledger.accounts(owner_user_id=scope.owner_id)
+    return [a for a in found if scope.may_see(a)]
+
+
+def _account(console: Console, viewer: Viewer, number: str) -> Account:
+    """The account of ``number`` if the viewer may see it; the same refusal whether it does
+    not exist or is someone else's (nothing to learn by editing the URL)."""
+    try:
+        account = console.ledger.account(number)
+    except (NotFound, LedgerError):
+        raise Refused(viewer, NO_ACCOUNT, 404) from None
+    if not viewer.scope.may_see(account):
+        raise Refused(viewer, NO_ACCOUNT, 404)
+    return account
+
+
+# -- logging in and out --------------------------------------------------------------------
+
+
+def _login_page(request: Request, status: int = 200, error: str | None = None, **kw):
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
+    notice = "登录已过期，请重新登录。" if request.query_params.get("expired") else None
+    if request.query_params.get("bye"):
+        notice = "您已退出登录。"
+    response = render(
+        request,
+        "login.html",
+        status,
+        csrf=token,
+        error=error,
+        notice=notice,
+        next=kw.get("next") or request.query_params.get("next") or "",
+        username=kw.get("username", ""),
+        viewer=None,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=PATH)
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of the console itself (never another host)."""
+    if target.startswith(PATH + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return f"{PATH}/"
+
+
+@router.post("/login")
+async def login(request: Request):
+    form = await request.form()
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    target = _safe_next(str(form.get("next") or ""))
+    if not same(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return _login_page(request, 403, STALE_FORM, username=username, next=target)
+    if not username or not password:
+        return _login_page(request, 400, "请输入用户名和密码。", username=username, next=target)
+    console = _console(request)
+    try:
+        token, _user, expires = await run_in_threadpool(
+            console.access.login,
+            username[:64],
+            password[:1024],
+            ip=request.client.host if request.client else None,
+            now=datetime.now(UTC),
+            ttl_seconds=console.settings.session_ttl_seconds,
+        )
+    except sessions.LoginThrottled as exc:
+        message = f"登录失败次数过多，请 {sessions.wait_text(exc.retry_after)} 后再试。"
+        return _login_page(request, 429, message, username=username, next=target)
+    except sessions.LoginFailed:
+        return _login_page(request, 401, "用户名或密码错误。", username=username, next=target)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=console.settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        path=PATH,
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PATH)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request):
+    form = await request.form()
+    token = request.cookies.get(COOKIE)
+    if token:
+        viewer = await run_in_threadpool(viewer_of, request)
+        if not same(form.get("csrf"), viewer.csrf):
+            return render(request, "message.html", 403, viewer=viewer, message=STALE_FORM, nav="")
+        await run_in_threadpool(_console(request).access.logout, token)
+    response = RedirectResponse(f"{PATH}/login?bye=1", status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+# -- 总览 ---------------------------------------------------------------------------------------
+
+
+def _local_midnight(console: Console, when: datetime) -> datetime:
+    local = when.astimezone(console.ledger.tz)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@router.get("/")
+def overview(request: Request) -> HTMLResponse:
+    console = _console(request)
+    viewer = viewer_of(request)
+    accounts = _visible_accounts(console, viewer)
+    groups: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal(0)])
+    for a in accounts:
+        group = groups[(a.shop_code or "（未分店铺）", a.type)]
+        group[0] += 1
+        group[1] += a.balance
+    today = _local_midnight(console, datetime.now(UTC))
+    month = today.replace(day=1)
+    scoped = viewer.scope.entries()
+    figures = {
+        "今日": console.ledger.entry_totals(replace(scoped, start=today)),
+        "本月": console.ledger.entry_totals(replace(scoped, start=month)),
+    }
+    last_imports = []
+    for a in accounts:
+        if a.type in PLATFORMS:
+            records = console.imports.records(account_number=a.number, limit=1)
+            last_imports.append((a, records[0] if records else None))
+    return render(
+        request,
+        "overview.html",
+        viewer=viewer,
+        nav="overview",
+        groups=sorted(groups.items()),
+        total=sum((a.balance for a in accounts), Decimal(0)),
+        figures=figures,
+        last_imports=last_imports,
+    )
+
+
+@router.get("/overview/daily.json")
+def daily(request: Request) -> JSONResponse:
+    """Daily income, expense and closing balance of the viewer's accounts over the last
+    :data:`CHART_DAYS` days (up to today, or up to the last day with entries when the recent
+    days have none). Income and expense are entries by sign (transfers included)."""
+    console = _console(request)
+    viewer = viewer_of(request)
+    scoped = viewer.scope.entries()
+    ledger = console.ledger
+    end = _local_midnight(console, datetime.now(UTC)) + timedelta(days=1)
+    if not ledger.entry_totals(replace(scoped, start=end - timedelta(days=CHART_DAYS))).count:
+        newest = ledger.entries(scoped, limit=1, with_total=False).items
+        if newest:
+            end = _local_midnight(console, newest[0].trade_time) + timedelta(days=1)
+    days = [end - timedelta(days=CHART_DAYS - i) for i in range(CHART_DAYS)]
+    per_day = [
+        ledger.entry_totals(replace(scoped, start=day, end=day + timedelta(days=1))) for day in days
+    ]
+    balance = sum((a.balance for a in _visible_accounts(console, viewer)), Decimal(0))
+    balance -= ledger.entry_totals(replace(scoped, start=end)).net  # entries after the window
+    closing = []
+    for totals in reversed(per_day):
+        closing.append(balance)
+        balance -= totals.net
+    closing.reverse()
+    return JSONResponse(
+        {
+            "tz": str(ledger.tz),
+            "days": [d.strftime("%Y-%m-%d") for d in days],
+            "timestamps": [int(d.timestamp()) for d in days],
+            "income": [float(t.income) for t in per_day],
+            "expense": [float(t.expense) for t in per_day],
+            "balance": [float(b) for b in closing],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- 账户 ---------------------------------------------------------------------------------------
+
+
+@router.get("/accounts")
+def accounts_page(request: Request) -> HTMLResponse:
+    console = _console(request)
+    viewer = viewer_of(request)
+    return render(
+        request,
+        "accounts.html",
+        viewer=viewer,
+        nav="accounts",
+        accounts=_visible_accounts(console, viewer),
+    )
+
+
+def _chart_choices(console: Console) -> list[tuple[int, str]]:
+    return [(item.id, item.name) for item in console.ledger.chart()]
+
+
+def render_account(
+    request: Request,
+    viewer: Viewer,
+    number: str,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    console = _console(request)
+    account = _account(console, viewer, number)
+    query = filters.parse(request.query_params, console.ledger.tz, account.id)
+    page = totals = None
+    if not query.errors:
+        page = console.ledger.entries(
+            query.filter, limit=PAGE_SIZE, before_id=query.before, with_total=False
+        )
+        totals = console.ledger.entry_totals(query.filter)
+    if query.errors and status == 200:
+        status = 400
+    if notice is None and request.query_params.get("done") == "reversed":
+        notice = "已冲正：新增一笔冲正流水，原流水保留。"
+    return render(
+        request,
+        "account.html",
+        status,
+        viewer=viewer,
+        nav="accounts",
+        account=account,
+        query=query,
+        page=page,
+        totals=totals,
+        types=ENTRY_TYPES,
+        categories=_chart_choices(console),
+        notice=notice,
+        error=error,
+    )
+
+
+@router.get("/accounts/{number}")
+def account_page(request: Request, number: str) -> HTMLResponse:
+    return render_account(request, viewer_of(request), number)
+
+
+@router.get("/accounts/{number}/export.{suffix}")
+def export(request: Request, number: str, suffix: str):
+    """Every entry of the filtered view (not only the page shown), as CSV or XLSX."""
+    console = _console(request)
+    viewer = viewer_of(request)
+    account = _account(console, viewer, number)
+    if suffix not in Format.__members__:
+        raise Refused(viewer, "只能导出 CSV 或 XLSX。", 404)
+    query = filters.parse(request.query_params, console.ledger.tz, account.id)
+    if query.errors:
+        return render_account(request, viewer, number, 400)
+    fmt_ = Format(suffix)
+    chunks = export_flows(console.ledger, query.filter, fmt_)
+    first = next(chunks)
+    name = filename(fmt_, datetime.now(UTC), console.ledger.tz)
+    ascii_name = f"flows-{name.split('-', 1)[1]}"
+    return StreamingResponse(
+        itertools.chain([first], chunks),
+        media_type=fmt_.media_type,
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/accounts/{number}/reverse")
+async def reverse(request: Request, number: str):
+    """冲正 an income or expense entry: a supervisor's action."""
+    form = await request.form()
+    return await run_in_threadpool(_reverse, request, number, dict(form))
+
+
+def _reverse(request: Request, number: str, form: dict):
+    console = _console(request)
+    viewer = viewer_of(request)
+    account = _account(console, viewer, number)
+    if not same(form.get("csrf"), viewer.csrf):
+        return render_account(request, viewer, number, 403, error=STALE_FORM)
+    if not viewer.can("supervisor"):
+        return render_account(
+            request, viewer, number, 403, error="冲正需要主管权限，未作任何修改。"
+        )
+    entry_id = str(form.get("entry_id") or "")
+    try:
+        entry = console.ledger.entry(int(entry_id)) if entry_id.isdigit() else None
+    except LedgerError:
+        entry = None
+    if entry is None or entry.account_id != account.id:
+        return render_account(request, viewer, number, 404, error="流水不存在，未作任何修改。")
+    try:
+        console.ledger.reverse_entry(
+            entry.id, operator_id=viewer.user.id, remark=str(form.get("remark") or "")[:200]
+        )
+    except LedgerError as exc:
+        return render_account(request, viewer, number, 409, error=f"未能冲正：{exc}")
+    return RedirectResponse(f"{PATH}/accounts/{quote(number)}?done=reversed", status_code=303)
+
+
+# -- 导入 ---------------------------------------------------------------------------------------
+
+
+def _bill_accounts(console: Console, viewer: Viewer) -> list[Account]:
+    return [a for a in _visible_accounts(console, viewer) if a.type in PLATFORMS and a.is_open]
+
+
+def _imports_page(request: Request, viewer: Viewer, status: int = 200, **result):
+    console = _console(request)
+    numbers = {a.number for a in _visible_accounts(console, viewer)}
+    records = [r for r in console.imports.records(limit=200) if r.account_number in numbers]
+    return render(
+        request,
+        "imports.html",
+        status,
+        viewer=viewer,
+        nav="imports",
+        accounts=_bill_accounts(console, viewer),
+        records=records[:30],
+        max_mib=console.settings.console_max_upload_bytes // (1024 * 1024),
+        **result,
+    )
+
+
+@router.get("/imports")
+def imports_page(request: Request) -> HTMLResponse:
+    return _imports_page(request, viewer_of(request))
+
+
+_QUOTED = re.compile(r'^"(.*)" ', re.S)
+#: the reasons of the bill readers (zhangben.imports), worded in Chinese; others are shown as
+#: they are
+_REASONS = (
+    (re.compile(r'^".*" is not an amount$', re.S), "不是有效金额"),
+    (re.compile(r'^".*" is not a time$', re.S), "不是有效时间"),
+    (re.compile(r'^".*" is a date without a time$', re.S), "只有日期，缺少时间"),
+    (re.compile(r'^".*" is larger than .*$', re.S), "金额超过上限"),
+    (re.compile(r'^".*" must not be negative$', re.S), "不能为负数"),
+    (re.compile(r'^".*" is neither .*$', re.S), "既不是收入也不是支出"),
+    (re.compile(r'^".*" is not a known trade status$', re.S), "未知的交易状态"),
+    (re.compile(r"^required (value|time) is empty$"), "必填项为空"),
+)
+
+
+def reason_zh(message: str) -> str:
+    for pattern, text in _REASONS:
+        if pattern.match(message):
+            return text
+    return message
+
+
+def bad_row(error: BillFormatError) -> dict:
+    """A refused row for the report: line, column, the raw cell (as the reason quotes it)
+    and the reason, in Chinese where it is a known one (the reader's words beside it)."""
+    quoted = _QUOTED.match(error.message)
+    return {
+        "line": error.line,
+        "column": error.column or "",
+        "raw": quoted.group(1) if quoted else "",
+        "reason": reason_zh(error.message),
+        "detail": error.message,
+        "flow": error.flow or error.order or "",
+    }
+
+
+@router.post("/imports")
+async def upload(request: Request):
+    viewer = await run_in_threadpool(viewer_of, request)
+    form = await request.form()
+    try:
+        return await run_in_threadpool(_import, request, viewer, form)
+    finally:
+        await form.close()
+
+
+def _import(request: Request, viewer: Viewer, form) -> HTMLResponse:
+    console = _console(request)
+    if not same(form.get("csrf"), viewer.csrf):
+        return _imports_page(request, viewer, 403, error=STALE_FORM)
+    if not viewer.can("clerk"):
+        return _imports_page(request, viewer, 403, error="导入需要出纳权限。")
+    number = str(form.get("account") or "")
+    allowed = {a.number: a for a in _bill_accounts(console, viewer)}
+    if number not in allowed:
+        return _imports_page(
+            request, viewer, 400, error="请选择一个账单账户。" if not number else NO_ACCOUNT
+        )
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _imports_page(request, viewer, 400, error="请选择要导入的账单文件。")
+    name = Path(upload.filename).name[:200]
+    with tempfile.TemporaryDirectory(prefix="zb-console-") as folder:
+        path = Path(folder) / (re.sub(r"[^\w.\-]", "_", name) or "bill")
+        with open(path, "wb") as out:
+            shutil.copyfileobj(upload.file, out, 1024 * 1024)
+        try:
+            report = console.imports.import_file(
+                path, account=number, skip_bad_rows=True, operator_id=viewer.user.id
+            )
+        except BillFormatError as exc:
+            return _imports_page(
+                request, viewer, 422, error=f"无法识别为账单，未导入任何内容：{exc}", filename=name
+            )
+        except ImportRefused as exc:
+            return _imports_page(
+                request, viewer, 422, error=f"该文件不属于所选账户，未导入任何内容：{exc}"
+            )
+        except LedgerError as exc:
+            return _imports_page(request, viewer, 422, error=f"导入被拒绝，未写入任何内容：{exc}")
+    return _imports_page(
+        request,
+        viewer,
+        report=report,
+        filename=name,
+        bad_rows=[bad_row(e) for e in report.bad_rows],
+        channel=CHANNEL_LABELS.get(report.platform, report.platform),
+    )
+
+
+# -- 设置 ---------------------------------------------------------------------------------------
+
+
+@router.get("/settings")
+def settings_page(request: Request) -> HTMLResponse:
+    console = _console(request)
+    viewer = viewer_of(request)
+    if not viewer.can("admin"):
+        raise Refused(viewer, "设置页面需要管理员权限。")
+    users = console.ledger.users()
+    owned: dict[int, list[str]] = defaultdict(list)
+    for a in console.ledger.accounts():
+        if a.owner_user_id is not None:
+            owned[a.owner_user_id].append(a.number)
+    rules, names = console.imports.rules()
+    return render(
+        request,
+        "settings.html",
+        viewer=viewer,
+        nav="settings",
+        users=users,
+        owned=owned,
+        stored_roles=STORED_ROLES,
+        keys=console.access.api_keys(),
+        rules=rules,
+        names=names,
+    )

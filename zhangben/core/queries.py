@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -383,6 +383,116 @@ def entry_pages(
             if upcoming is None:
                 return
             page = upcoming.result()
+
+
+#: The fields of an export statement (:func:`export_statement`): a raw row's, then the names
+#: of its category and subject.
+EXPORT_FIELDS: tuple[str, ...] = (*ROW_FIELDS, "category_name", "subject_name")
+
+
+def export_statement(
+    f: EntryFilter, *, below: int | None = None, floor: int | None = None
+) -> tuple[sa.Select, dict]:
+    """The entries matching ``f`` with ``floor <= id < below`` (either bound optional), newest
+    first, fields :data:`EXPORT_FIELDS`: the list's filter (the same conditions, built here
+    only), as one statement for the database to turn into a file itself (a ``COPY``, see
+    :func:`copied_pages`)."""
+    stream, params = list_statement(f, 0, 0, below, "stream")
+    params.pop("zb_limit")
+    statement = _EXPORT_STATEMENTS.get((stream, floor is not None))
+    if statement is None:
+        category, subject = chart.alias("category"), chart.alias("subject")
+        page = stream.limit(None).order_by(None).subquery("page")
+        statement = (
+            sa.select(
+                *page.c,
+                category.c.name.label("category_name"),
+                subject.c.name.label("subject_name"),
+            )
+            .select_from(
+                page.outerjoin(category, category.c.id == page.c.category_id).outerjoin(
+                    subject, subject.c.id == page.c.subject_id
+                )
+            )
+            .order_by(page.c.id.desc())
+        )
+        if floor is not None:
+            statement = statement.where(page.c.id >= sa.bindparam("zb_floor"))
+        statement = _EXPORT_STATEMENTS.setdefault((stream, floor is not None), statement)
+    if floor is not None:
+        params["zb_floor"] = floor
+    return statement, params
+
+
+_EXPORT_STATEMENTS: dict[tuple, sa.Select] = {}
+_FLOOR_STATEMENTS: weakref.WeakKeyDictionary[sa.Select, sa.Select] = weakref.WeakKeyDictionary()
+
+
+def _page_floor(conn: Connection, f: EntryFilter, below: int | None, size: int) -> int | None:
+    """The lowest id of the next ``size`` entries matching ``f`` below ``below``; ``None``
+    when fewer are left (the last page has no lower bound)."""
+    stream, params = list_statement(f, size - 1, 0, below, "stream")
+    floor = _FLOOR_STATEMENTS.get(stream)
+    if floor is None:
+        page = stream.subquery("page")
+        floor = sa.select(sa.func.count(), sa.func.min(page.c.id)).select_from(page)
+        floor = _FLOOR_STATEMENTS.setdefault(stream, floor)
+    count, lowest = _fetch(conn, floor, params)[0]
+    return lowest if count == size else None
+
+
+def copied_pages(
+    engine: Engine,
+    f: EntryFilter,
+    render: Callable[[sa.Subquery], sa.Select],
+    *,
+    page_size: int = 5000,
+    before_id: int | None = None,
+) -> Iterator[tuple[int, list[bytes]]]:
+    """PostgreSQL only: the export of :func:`entry_pages`, rendered by the database.
+    ``render(rows)`` turns the subquery of :func:`export_statement` into the file's cells;
+    each page is ``COPY (that) TO STDOUT (FORMAT csv)``, yielded as (rows, bytes). The pages
+    are id ranges, ``[lowest id of the next page_size entries, cursor)``: each is a read of its
+    own, read whole before it is handed on (a slow reader holds no connection), the next one
+    read ahead in a thread; the rows are those :func:`entry_pages` gives."""
+
+    def read(below: int | None) -> tuple[int, list[bytes], int | None]:
+        with read_statement(engine) as conn:
+            floor = _page_floor(conn, f, below, page_size)
+            statement, params = export_statement(f, below=below, floor=floor)
+            copy, text, bound = _COPIES.get((statement, render), (None, None, {}))
+            lists = any(isinstance(v, list) for v in params.values())
+            if text is None or lists:
+                copy = copy if copy is not None else render(statement.subquery("entry"))
+                compiled = copy.params(params).compile(
+                    dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+                )
+                text, bound = compiled.string, compiled.params
+                if not lists:  # an expanded list is one bind per item: compiled each time
+                    _COPIES[(statement, render)] = (copy, text, bound)
+            else:
+                bound = {**bound, **params}
+            bound = {
+                k: _INSTANT.process_bind_param(v, conn.dialect) if isinstance(v, datetime) else v
+                for k, v in bound.items()
+            }
+            cursor = conn.connection.driver_connection.cursor()
+            with cursor.copy(f"COPY ({text}) TO STDOUT (FORMAT csv)", bound) as out:
+                chunks = [bytes(data) for data in out]
+            return cursor.rowcount, chunks, floor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="zb-export") as ahead:
+        rows, chunks, floor = read(before_id)
+        while True:
+            upcoming = ahead.submit(read, floor) if floor is not None else None
+            yield rows, chunks
+            if upcoming is None:
+                return
+            rows, chunks, floor = upcoming.result()
+
+
+#: (export statement, render) → the COPY's select and its SQL, built once
+_COPIES: dict[tuple, tuple] = {}
 
 
 _SQL_TEXT: weakref.WeakKeyDictionary[sa.Select, str] = weakref.WeakKeyDictionary()

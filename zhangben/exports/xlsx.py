@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from xml.sax.saxutils import quoteattr
 
+from zhangben.exports.clock import LocalClock
 from zhangben.exports.layout import DATETIME_FORMAT, INTEGER_FORMAT, MONEY_FORMAT, Column
 
 #: Excel's rows per sheet, the header included
@@ -155,6 +156,7 @@ class XlsxStream:
         )
         self._letters = [column_letter(i) for i in range(len(self.columns))]
         self._kinds = [c.kind for c in self.columns]
+        self._clock = LocalClock(tz)
         self._sheets: list[tuple[str, int]] = []  # (name, last row) of every closed sheet
         self._sheet = None
         self._row = 0
@@ -201,7 +203,7 @@ class XlsxStream:
         self._sheet, self._bytes = None, 0
 
     def add(self, rows: Iterable[Sequence]) -> bytes:
-        letters, kinds, tz = self._letters, self._kinds, self.tz
+        letters, kinds = self._letters, self._kinds
         special, long_text = _SPECIAL.search, MAX_TEXT
         if self._sheet is None:
             self._open_sheet()
@@ -214,7 +216,8 @@ class XlsxStream:
             parts.clear()
             pending = 0
 
-        serials: dict[datetime, str] = {}  # rows often share an instant (an import's)
+        serial_of = self._clock.serial
+        last_instant, last_serial = None, ""  # rows often share an instant (an import's)
         n = self._row
         for row in rows:
             if n >= MAX_ROWS or self._bytes + 4 * pending > MAX_SHEET_BYTES:
@@ -246,10 +249,9 @@ class XlsxStream:
                             f"{money_text(value)}</t></is></c>"
                         )
                 elif kind == "datetime":
-                    serial = serials.get(value)
-                    if serial is None:
-                        serial = serials[value] = excel_serial(value, tz)
-                    append(f'<c r="{letter}{n}" s="2"><v>{serial}</v></c>')
+                    if value != last_instant:
+                        last_instant, last_serial = value, serial_of(value)
+                    append(f'<c r="{letter}{n}" s="2"><v>{last_serial}</v></c>')
                 else:
                     append(f'<c r="{letter}{n}" s="3"><v>{value}</v></c>')
             append("</row>")

@@ -1,0 +1,56 @@
+"""Instants on the business time zone's wall clock, cheaply: the zone's offset is looked up
+once per UTC hour (``astimezone`` on every cell was the largest single cost of an export),
+the rest is integer arithmetic. Exact: an hour whose offset changes inside it, or is not a
+whole number of hours (for the text), takes the slow way."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+#: "MM:SS" of every second of an hour
+_MMSS = tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60))
+_UNIX_DAY = 25569  # Excel's serial of 1970-01-01
+
+
+class LocalClock:
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        #: UTC hour → (local "YYYY-MM-DD HH:" or None, offset in seconds or None)
+        self._hours: dict[int, tuple[str | None, int | None]] = {}
+
+    def _hour(self, hour: int) -> tuple[str | None, int | None]:
+        try:
+            start = datetime.fromtimestamp(hour * 3600, self.tz)
+            offset = start.utcoffset()
+            end = datetime.fromtimestamp(hour * 3600 + 3599, self.tz).utcoffset()
+        except (OverflowError, ValueError):  # the calendar's edges: the slow way says
+            start, offset, end = None, None, 0
+        if offset != end:
+            known = (None, None)  # a change of offset inside the hour
+        else:
+            seconds = int(offset.total_seconds())
+            whole = seconds % 3600 == 0 and offset.microseconds == 0
+            known = (f"{start:%Y-%m-%d %H:}" if whole else None, seconds)
+        self._hours[hour] = known
+        return known
+
+    def text(self, instant: datetime) -> str:
+        """``2026-10-01 08:00:00``: to the second (truncated, as ``isoformat``)."""
+        s = round(instant.timestamp() - instant.microsecond / 1e6)
+        hour, rest = divmod(s, 3600)
+        known = self._hours.get(hour) or self._hour(hour)
+        if known[0] is None:
+            return instant.astimezone(self.tz).isoformat(" ", "seconds")[:19]
+        return known[0] + _MMSS[rest]
+
+    def serial(self, instant: datetime) -> str:
+        """Excel's serial date-time (days since 1899-12-30) on the local clock, as text."""
+        micro = instant.microsecond
+        s = round(instant.timestamp() - micro / 1e6)
+        known = self._hours.get(s // 3600) or self._hour(s // 3600)
+        if known[1] is None:
+            local = instant.astimezone(self.tz)
+            seconds = local.hour * 3600 + local.minute * 60 + local.second + micro / 1e6
+            return repr(local.toordinal() - 693594 + seconds / 86400)
+        days, seconds = divmod(s + known[1], 86400)
+        return repr(days + _UNIX_DAY + (seconds + micro / 1e6) / 86400)

@@ -24,9 +24,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import json
 import multiprocessing as mp
 import os
 import resource
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from zoneinfo import ZoneInfo
@@ -48,17 +53,49 @@ def _ledger(url: str):
 
 
 def _export(args) -> tuple[float, float, int]:
-    """One export in its own process: (seconds, peak RSS MB, file bytes)."""
-    url, fmt, rows, path = args
+    """One export in its own process: (seconds, peak RSS MB, file bytes). ``path``: ``copy``
+    (PostgreSQL renders the CSV), ``python`` (the CSV written from the rows read), ``xlsx``."""
+    url, way, rows, path = args
     from zhangben.core.queries import EntryFilter
     from zhangben.exports.flows import Format, export_flows
 
     ledger = _ledger(url)
+    fmt = Format.xlsx if way == "xlsx" else Format.csv
+    extra = {} if way == "xlsx" else {"in_database": way == "copy"}
     t0 = time.perf_counter()
     with open(path, "wb") as out:
-        for chunk in export_flows(ledger, EntryFilter(), Format(fmt), before_id=rows + 1):
+        for chunk in export_flows(ledger, EntryFilter(), fmt, before_id=rows + 1, **extra):
             out.write(chunk)
     return time.perf_counter() - t0, _rss_mb(), os.path.getsize(path)
+
+
+_BEFORE = """
+import json, os, resource, sys, time
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith(
+    "__editable__")]
+sys.path.insert(0, {tree!r})
+from zoneinfo import ZoneInfo
+import zhangben
+assert zhangben.__file__.startswith({tree!r}), zhangben.__file__
+from zhangben.core.ledger import Ledger
+from zhangben.core.queries import EntryFilter
+from zhangben.exports.flows import Format, export_flows
+ledger = Ledger.from_url({url!r}, ZoneInfo("Asia/Shanghai"))
+t0 = time.perf_counter()
+with open({path!r}, "wb") as out:
+    for chunk in export_flows(ledger, EntryFilter(), Format({fmt!r}), before_id={rows} + 1):
+        out.write(chunk)
+seconds = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps([seconds, rss, os.path.getsize({path!r})]))
+"""
+
+
+def _export_before(tree: str, url: str, fmt: str, rows: int, path: str) -> tuple:
+    """The same export by the code of another commit (``--before``), extracted to ``tree``."""
+    code = _BEFORE.format(tree=tree, url=url, fmt=fmt, rows=rows, path=path)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def _fetch(args) -> float:
@@ -82,12 +119,13 @@ def _bare(args) -> float:
     """A writer alone, on one page of the export's own cells repeated to ``rows`` rows."""
     url, writer, rows, path = args
     from zhangben.exports import flows
+    from zhangben.exports.clock import LocalClock
     from zhangben.exports.layout import FLOW_COLUMNS
     from zhangben.exports.xlsx import XlsxStream
 
     page = _one_page(url)
     if writer == "csv":
-        cells = list(flows.csv_rows(page, TZ))
+        cells = list(flows.csv_rows(page, LocalClock(TZ)))
     else:
         cells = list(flows.xlsx_rows(page))
     batches, rest = divmod(rows, len(cells))
@@ -183,23 +221,46 @@ def _in_process(func, args):
         return pool.apply(func, (args,))
 
 
+def _extract(ref: str, into: str) -> str:
+    """``zhangben/`` as it is at ``ref``, in ``into``."""
+    tar = subprocess.run(["git", "archive", ref, "zhangben"], check=True, capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as archive:
+        archive.extractall(into, filter="data")
+    return into
+
+
+#: (label, how the export runs, the bare writer beside it)
+WAYS = [
+    ("CSV, PostgreSQL COPY", "copy", "csv"),
+    ("CSV, Python path", "python", "csv"),
+    ("XLSX", "xlsx", "zhangben-xlsx"),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--before", help="also run the exports of this commit (e.g. main)")
+    parser.add_argument(
+        "--libraries", action="store_true", help="XlsxWriter and openpyxl at the small size"
+    )
     parser.add_argument("--print-only", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
-    try:
-        import xlsxwriter  # noqa: F401
+    others = []
+    if args.libraries:
+        try:
+            import xlsxwriter  # noqa: F401
 
-        others = ["xlsxwriter", "openpyxl"]
-    except ImportError:
-        print("XlsxWriter not installed: its reference is left out")
-        others = ["openpyxl"]
+            others = ["xlsxwriter", "openpyxl"]
+        except ImportError:
+            print("XlsxWriter not installed: its reference is left out")
+            others = ["openpyxl"]
     server = start_postgres()
     results, libraries = [], []
     with tempfile.TemporaryDirectory() as tmp:
         try:
+            before = _extract(args.before, os.path.join(tmp, "before")) if args.before else None
             dsn = create_db(server, "zb_exports")
             url = dsn.replace("postgresql://", "postgresql+psycopg://")
             from zhangben.store.engine import make_engine
@@ -214,60 +275,72 @@ def main() -> None:
             print(f"  loaded in {time.perf_counter() - t0:.0f} s")
             for n in (args.small, args.entries):
                 fetch = n / _in_process(_fetch, (url, n))
-                for fmt in ("csv", "xlsx"):
-                    path = os.path.join(tmp, f"export-{n}.{fmt}")
-                    seconds, rss, size = _in_process(_export, (url, fmt, n, path))
+                bares = {}
+                ways = [(label, way, bare, None) for label, way, bare in WAYS]
+                if before:
+                    ways += [
+                        (f"CSV, before ({args.before})", "csv", "csv", before),
+                        (f"XLSX, before ({args.before})", "xlsx", "zhangben-xlsx", before),
+                    ]
+                for label, way, bare_writer, tree in ways:
+                    path = os.path.join(tmp, f"export-{n}.{'xlsx' if 'xlsx' in way else 'csv'}")
+                    load = os.getloadavg()[0]
+                    if tree:
+                        seconds, rss, size = _export_before(tree, url, way, n, path)
+                    else:
+                        seconds, rss, size = _in_process(_export, (url, way, n, path))
                     os.remove(path)
-                    bare_writer = "csv" if fmt == "csv" else "zhangben-xlsx"
-                    bare = n / _in_process(_bare, (url, bare_writer, n, path))
-                    os.remove(path)
-                    rate = n / seconds
+                    if bare_writer not in bares:
+                        bares[bare_writer] = n / _in_process(_bare, (url, bare_writer, n, path))
+                        os.remove(path)
+                    bare, rate = bares[bare_writer], n / seconds
                     results.append(
                         [
                             f"{n:,}",
-                            fmt.upper(),
+                            label,
                             f"{rate:,.0f}",
                             f"{bare:,.0f}",
                             f"{rate / bare:.2f}×",
                             f"{fetch:,.0f}",
                             f"{rss:.0f}",
                             f"{size / 1e6:,.0f}",
+                            f"{load:.1f}",
                         ]
                     )
-                    print(results[-1])
-                    if fmt == "xlsx" and n == args.small:
-                        for lib in others:
-                            libraries.append(
-                                [lib, f"{n / _in_process(_bare, (url, lib, n, path)):,.0f}"]
-                            )
-                            os.remove(path)
-                            print(libraries[-1])
+                    print(results[-1], flush=True)
+                for lib in others if n == args.small else []:
+                    libraries.append([lib, f"{n / _in_process(_bare, (url, lib, n, path)):,.0f}"])
+                    os.remove(path)
+                    print(libraries[-1])
         finally:
             server.stop()
-    body = (
-        table(
-            [
-                "rows",
-                "format",
-                "export rows/s",
-                "bare writer, same rows, rows/s",
-                "export ÷ bare",
-                "fetch only rows/s",
-                "peak RSS MB",
-                "file MB",
-            ],
-            results,
-        )
-        + f"\n\nThe XLSX libraries not chosen, writing the same {args.small:,} rows "
-        "(typed cells: floats for money, naive local datetimes; number formats, bold frozen "
-        "header):\n\n" + table(["library", "rows/s"], libraries)
+    body = table(
+        [
+            "rows",
+            "export",
+            "export rows/s",
+            "bare writer, same rows, rows/s",
+            "export ÷ bare",
+            "fetch only rows/s",
+            "peak RSS MB",
+            "file MB",
+            "load (1 min)",
+        ],
+        results,
     )
+    if libraries:
+        body += (
+            f"\n\nThe XLSX libraries not chosen, writing the same {args.small:,} rows "
+            "(typed cells: floats for money, naive local datetimes; number formats, bold frozen "
+            "header):\n\n" + table(["library", "rows/s"], libraries)
+        )
     if args.print_only:
         print(body)
         return
     append_results(
         "Flow exports (bench/exports.py)",
-        f".venv/bin/python -m bench.exports --entries {args.entries} --small {args.small}",
+        f".venv/bin/python -m bench.exports --entries {args.entries} --small {args.small}"
+        + (f" --before {args.before}" if args.before else ""),
         body,
     )
 

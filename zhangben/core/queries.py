@@ -391,18 +391,19 @@ EXPORT_FIELDS: tuple[str, ...] = (*ROW_FIELDS, "category_name", "subject_name")
 
 
 def export_statement(
-    f: EntryFilter, *, below: int | None = None, floor: int | None = None
+    f: EntryFilter, *, below: int | None = None, limit: int | None = None
 ) -> tuple[sa.Select, dict]:
-    """The entries matching ``f`` with ``floor <= id < below`` (either bound optional), newest
-    first, fields :data:`EXPORT_FIELDS`: the list's filter (the same conditions, built here
-    only), as one statement for the database to turn into a file itself (a ``COPY``, see
-    :func:`copied_pages`)."""
-    stream, params = list_statement(f, 0, 0, below, "stream")
-    params.pop("zb_limit")
-    statement = _EXPORT_STATEMENTS.get((stream, floor is not None))
+    """The entries matching ``f`` with ``id < below``, newest first, at most ``limit``, fields
+    :data:`EXPORT_FIELDS`: an export's page (:func:`entry_pages`'s statement, the list's
+    filter: the conditions are built here only), as one statement for the database to turn
+    into a file itself (a ``COPY``, :func:`copied_pages`)."""
+    stream, params = list_statement(f, (limit or 1) - 1, 0, below, "stream")
+    if limit is None:
+        params.pop("zb_limit")
+    statement = _EXPORT_STATEMENTS.get((stream, limit is not None))
     if statement is None:
         category, subject = chart.alias("category"), chart.alias("subject")
-        page = stream.limit(None).order_by(None).subquery("page")
+        page = (stream if limit is not None else stream.limit(None)).subquery("page")
         statement = (
             sa.select(
                 *page.c,
@@ -416,29 +417,11 @@ def export_statement(
             )
             .order_by(page.c.id.desc())
         )
-        if floor is not None:
-            statement = statement.where(page.c.id >= sa.bindparam("zb_floor"))
-        statement = _EXPORT_STATEMENTS.setdefault((stream, floor is not None), statement)
-    if floor is not None:
-        params["zb_floor"] = floor
+        statement = _EXPORT_STATEMENTS.setdefault((stream, limit is not None), statement)
     return statement, params
 
 
 _EXPORT_STATEMENTS: dict[tuple, sa.Select] = {}
-_FLOOR_STATEMENTS: weakref.WeakKeyDictionary[sa.Select, sa.Select] = weakref.WeakKeyDictionary()
-
-
-def _page_floor(conn: Connection, f: EntryFilter, below: int | None, size: int) -> int | None:
-    """The lowest id of the next ``size`` entries matching ``f`` below ``below``; ``None``
-    when fewer are left (the last page has no lower bound)."""
-    stream, params = list_statement(f, size - 1, 0, below, "stream")
-    floor = _FLOOR_STATEMENTS.get(stream)
-    if floor is None:
-        page = stream.subquery("page")
-        floor = sa.select(sa.func.count(), sa.func.min(page.c.id)).select_from(page)
-        floor = _FLOOR_STATEMENTS.setdefault(stream, floor)
-    count, lowest = _fetch(conn, floor, params)[0]
-    return lowest if count == size else None
 
 
 def copied_pages(
@@ -449,17 +432,17 @@ def copied_pages(
     page_size: int = 5000,
     before_id: int | None = None,
 ) -> Iterator[tuple[int, list[bytes]]]:
-    """PostgreSQL only: the export of :func:`entry_pages`, rendered by the database.
-    ``render(rows)`` turns the subquery of :func:`export_statement` into the file's cells;
-    each page is ``COPY (that) TO STDOUT (FORMAT csv)``, yielded as (rows, bytes). The pages
-    are id ranges, ``[lowest id of the next page_size entries, cursor)``: each is a read of its
-    own, read whole before it is handed on (a slow reader holds no connection), the next one
-    read ahead in a thread; the rows are those :func:`entry_pages` gives."""
+    """PostgreSQL only: the pages of :func:`entry_pages`, turned into a file by the database.
+    ``render(rows)`` turns the subquery of :func:`export_statement` into the file's cells, the
+    entry id first; each page is ``COPY (that) TO STDOUT (FORMAT csv)``, yielded as (rows, the
+    rows' bytes). The same keyset pages as :func:`entry_pages` (the cursor is the first cell
+    of a page's last row: PostgreSQL sends a COPY's rows one message each), each a read of
+    its own, read whole before it is handed on (a slow reader holds no connection), the next
+    one read ahead in a thread."""
 
-    def read(below: int | None) -> tuple[int, list[bytes], int | None]:
+    def read(below: int | None) -> tuple[int, list[bytes]]:
+        statement, params = export_statement(f, below=below, limit=page_size)
         with read_statement(engine) as conn:
-            floor = _page_floor(conn, f, below, page_size)
-            statement, params = export_statement(f, below=below, floor=floor)
             copy, text, bound = _COPIES.get((statement, render), (None, None, {}))
             lists = any(isinstance(v, list) for v in params.values())
             if text is None or lists:
@@ -478,17 +461,20 @@ def copied_pages(
             }
             cursor = conn.connection.driver_connection.cursor()
             with cursor.copy(f"COPY ({text}) TO STDOUT (FORMAT csv)", bound) as out:
-                chunks = [bytes(data) for data in out]
-            return cursor.rowcount, chunks, floor
+                rows = [bytes(data) for data in out]
+        return len(rows), rows
 
     with ThreadPoolExecutor(1, thread_name_prefix="zb-export") as ahead:
-        rows, chunks, floor = read(before_id)
+        count, rows = read(before_id)
         while True:
-            upcoming = ahead.submit(read, floor) if floor is not None else None
-            yield rows, chunks
+            upcoming = None
+            if count == page_size:
+                last_id = int(rows[-1].split(b",", 1)[0])
+                upcoming = ahead.submit(read, last_id)
+            yield count, rows
             if upcoming is None:
                 return
-            rows, chunks, floor = upcoming.result()
+            count, rows = upcoming.result()
 
 
 #: (export statement, render) → the COPY's select and its SQL, built once

@@ -248,7 +248,7 @@ def sql_cells(tz_name: str) -> Callable[[sa.Subquery], sa.Select]:
     the text :func:`csv_rows` writes: NULL is an empty cell (and an empty text is NULL:
     PostgreSQL would quote it), times ``to_char`` in the zone, money the exact numeric."""
     zone = sa.literal(tz_name, sa.Text)
-    unsafe = [sa.literal(c, sa.Text) for c in sorted(_UNSAFE)]
+    unsafe = [sa.literal_column(str(ord(c))) for c in sorted(_UNSAFE)]
 
     def render(rows: sa.Subquery) -> sa.Select:
         c = rows.c
@@ -259,8 +259,8 @@ def sql_cells(tz_name: str) -> Callable[[sa.Subquery], sa.Select]:
             value = sa.func.nullif(c[name], "")
             if name not in _GUARDED:
                 return value
-            return sa.case(
-                (sa.func.left(value, 1).in_(unsafe), sa.literal("'", sa.Text).concat(value)),
+            return sa.case(  # ascii(): the first character's code, compared as integers
+                (sa.func.ascii(value).in_(unsafe), sa.literal("'", sa.Text).concat(value)),
                 else_=value,
             )
 

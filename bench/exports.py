@@ -1,23 +1,29 @@
 """Flow exports: CSV and XLSX of 100k and 1M entries, beside the bare writers, with peak memory.
 
-    .venv/bin/python -m bench.exports [--entries 1000000] [--small 100000]
+    .venv/bin/python -m bench.exports [--entries 1000000] [--small 100000] [--before main]
+                                      [--libraries]
 
 ``bench/bigledger.py`` bulk-loads ``--entries`` entries (with counterparties, flow numbers and
 descriptions, as imported bill rows have them) into a durable PostgreSQL. Then each export
 runs in a fresh process (so that its peak RSS is its own) exactly as ``zhangben flows
 --export`` runs it: :func:`zhangben.exports.flows.export_flows` over every entry with an id
-up to N (keyset pages from the database), written to a file. The references, in the same run,
-write the same rows with no database:
+up to N (keyset pages from the database), written to a file, by each path: the CSV rendered
+by PostgreSQL (``COPY``), the CSV written by Python from the rows read (the SQLite path), the
+XLSX; with ``--before REF`` also the exports of that commit's code (extracted with ``git
+archive``), in the same run. The references, in the same run, write the same rows with no
+database:
 
 * **CSV, bare**: the standard library's ``csv.writer`` writing the export's own cells (one
   page of them, produced by the export's conversion, written over and over to N rows) to a
   UTF-8 file;
 * **XLSX, bare**: zhangben's streaming writer (:class:`zhangben.exports.xlsx.XlsxStream`)
-  writing the export's typed cells the same way; beside it the libraries not chosen, on the
-  same rows: XlsxWriter (``constant_memory``) and openpyxl (``write_only``), at the small
-  size only (they take minutes for 1M rows). XlsxWriter is not a dependency of zhangben:
-  ``.venv/bin/pip install -e '.[bench]'``;
+  writing the export's typed cells the same way; with ``--libraries`` beside it the libraries
+  not chosen, on the same rows: XlsxWriter (``constant_memory``) and openpyxl
+  (``write_only``), at the small size only (they take minutes for 1M rows). XlsxWriter is not
+  a dependency of zhangben: ``.venv/bin/pip install -e '.[bench]'``;
 * **fetch only**: the export's reads alone (:meth:`Ledger.entry_pages`), no writing.
+
+The load average (1 minute) is noted beside each figure: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from bench import bigledger
 from bench.common import append_results, create_db, start_postgres, table
 
 TZ = ZoneInfo("Asia/Shanghai")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _rss_mb() -> float:
@@ -52,21 +59,46 @@ def _ledger(url: str):
     return Ledger.from_url(url, TZ)
 
 
-def _export(args) -> tuple[float, float, int]:
-    """One export in its own process: (seconds, peak RSS MB, file bytes). ``path``: ``copy``
-    (PostgreSQL renders the CSV), ``python`` (the CSV written from the rows read), ``xlsx``."""
-    url, way, rows, path = args
+def cpu_of_children(parent: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each child of ``parent`` (PostgreSQL's
+    backends, children of the postmaster)."""
+    tick, found = os.sysconf("SC_CLK_TCK"), {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found[int(name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _export(args) -> tuple[float, float, int, float, float]:
+    """One export in its own process: (seconds, peak RSS MB, file bytes, its CPU seconds,
+    PostgreSQL's CPU seconds meanwhile). ``way``: ``copy`` (PostgreSQL renders the CSV),
+    ``python`` (the CSV written from the rows read), ``xlsx``."""
+    url, way, rows, path, postmaster = args
     from zhangben.core.queries import EntryFilter
     from zhangben.exports.flows import Format, export_flows
 
     ledger = _ledger(url)
     fmt = Format.xlsx if way == "xlsx" else Format.csv
     extra = {} if way == "xlsx" else {"in_database": way == "copy"}
-    t0 = time.perf_counter()
+    pg, cpu, t0 = cpu_of_children(postmaster), _cpu(), time.perf_counter()
     with open(path, "wb") as out:
         for chunk in export_flows(ledger, EntryFilter(), fmt, before_id=rows + 1, **extra):
             out.write(chunk)
-    return time.perf_counter() - t0, _rss_mb(), os.path.getsize(path)
+    seconds, cpu = time.perf_counter() - t0, _cpu() - cpu
+    pg = sum(t - pg.get(pid, 0.0) for pid, t in cpu_of_children(postmaster).items())
+    return seconds, _rss_mb(), os.path.getsize(path), cpu, pg
 
 
 _BEFORE = """
@@ -77,24 +109,29 @@ sys.path.insert(0, {tree!r})
 from zoneinfo import ZoneInfo
 import zhangben
 assert zhangben.__file__.startswith({tree!r}), zhangben.__file__
+from bench.exports import cpu_of_children, _cpu
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import EntryFilter
 from zhangben.exports.flows import Format, export_flows
 ledger = Ledger.from_url({url!r}, ZoneInfo("Asia/Shanghai"))
-t0 = time.perf_counter()
+pg, cpu, t0 = cpu_of_children({postmaster}), _cpu(), time.perf_counter()
 with open({path!r}, "wb") as out:
     for chunk in export_flows(ledger, EntryFilter(), Format({fmt!r}), before_id={rows} + 1):
         out.write(chunk)
-seconds = time.perf_counter() - t0
+seconds, cpu = time.perf_counter() - t0, _cpu() - cpu
+pg = sum(t - pg.get(pid, 0.0) for pid, t in cpu_of_children({postmaster}).items())
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps([seconds, rss, os.path.getsize({path!r})]))
+print(json.dumps([seconds, rss, os.path.getsize({path!r}), cpu, pg]))
 """
 
 
-def _export_before(tree: str, url: str, fmt: str, rows: int, path: str) -> tuple:
-    """The same export by the code of another commit (``--before``), extracted to ``tree``."""
-    code = _BEFORE.format(tree=tree, url=url, fmt=fmt, rows=rows, path=path)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+def _export_before(tree: str, url: str, fmt: str, rows: int, path: str, postmaster: int) -> tuple:
+    """The same export by the code of another commit (``--before``), extracted to ``tree``
+    (bench/ stays this commit's: its CPU accounting)."""
+    code = _BEFORE.format(tree=tree, url=url, fmt=fmt, rows=rows, path=path, postmaster=postmaster)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    )
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -115,7 +152,7 @@ def _one_page(url: str):
     return next(iter(_ledger(url).entry_pages(EntryFilter())))
 
 
-def _bare(args) -> float:
+def _bare(args) -> tuple[float, float]:
     """A writer alone, on one page of the export's own cells repeated to ``rows`` rows."""
     url, writer, rows, path = args
     from zhangben.exports import flows
@@ -130,7 +167,7 @@ def _bare(args) -> float:
         cells = list(flows.xlsx_rows(page))
     batches, rest = divmod(rows, len(cells))
     todo = [cells] * batches + ([cells[:rest]] if rest else [])
-    t0 = time.perf_counter()
+    cpu, t0 = _cpu(), time.perf_counter()
     if writer == "csv":
         with open(path, "w", encoding="utf-8", newline="") as out:
             out.write(flows.header_csv())
@@ -147,7 +184,7 @@ def _bare(args) -> float:
         _xlsxwriter(path, todo, FLOW_COLUMNS)
     else:
         _openpyxl(path, todo, FLOW_COLUMNS)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _cpu() - cpu
 
 
 def _plain(value, kind):
@@ -262,6 +299,8 @@ def main() -> None:
         try:
             before = _extract(args.before, os.path.join(tmp, "before")) if args.before else None
             dsn = create_db(server, "zb_exports")
+            with open(os.path.join(server.datadir, "postmaster.pid")) as f:
+                postmaster = int(f.readline())
             url = dsn.replace("postgresql://", "postgresql+psycopg://")
             from zhangben.store.engine import make_engine
             from zhangben.store.migrate import upgrade
@@ -286,14 +325,19 @@ def main() -> None:
                     path = os.path.join(tmp, f"export-{n}.{'xlsx' if 'xlsx' in way else 'csv'}")
                     load = os.getloadavg()[0]
                     if tree:
-                        seconds, rss, size = _export_before(tree, url, way, n, path)
+                        seconds, rss, size, cpu, pg = _export_before(
+                            tree, url, way, n, path, postmaster
+                        )
                     else:
-                        seconds, rss, size = _in_process(_export, (url, way, n, path))
+                        seconds, rss, size, cpu, pg = _in_process(
+                            _export, (url, way, n, path, postmaster)
+                        )
                     os.remove(path)
                     if bare_writer not in bares:
-                        bares[bare_writer] = n / _in_process(_bare, (url, bare_writer, n, path))
+                        bare_s, bare_cpu = _in_process(_bare, (url, bare_writer, n, path))
+                        bares[bare_writer] = (n / bare_s, n / bare_cpu)
                         os.remove(path)
-                    bare, rate = bares[bare_writer], n / seconds
+                    (bare, bare_per_cpu), rate = bares[bare_writer], n / seconds
                     results.append(
                         [
                             f"{n:,}",
@@ -301,6 +345,9 @@ def main() -> None:
                             f"{rate:,.0f}",
                             f"{bare:,.0f}",
                             f"{rate / bare:.2f}×",
+                            f"{n / (cpu + pg):,.0f}",
+                            f"{cpu:.1f} + {pg:.1f}",
+                            f"{bare_per_cpu:,.0f}",
                             f"{fetch:,.0f}",
                             f"{rss:.0f}",
                             f"{size / 1e6:,.0f}",
@@ -309,7 +356,8 @@ def main() -> None:
                     )
                     print(results[-1], flush=True)
                 for lib in others if n == args.small else []:
-                    libraries.append([lib, f"{n / _in_process(_bare, (url, lib, n, path)):,.0f}"])
+                    lib_s = _in_process(_bare, (url, lib, n, path))[0]
+                    libraries.append([lib, f"{n / lib_s:,.0f}"])
                     os.remove(path)
                     print(libraries[-1])
         finally:
@@ -321,6 +369,9 @@ def main() -> None:
             "export rows/s",
             "bare writer, same rows, rows/s",
             "export ÷ bare",
+            "export rows per CPU-second",
+            "CPU s: Python + PostgreSQL",
+            "bare writer rows per CPU-second",
             "fetch only rows/s",
             "peak RSS MB",
             "file MB",

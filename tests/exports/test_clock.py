@@ -5,7 +5,7 @@ historic local mean times."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,5 +45,8 @@ def test_the_clock_is_astimezone(zone):
     for t in instants():
         assert clock.text(t) == t.astimezone(tz).isoformat(" ", "seconds")[:19], t
         assert clock.serial(t) == excel_serial(t, tz), t
-        other = t.astimezone(ZoneInfo("Europe/Berlin"))  # the same instant, another tzinfo
-        assert clock.text(other) == clock.text(t)
+        # the same instant in other tzinfos: as the databases hand them over, and not in UTC
+        for other in ("UTC", "Etc/UTC", "Europe/London", "Europe/Berlin"):
+            assert clock.text(t.astimezone(ZoneInfo(other))) == clock.text(t)
+            assert clock.serial(t.astimezone(ZoneInfo(other))) == clock.serial(t)
+        assert clock.text(t.astimezone(timezone(timedelta(hours=-3)))) == clock.text(t)

@@ -10,6 +10,9 @@ is read: memory stays flat however many rows there are. The columns are
   A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
   leading ``'``, so that a spreadsheet shows it as text instead of running it as a formula
   (CSV injection); that is the one way a CSV cell may differ from the JSON field.
+  On PostgreSQL the database writes the CSV itself (:func:`copied_csv`: ``COPY … (FORMAT
+  csv)`` of the same pages, the cells computed in SQL), byte for byte the file written here
+  from the rows (:func:`python_csv`, SQLite's path), with the formatting off this process.
 * **XLSX**: :class:`~zhangben.exports.xlsx.XlsxStream`: money as number cells showing two
   decimals and keeping all four, times as date-time cells, a frozen header row.
 """
@@ -174,9 +177,8 @@ def export_flows(
     if fmt is Format.csv:
         if in_database is None:
             in_database = can_copy(ledger)
-        pages = copied_csv(ledger, f, before_id, page_size) if in_database else None
-        if pages is None:
-            pages = python_csv(ledger, f, before_id, page_size)
+        write = copied_csv if in_database else python_csv
+        pages = write(ledger, f, before_id, page_size)
         head = header_csv().encode("utf-8")
         for rows, data in pages:
             if not rows and not head:
@@ -209,7 +211,11 @@ def python_csv(
 
 def can_copy(ledger: Ledger) -> bool:
     """Whether PostgreSQL can render the CSV: it knows the business time zone by its name."""
-    return ledger.engine.dialect.name == "postgresql" and isinstance(ledger.tz, ZoneInfo)
+    return (
+        ledger.engine.dialect.name == "postgresql"
+        and isinstance(ledger.tz, ZoneInfo)
+        and ledger.tz.key is not None
+    )
 
 
 def copied_csv(

@@ -212,7 +212,7 @@ def python_csv(
 def can_copy(ledger: Ledger) -> bool:
     """Whether PostgreSQL can render the CSV: it knows the business time zone by its name."""
     return (
-        ledger.engine.dialect.name == "postgresql"
+        ledger.dialect == "postgresql"
         and isinstance(ledger.tz, ZoneInfo)
         and ledger.tz.key is not None
     )

@@ -459,8 +459,10 @@ def copied_pages(
                 k: _INSTANT.process_bind_param(v, conn.dialect) if isinstance(v, datetime) else v
                 for k, v in bound.items()
             }
-            cursor = conn.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY ({text}) TO STDOUT (FORMAT csv)", bound) as out:
+            with (
+                conn.connection.driver_connection.cursor() as cursor,
+                cursor.copy(f"COPY ({text}) TO STDOUT (FORMAT csv)", bound) as out,
+            ):
                 rows = [bytes(data) for data in out]
         return len(rows), rows
 

@@ -311,6 +311,11 @@ class Ledger:
         (:func:`queries.entry_pages`)."""
         return queries.entry_pages(self.engine, f or EntryFilter(), **paging)
 
+    def copied_entry_pages(self, f: EntryFilter | None, render, **paging):
+        """PostgreSQL only: an export's pages as the database renders them
+        (:func:`queries.copied_pages`)."""
+        return queries.copied_pages(self.engine, f or EntryFilter(), render, **paging)
+
     def entry(self, entry_id: int) -> Entry:
         return self._read_one(lambda c: queries.get_entry(c, entry_id))
 

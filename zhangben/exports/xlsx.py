@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from xml.sax.saxutils import quoteattr
 
+from zhangben.exports.clock import LocalClock
 from zhangben.exports.layout import DATETIME_FORMAT, INTEGER_FORMAT, MONEY_FORMAT, Column
 
 #: Excel's rows per sheet, the header included
@@ -122,6 +123,47 @@ def excel_serial(instant: datetime, tz: tzinfo) -> str:
     return repr(local.toordinal() - _EXCEL_EPOCH + seconds / 86400)
 
 
+def _row_writer(letters: Sequence[str], kinds: Sequence[str]) -> Callable:
+    """``row_xml(n, row, serial)``: row ``n``'s XML, a function written for these columns
+    (one statement per column, its cell's markup as a constant: no per-cell dispatch on the
+    kind, which cost more than the text itself). The row's texts are checked for what needs
+    escaping in one search (joined by a line break, which cannot be part of a match)."""
+    lines = [
+        "def row_xml(n, row, serial):",
+        f"    ({''.join(f'v{i}, ' for i in range(len(kinds)))}) = row",
+    ]
+    texts = [f"v{i}" for i, kind in enumerate(kinds) if kind == "text"]
+    if texts:
+        joined = "\\n".join(f"{{{v}}}" for v in texts)
+        lines.append(f'    joined = f"{joined}"')
+        lines.append("    if len(joined) > MAX_TEXT or special(joined):")
+        lines += [f"        {v} = None if {v} is None else escape({v})" for v in texts]
+    lines.append("    a = [f'<row r=\"{n}\">']")
+    for i, (letter, kind) in enumerate(zip(letters, kinds, strict=True)):
+        ref = f'<c r="{letter}{{n}}"'
+        if kind == "text":
+            cell = f'f\'{ref} t="inlineStr"><is><t xml:space="preserve">{{v{i}}}</t></is></c>\''
+        elif kind == "money":
+            cell = (
+                f"(f'{ref} s=\"1\"><v>{{v{i} / 10000:.4f}}</v></c>' if -BIG < v{i} < BIG "
+                f'else f\'{ref} s="1" t="inlineStr"><is><t>{{money_text(v{i})}}</t></is></c>\')'
+            )
+        elif kind == "datetime":
+            cell = f"f'{ref} s=\"2\"><v>{{serial(v{i})}}</v></c>'"
+        else:
+            cell = f"f'{ref} s=\"3\"><v>{{v{i}}}</v></c>'"
+        lines.append(f"    if v{i} is not None:")
+        lines.append(f"        a.append({cell})")
+    lines.append("    a.append('</row>')")
+    lines.append("    return ''.join(a)")
+    scope = {
+        "special": _SPECIAL.search, "escape": escape, "MAX_TEXT": MAX_TEXT,
+        "BIG": MAX_EXACT_MINOR, "money_text": money_text,
+    }  # fmt: skip
+    exec("\n".join(lines), scope)  # noqa: S102 - our own source, from the column kinds
+    return scope["row_xml"]
+
+
 class _Sink:
     """The archive's output: collects what zipfile writes until it is taken (no seek, no
     tell: zipfile then writes each entry's sizes after its data)."""
@@ -155,6 +197,8 @@ class XlsxStream:
         )
         self._letters = [column_letter(i) for i in range(len(self.columns))]
         self._kinds = [c.kind for c in self.columns]
+        self._clock = LocalClock(tz)
+        self._row_xml = _row_writer(self._letters, self._kinds)
         self._sheets: list[tuple[str, int]] = []  # (name, last row) of every closed sheet
         self._sheet = None
         self._row = 0
@@ -201,8 +245,6 @@ class XlsxStream:
         self._sheet, self._bytes = None, 0
 
     def add(self, rows: Iterable[Sequence]) -> bytes:
-        letters, kinds, tz = self._letters, self._kinds, self.tz
-        special, long_text = _SPECIAL.search, MAX_TEXT
         if self._sheet is None:
             self._open_sheet()
         parts: list[str] = []
@@ -214,7 +256,14 @@ class XlsxStream:
             parts.clear()
             pending = 0
 
-        serials: dict[datetime, str] = {}  # rows often share an instant (an import's)
+        row_xml, serials, to_serial = self._row_xml, {}, self._clock.serial
+
+        def serial(instant: datetime) -> str:  # rows often share an instant (an import's)
+            text = serials.get(instant)
+            if text is None:
+                text = serials[instant] = to_serial(instant)
+            return text
+
         n = self._row
         for row in rows:
             if n >= MAX_ROWS or self._bytes + 4 * pending > MAX_SHEET_BYTES:
@@ -225,35 +274,7 @@ class XlsxStream:
                     self._open_sheet()
                     n = self._row
             n += 1
-            cells = [f'<row r="{n}">']
-            append = cells.append
-            for letter, kind, value in zip(letters, kinds, row, strict=True):
-                if value is None:
-                    continue
-                if kind == "text":
-                    if len(value) > long_text or special(value):
-                        value = escape(value)
-                    append(
-                        f'<c r="{letter}{n}" t="inlineStr"><is><t xml:space="preserve">'
-                        f"{value}</t></is></c>"
-                    )
-                elif kind == "money":
-                    if -MAX_EXACT_MINOR < value < MAX_EXACT_MINOR:
-                        append(f'<c r="{letter}{n}" s="1"><v>{money_text(value)}</v></c>')
-                    else:
-                        append(
-                            f'<c r="{letter}{n}" s="1" t="inlineStr"><is><t>'
-                            f"{money_text(value)}</t></is></c>"
-                        )
-                elif kind == "datetime":
-                    serial = serials.get(value)
-                    if serial is None:
-                        serial = serials[value] = excel_serial(value, tz)
-                    append(f'<c r="{letter}{n}" s="2"><v>{serial}</v></c>')
-                else:
-                    append(f'<c r="{letter}{n}" s="3"><v>{value}</v></c>')
-            append("</row>")
-            text = "".join(cells)
+            text = row_xml(n, row, serial)
             parts.append(text)
             pending += len(text)
             if pending > _FLUSH_CHARS:

@@ -15,19 +15,23 @@ from typing import Literal
 MONEY_FORMAT = "#,##0.00"
 #: an instant, shown in the business time zone to the second
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+#: a business day (the 月结 workbook's 日报)
+DATE_FORMAT = "yyyy-mm-dd"
 #: a whole number shown in full (ids: no 1.2E+10)
 INTEGER_FORMAT = "0"
 
 #: What a column's cells hold, and how each format writes them:
 #: ``money``: integer minor units (1/10000); CSV the exact decimal ``-12.3400``, XLSX a number
 #: with :data:`MONEY_FORMAT`. ``datetime``: an aware instant; CSV ``2026-10-01 08:00:00``,
-#: XLSX a date-time number with :data:`DATETIME_FORMAT`. ``integer``: an int.
+#: XLSX a date-time number with :data:`DATETIME_FORMAT`. ``date``: a business day, XLSX a date
+#: number with :data:`DATE_FORMAT` (the workbook's sheets only). ``integer``: an int.
 #: ``text``: a str. ``None`` is an empty cell in every kind.
-Kind = Literal["money", "datetime", "integer", "text"]
+Kind = Literal["money", "datetime", "date", "integer", "text"]
 
 FORMATS: dict[str, str | None] = {
     "money": MONEY_FORMAT,
     "datetime": DATETIME_FORMAT,
+    "date": DATE_FORMAT,
     "integer": INTEGER_FORMAT,
     "text": None,
 }

@@ -1,10 +1,13 @@
 """The 月结 workbook on SQLite and PostgreSQL, read back with openpyxl: its sheets, headers,
 formats and widths; its figures against ``Ledger.report`` and against the bills' own totals;
 the platforms' closing balances and the difference; the period's status and checks; money
-past 15 significant digits and hostile names; bad input."""
+past 15 significant digits and hostile names; bad input; and LibreOffice opening it."""
 
 from __future__ import annotations
 
+import csv
+import shutil
+import subprocess
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -218,3 +221,39 @@ def test_bad_input_is_refused(shop, month, shop_code, field):
     with pytest.raises(ValidationError) as refused:
         Periods(ledger).month_book(month, shop=shop_code)
     assert refused.value.field == field
+
+
+SOFFICE = shutil.which("soffice")
+# comma, double quote, UTF-8, from row 1; "as shown" on (the number formats applied); -1: every
+# sheet, each into FILE-SHEET.csv
+AS_SHOWN = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+def test_a_spreadsheet_program_opens_it_and_shows_two_decimals(shop, tmp_path, backend):
+    if backend != "sqlite":
+        pytest.skip("the file is the same on both databases")
+    ledger, bills = shop
+    Periods(ledger).close("2024-03", shop="S3", actor="test")
+    book = Periods(ledger).month_book("2024-03", shop="S3")
+    (tmp_path / "m.xlsx").write_bytes(workbook_bytes(book))
+    subprocess.run(
+        [SOFFICE, "--headless", "--convert-to", AS_SHOWN, "--outdir", "out", "m.xlsx"],
+        cwd=tmp_path, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+
+    def sheet(name: str) -> list[list[str]]:
+        with open(tmp_path / "out" / f"m-{name}.csv", encoding="utf-8", newline="") as f:
+            return list(csv.reader(f))
+
+    accounts = {r[0]: r for r in sheet("账户")}
+    assert accounts["MAIN"][5] == "1,000.12"  # holds 1000.1234; shows two decimals
+    assert accounts["MAIN"][7] == "0.00"  # holds 0.0001
+    total = accounts["合计"]
+    assert total[6] == f"{sum(b.income for b in bills.values()):,.2f}"
+    assert accounts["ALI"][11].startswith("2024-03-31 ") and accounts["ALI"][12] == "0.00"
+    days = sheet("日报")
+    assert days[1][0] == "2024-03-01" and days[-1][0] == "合计" and len(days) == 33
+    assert sheet("类目")[-1][1] == "合计"
+    assert ["状态", "closed（已结账）"] in sheet("账期")

@@ -37,7 +37,7 @@ def test_the_download(client, books, make_session):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == XLSX
     assert r.headers["content-disposition"] == (
-        "attachment; filename=\"month-2024-03-S3.xlsx\"; "
+        'attachment; filename="month-2024-03-S3.xlsx"; '
         f"filename*=UTF-8''{quote('月结-2024-03-S3.xlsx')}"
     )
     assert "%E6%9C%88%E7%BB%93" in r.headers["content-disposition"]

@@ -1,6 +1,6 @@
 """The 月结 workbook: one month of a shop (or of the whole ledger) as an XLSX file for the
 accountant. Four sheets, Chinese headers, in the layout every sheet of zhangben shares
-(:mod:`zhangben.exports.layout`):
+(:mod:`zhangben.exports.layout`: the columns, their headers, kinds and least widths):
 
 * **账户** — per account: number, name, shop, type, currency, 期初, 收入, 支出, 期末, entries;
   for an account with imported bills, the platform's own balance column at its last imported
@@ -18,7 +18,8 @@ This module computes no figure: :meth:`MonthBook.gather` takes them from ``Ledge
 Written with openpyxl in write-only mode: each row goes into the sheet's XML as it is
 appended, so memory holds the reports (which are in memory anyway) and not a cell object per
 value. The column widths are set before the rows (write-only mode wants them first); they
-are measured from the reports' values, a CJK character counting two.
+are measured from the reports' values, a CJK character counting two, and are at least the
+layout's.
 """
 
 from __future__ import annotations
@@ -42,7 +43,15 @@ from zhangben.core.errors import ValidationError
 from zhangben.core.money import to_minor
 from zhangben.core.periods import Finding, Month, Period, check_shop
 from zhangben.core.reports import Report, ReportRow
-from zhangben.exports.layout import DATE_FORMAT, FORMATS, Column
+from zhangben.exports.layout import (
+    DATE_FORMAT,
+    FORMATS,
+    MONTH_ACCOUNT_COLUMNS,
+    MONTH_CATEGORY_COLUMNS,
+    MONTH_DAY_COLUMNS,
+    MONTH_PERIOD_COLUMNS,
+    Column,
+)
 from zhangben.exports.xlsx import MAX_EXACT_MINOR, MAX_TEXT, money_text
 from zhangben.imports.bills import PlatformBalance
 from zhangben.imports.service import Imports
@@ -54,49 +63,10 @@ MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEETS = ("账户", "日报", "类目", "账期")
 TOTAL = "合计"
 NONE = "无"
-#: column widths, in Excel's character widths
-MIN_WIDTH, MAX_WIDTH = 6, 80
+#: the widest a column is made, in Excel's character widths
+MAX_WIDTH = 80
 
 STATUS = {"open": "open（未结账）", "closed": "closed（已结账）", "reopened": "reopened（已重开）"}
-
-ACCOUNT_COLUMNS: tuple[Column, ...] = (
-    Column("account", "账户", "text", 12),
-    Column("account_name", "账户名称", "text", 12),
-    Column("shop", "店铺", "text", 6),
-    Column("type", "类型", "text", 8),
-    Column("currency", "币种", "text", 6),
-    Column("opening", "期初", "money", 12),
-    Column("income", "收入", "money", 12),
-    Column("expense", "支出", "money", 12),
-    Column("closing", "期末", "money", 12),
-    Column("entries", "笔数", "integer", 6),
-    Column("platform_closing", "平台期末余额", "money", 14),
-    Column("platform_time", "平台余额时间", "datetime", 20),
-    Column("difference", "差额", "money", 12),
-)
-DAY_COLUMNS: tuple[Column, ...] = (
-    Column("day", "日期", "date", 12),
-    Column("currency", "币种", "text", 6),
-    Column("opening", "期初", "money", 12),
-    Column("income", "收入", "money", 12),
-    Column("expense", "支出", "money", 12),
-    Column("closing", "期末", "money", 12),
-    Column("entries", "笔数", "integer", 6),
-)
-CATEGORY_COLUMNS: tuple[Column, ...] = (
-    Column("category_id", "类目编号", "integer", 8),
-    Column("category", "类目", "text", 10),
-    Column("subject_id", "科目编号", "integer", 8),
-    Column("subject", "科目", "text", 10),
-    Column("currency", "币种", "text", 6),
-    Column("income", "收入", "money", 12),
-    Column("expense", "支出", "money", 12),
-    Column("entries", "笔数", "integer", 6),
-)
-PERIOD_COLUMNS: tuple[Column, ...] = (
-    Column("item", "项目", "text", 12),
-    Column("value", "内容", "text", 40),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +211,10 @@ def period_rows(book: MonthBook) -> tuple[Rows, Rows]:
 
 #: each sheet: its name, its columns, and its rows and totals rows from the book
 LAYOUT: tuple[tuple[str, tuple[Column, ...], Callable[[MonthBook], tuple[Rows, Rows]]], ...] = (
-    ("账户", ACCOUNT_COLUMNS, account_rows),
-    ("日报", DAY_COLUMNS, day_rows),
-    ("类目", CATEGORY_COLUMNS, category_rows),
-    ("账期", PERIOD_COLUMNS, period_rows),
+    ("账户", MONTH_ACCOUNT_COLUMNS, account_rows),
+    ("日报", MONTH_DAY_COLUMNS, day_rows),
+    ("类目", MONTH_CATEGORY_COLUMNS, category_rows),
+    ("账期", MONTH_PERIOD_COLUMNS, period_rows),
 )
 
 
@@ -274,7 +244,7 @@ def _sheet(wb, name, columns, rows: Rows, totals: Rows, tz: ZoneInfo) -> None:
     ws.freeze_panes = "A2"
     for i, column in enumerate(columns):
         fit = max((_width(_shown(column, row[i], tz)) for row in (*rows, *totals)), default=0)
-        width = min(MAX_WIDTH, max(MIN_WIDTH, _width(column.header), fit) + 2)
+        width = min(MAX_WIDTH, max(column.width, max(_width(column.header), fit) + 2))
         ws.column_dimensions[get_column_letter(i + 1)].width = width
     ws.append([_cell(ws, Column(c.key, c.header, "text", c.width), c.header, tz, bold=True)
                for c in columns])  # fmt: skip

@@ -207,7 +207,8 @@ def month_report(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite the --xlsx file")] = False,
 ) -> None:
-    """月结 figures of one month: per account (or --by category, shop, …), with totals."""
+    """月结 figures of one month: per account (or --by category, shop, …), with totals;
+    --xlsx also writes the 月结 workbook."""
     first = reports.parse_month(month, "MONTH")
     if xlsx is not None:
         if by or account or type:

@@ -11,9 +11,9 @@ accountant. Four sheets, Chinese headers, in the layout every sheet of zhangben 
 * **账期** — the period of the scope (status, closed at and by, forced, the snapshot's
   SHA-256) and what the close checks find now (or 无).
 
-This module computes no figure: :meth:`MonthBook.gather` takes them from ``Ledger.report``
-(three reports of the month), the imports (the platforms' balances) and the periods facade
-(the period, its checks); :func:`write` only lays them out.
+This module computes no figure: :meth:`MonthBook.gather` takes them from ``Ledger.reports``
+(three reports of the month, read in one snapshot), the imports (the platforms' balances) and
+the periods facade (the period, its checks); :func:`write` only lays them out.
 
 Written with openpyxl in write-only mode: each row goes into the sheet's XML as it is
 appended, so memory holds the reports (which are in memory anyway) and not a cell object per
@@ -111,9 +111,9 @@ class MonthBook:
             shop_codes = [shop]
         ledger, last = service.ledger, reports.month_end(first)
         scope = {"shop_codes": shop_codes, "numbers": numbers, "owner_user_id": owner_user_id}
-        by_account = ledger.report(first, last, ("account", "shop", "type"), **scope)
-        by_day = ledger.report(first, last, ("day",), **scope)
-        by_category = ledger.report(first, last, ("category", "subject"), **scope)
+        by_account, by_day, by_category = ledger.reports(
+            first, last, (("account", "shop", "type"), ("day",), ("category", "subject")), **scope
+        )
         platform = Imports(ledger).platform_balances(end)
         return cls(
             month=month,

@@ -1,11 +1,14 @@
-"""``zhangben report …``, ``zhangben summaries …`` and ``balance --as-of`` through Typer's
-runner on SQLite and PostgreSQL: the tables, the errors (one line, exit 1, nothing written)."""
+"""``zhangben report …`` (``report month --xlsx``: the 月结 workbook), ``zhangben summaries …``
+and ``balance --as-of`` through Typer's runner on SQLite and PostgreSQL: the tables, the
+errors (one line, exit 1, nothing written)."""
 
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.periods.support import money, read_book, table
 from zhangben.core.ledger import Ledger
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -97,3 +100,63 @@ def test_balances_as_of_a_day_for_every_account(cli, books):
     assert "ALI balance as of 2026-10-01 (end of day): 300.00" in out
     out = cli("balance", "--as-of", "2026-10-01 12:00", "--shop", "S001").output
     assert ["ALI", "支付宝", "alipay", "S001", "CNY", "0.00"] in lines(out)
+
+
+# -- the 月结 workbook: report month --xlsx ------------------------------------------------------
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    """A directory of its own for the files written (the SQLite database is in tmp_path)."""
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+def test_month_xlsx_writes_the_workbook(cli, books, out_dir):
+    target = out_dir / "月结-2026-10.xlsx"
+    out = cli("report", "month", "2026-10", "--shop", "S001", "--xlsx", str(target)).output
+    assert ["ALI 支付宝", "S001", "alipay", "0.00", "300.00", "0.00", "300.00", "1"] in lines(out)
+    assert f"wrote {target}: 账户 2 rows, 日报 31 days, 类目 3 rows" in out
+    assert "账期 2026-10 of shop S001: open; checks: 1 finding(s)" in out  # ALI: no import
+    wb = read_book(target)
+    assert wb.sheetnames == ["账户", "日报", "类目", "账期"]
+    rows = {r["账户"]: r for r in table(wb["账户"])}
+    assert set(rows) == {"ACC001", "ALI", "合计"}
+    assert [money(rows["合计"][k]) for k in ("期初", "收入", "支出", "期末")] == [
+        1000, 300, Decimal("320.5"), Decimal("979.5"),
+    ]  # fmt: skip
+    assert [p.name for p in out_dir.iterdir()] == [target.name]  # no temporary file left
+    # an existing file is kept unless --force
+    result = cli("report", "month", "2026-10", "--xlsx", str(target), ok=False)
+    assert result.exit_code == 1 and "exists: give --force to overwrite it" in result.output
+    assert [r["账户"] for r in table(read_book(target)["账户"])] == ["ACC001", "ALI", "合计"]
+    cli("report", "month", "2026-10", "--xlsx", str(target), "--force")
+    assert [r["账户"] for r in table(read_book(target)["账户"])] == ["ACC001", "ALI", "JD", "合计"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("2026-13",), "MONTH: '2026-13' is not a month like 2026-10"),
+        (("1969-12",), "MONTH: '1969-12' is not a month like 2026-10"),
+        (("2026-10", "--shop", "NOPE"), "--shop: no account has the shop code 'NOPE'"),
+        (("2026-10", "--shop", "S001", "--shop", "S002"), "--xlsx: the workbook is of one shop"),
+        (("2026-10", "--by", "category"), "--xlsx: the workbook is of the whole ledger or of"),
+        (("2026-10", "--account", "ALI"), "(no --by, --account or --type)"),
+    ],
+)  # fmt: skip
+def test_month_xlsx_bad_input_writes_no_file(cli, books, out_dir, args, message):
+    target = out_dir / "book.xlsx"
+    result = cli("report", "month", *args, "--xlsx", str(target), ok=False)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert list(out_dir.iterdir()) == []
+
+
+def test_month_xlsx_needs_an_xlsx_name_in_a_directory(cli, books, out_dir):
+    result = cli("report", "month", "2026-10", "--xlsx", str(out_dir / "a.csv"), ok=False)
+    assert "--xlsx: " in result.output and "the file name must end in .xlsx" in result.output
+    result = cli("report", "month", "2026-10", "--xlsx", str(out_dir / "no/a.xlsx"), ok=False)
+    assert result.exit_code == 1 and "is not a directory" in result.output
+    assert list(out_dir.iterdir()) == []

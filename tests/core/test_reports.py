@@ -276,6 +276,22 @@ def test_scopes(ledger):
     assert ledger.report(*span, ("day",), shop_codes=["NONE"]).rows == []
 
 
+def test_several_reports_in_one_snapshot_are_each_the_report(ledger):
+    build(ledger, seed=9, postings=60, folds=(30,))
+    span = (date(2024, 1, 1), date(2024, 1, 31))
+    groupings = (("account", "shop", "type"), ("day",), ("category", "subject"))
+    found = ledger.reports(*span, groupings, shop_codes=["S001"])
+    assert found == [ledger.report(*span, g, shop_codes=["S001"]) for g in groupings]
+    by_account, by_day, _ = found
+    assert by_account.rows and len(by_day.rows) == 31
+    assert [(t.currency, t.income, t.closing) for t in by_account.totals] == [
+        (t.currency, t.income, t.closing) for t in by_day.totals
+    ]
+    with pytest.raises(ValidationError) as refused:
+        ledger.reports(*span, (("day",), ("colour",)))
+    assert refused.value.field == "group_by"
+
+
 def test_a_report_by_day_alone_has_every_day_and_platforms_are_bill_accounts(ledger):
     ledger.open_account(number="M", name="m")
     ledger.open_account(number="W", name="w", type="wechat")

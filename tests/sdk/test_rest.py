@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import httpx
 import pytest
 
+from tests.periods.support import import_month, money, read_book, table
 from zhangben.sdk import ApiError, RestClient
 
 
@@ -232,3 +234,19 @@ def test_sdk_periods(client, make_key, make_session):
             staff.close_period("2024-03", shop="S002")
         assert not_ready.value.code == "period_not_ready"
         assert not_ready.value.findings[0]["account"] == "ALI"
+
+
+def test_sdk_month_workbook(client, ledger, make_key, make_session, tmp_path):
+    """The 月结 workbook downloaded into a file; a bad month is an ApiError."""
+    bills = import_month(ledger, tmp_path)
+    token, _ = make_session("boss", "staff")
+    with RestClient("http://testserver", token, transport=client._transport) as staff:
+        target = tmp_path / "月结-2024-03.xlsx"
+        with target.open("wb") as out:
+            written = staff.month_workbook("2024-03", out, shop="S3")
+        assert written == target.stat().st_size > 0
+        rows = {r["账户"]: r for r in table(read_book(target)["账户"])}
+        assert money(rows["合计"]["收入"]) == sum(b.income for b in bills.values())
+        with pytest.raises(ApiError) as bad:
+            staff.month_workbook("2026-13", io.BytesIO())
+        assert bad.value.status == 422 and bad.value.errors[0]["field"] == "month"

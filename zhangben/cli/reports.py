@@ -1,10 +1,13 @@
-"""``zhangben report daily|monthly|month|summary`` (日报/月结 figures) and ``zhangben summaries
-status|refresh|rebuild`` (the daily and monthly summaries they are read from)."""
+"""``zhangben report daily|monthly|month|summary`` (日报/月结 figures; ``report month --xlsx``
+writes the 月结 workbook) and ``zhangben summaries status|refresh|rebuild`` (the daily and
+monthly summaries they are read from)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import wraps
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +17,7 @@ from zhangben.cli.common import console, fail, friendly, ledger, money
 from zhangben.core import reports
 from zhangben.core.errors import ValidationError
 from zhangben.core.reports import Report, ReportRow
+from zhangben.periods import Periods, workbook
 
 report_app = typer.Typer(
     help="Reports: opening, income, expense, closing and entries per day, month or group.",
@@ -91,7 +95,9 @@ def _day(text: str, field: str, *, last: bool) -> date:
 
 
 #: the core's field names as this command line's options
-_OPTIONS = {"group_by": "--by", "from": "--from", "to": "--to", "month": "--month"}
+_OPTIONS = {
+    "group_by": "--by", "from": "--from", "to": "--to", "month": "--month", "shop": "--shop"
+}  # fmt: skip
 
 
 def _options(fn):
@@ -191,11 +197,63 @@ def month_report(
     account: AccountOpt = None,
     type: TypeOpt = None,
     by: ByOpt = None,
+    xlsx: Annotated[
+        str | None,
+        typer.Option(
+            "--xlsx",
+            help="also write the 月结 workbook (sheets 账户, 日报, 类目, 账期) to this file: "
+            "of the whole ledger or of one --shop",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite the --xlsx file")] = False,
 ) -> None:
-    """月结 figures of one month: per account (or --by category, shop, …), with totals."""
+    """月结 figures of one month: per account (or --by category, shop, …), with totals;
+    --xlsx also writes the 月结 workbook."""
     first = reports.parse_month(month, "MONTH")
+    if xlsx is not None:
+        if by or account or type:
+            fail("--xlsx: the workbook is of the whole ledger or of one --shop (no --by, "
+                 "--account or --type)")  # fmt: skip
+        if shop and len(shop) > 1:
+            fail("--xlsx: the workbook is of one shop: give --shop once")
+        _workbook(month, shop[0] if shop else None, xlsx, force=force)
+        return
     span = (first, reports.month_end(first))
     _run(None, span, by, ("account",), shop, account, type, f"month {first:%Y-%m}")
+
+
+def _workbook(month: str, shop: str | None, target: str, *, force: bool) -> None:
+    """The 月结 workbook into ``target``, written beside it under a temporary name and renamed
+    when complete: a refusal or a failure leaves no file, and an existing file as it was."""
+    path = Path(target)
+    if path.suffix.lower() != ".xlsx":
+        fail(f"--xlsx: {target!r}: the file name must end in .xlsx")
+    if path.exists() and not force:
+        fail(f"{target} exists: give --force to overwrite it")
+    if not path.parent.is_dir():
+        fail(f"{path.parent} is not a directory")
+    try:
+        book = Periods(ledger()).month_book(month, shop=shop)
+    except ValidationError as exc:
+        fail(f"{'MONTH' if exc.field == 'month' else _OPTIONS.get(exc.field, exc.field)}: "
+             f"{exc.reason}")  # fmt: skip
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with partial.open("wb") as out:
+            workbook.write(book, out)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    console.print(_table(book.accounts, f"month {month}" + (f" · shop {shop}" if shop else "")))
+    p = book.period
+    findings = "无 (none)" if not book.findings else f"{len(book.findings)} finding(s)"
+    console.print(
+        f"wrote {target}: 账户 {len(book.accounts.rows)} rows, 日报 {len(book.days.rows)} "
+        f"days, 类目 {len(book.categories.rows)} rows; 账期 {p.month} of "
+        f"{'shop ' + shop if shop else 'the ledger'}: {p.status}; checks: {findings}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @report_app.command("summary")

@@ -385,6 +385,18 @@ class Ledger:
         with read_snapshot(self.engine) as conn:
             return reports.report(conn, self.zone, start, end, dims, where)
 
+    def reports(
+        self, start: date, end: date, groupings: Sequence[Sequence[str]], **scope
+    ) -> list[reports.Report]:
+        """Several reports of one range and scope (one per grouping), read in one snapshot, so
+        that they agree with each other (the 月结 workbook's sheets)."""
+        dims = [reports.parse_group_by(g) for g in groupings]
+        reports.check_range(start, end)
+        where = reports.Scope(**scope)
+        summaries.ensure_fresh(self.engine, self.zone)
+        with read_snapshot(self.engine) as conn:
+            return [reports.report(conn, self.zone, start, end, d, where) for d in dims]
+
     def balances_as_of(
         self,
         as_of: datetime | date,

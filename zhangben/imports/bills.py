@@ -247,3 +247,47 @@ def import_totals(conn: Connection) -> list[tuple[str, str, int, int, int, int]]
         .order_by(b.platform, b.status)
     )
     return [tuple(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformBalance:
+    """The platform's own balance column at an account's last imported row before an
+    instant: the row's trade time, its balance, and which file and line it was."""
+
+    account_number: str
+    trade_time: datetime
+    balance: Decimal
+    import_id: int
+    line: int
+
+
+def platform_balances(conn: Connection, before: datetime) -> dict[str, PlatformBalance]:
+    """Per account that holds imported rows with a balance column (by number): the platform's
+    balance at its last such row dated before ``before``, in time order and then the order
+    the rows were written (the file's chronological order, as the continuity check reads
+    them). An account whose rows all come later has none."""
+    b = bill_rows.c
+    with_balance = (
+        sa.select(import_batches.c.account_id)
+        .where(import_batches.c.first_balance.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    found = conn.execute(
+        sa.select(accounts.c.id, accounts.c.number)
+        .join(with_balance, with_balance.c.account_id == accounts.c.id)
+        .order_by(accounts.c.number)
+    ).all()
+    out = {}
+    for account_id, number in found:  # one step down ix_bill_rows_account_id_trade_time each
+        row = conn.execute(
+            sa.select(b.trade_time, b.balance, b.import_id, b.line)
+            .where(b.account_id == account_id, b.balance.is_not(None), b.trade_time < before)
+            .order_by(b.trade_time.desc(), b.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            out[number] = PlatformBalance(
+                number, row.trade_time, from_minor(row.balance), row.import_id, row.line
+            )
+    return out

@@ -8,13 +8,14 @@ functions it calls take a connection.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import chart_names
 from zhangben.imports import bills, rules, runner
 from zhangben.imports import verify as verifier
-from zhangben.imports.bills import BillFilter, BillRecord, ImportRecord
+from zhangben.imports.bills import BillFilter, BillRecord, ImportRecord, PlatformBalance
 from zhangben.imports.rules import Rule
 from zhangben.imports.runner import ImportReport
 from zhangben.store.engine import read_transaction, run_write
@@ -57,6 +58,11 @@ class Imports:
     def delete_rule(self, platform: str, business_type: str, direction: str = "any") -> bool:
         """Remove a rule; True when there was one."""
         return self._write(lambda c: rules.delete_rule(c, platform, business_type, direction))
+
+    def platform_balances(self, before: datetime) -> dict[str, PlatformBalance]:
+        """Per bill account (by number): the platform's balance column at its last imported
+        row dated before ``before`` (:func:`zhangben.imports.bills.platform_balances`)."""
+        return self._read(lambda c: bills.platform_balances(c, before))
 
     def totals(self) -> list[tuple[str, str, int, int, int, int]]:
         """Per platform and status: ``(platform, status, import records, rows new, rows

@@ -9,6 +9,7 @@ from zhangben.core import periods
 from zhangben.core.ledger import Ledger
 from zhangben.core.periods import AccountFigures, Finding, Period, PeriodsReport
 from zhangben.periods import checks
+from zhangben.periods.workbook import MonthBook
 from zhangben.store.engine import read_transaction
 
 
@@ -47,6 +48,11 @@ class Periods:
 
     def figures(self, month: str, *, shop: str | None = None) -> list[AccountFigures]:
         return self.ledger.month_figures(month, shop=shop)
+
+    def month_book(self, month: str, **kw) -> MonthBook:
+        """Everything the 月结 workbook of ``month`` shows (:meth:`MonthBook.gather`: ``shop``,
+        the caller's reach, ``with_period``, ``with_checks``); :func:`.workbook.write` writes it."""
+        return MonthBook.gather(self, month, **kw)
 
     def verify(self) -> PeriodsReport:
         return self.ledger.verify_periods()

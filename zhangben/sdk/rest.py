@@ -598,6 +598,22 @@ class RestClient:
         """The range as one period, by account unless ``group_by`` says otherwise."""
         return self._report("summary", month, start, end, group_by, shop, account, type)
 
+    def month_workbook(self, month: str, out: BinaryIO, *, shop: str | None = None) -> int:
+        """The 月结 workbook of ``month`` (``"2026-10"``; of one ``shop``, or of every account
+        the credentials may see) as XLSX bytes written into ``out`` (a binary file object);
+        returns the bytes written."""
+        with self._http.stream(
+            "GET", f"/reports/month/{month}.xlsx", params=_clean({"shop": shop})
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _error(response)
+            written = 0
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+        return written
+
     def verify(self) -> VerifyReport:
         return _build(VerifyReport, self._call("GET", "/verify"))
 

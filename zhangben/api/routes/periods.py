@@ -170,7 +170,7 @@ def _actor(who: Principal) -> str:
     return f"user:{who.user.username}" if who.user is not None else who.caller
 
 
-def _may_read(who: Principal, shop: str | None) -> bool:
+def may_read_period(who: Principal, shop: str | None) -> bool:
     if who.is_staff or who.unrestricted:
         return True
     limited_to_shops = who.accounts is None and who.owner_id is None and who.shops is not None
@@ -193,11 +193,11 @@ def list_periods(
 ) -> Response:
     who.require("read")
     service = _periods(ctx)
-    items = [p for p in service.list_periods(shop=shop) if _may_read(who, p.shop)]
+    items = [p for p in service.list_periods(shop=shop) if may_read_period(who, p.shop)]
     through = [
         ClosedThroughOut(shop=s, month=m)
         for s, m in sorted(service.closed_through().items(), key=lambda i: i[0] or "")
-        if _may_read(who, s) and (shop is None or s == shop)
+        if may_read_period(who, s) and (shop is None or s == shop)
     ]
     return json_response(
         PeriodsOut(items=[PeriodOut.of(p, ctx.tz) for p in items], closed_through=through)
@@ -238,7 +238,7 @@ def get_period(
     ctx: ApiContext = Depends(context),
 ) -> Response:
     who.require("read")
-    if not _may_read(who, shop):
+    if not may_read_period(who, shop):
         raise ApiProblem("forbidden", "these credentials may not read this period")
     return json_response(PeriodOut.of(_periods(ctx).get(month, shop=shop), ctx.tz))
 

@@ -1,24 +1,30 @@
 """Reports (日报/月结 figures): opening, income, expense, closing and counts of a range of
 business days, by day, by month, or over the whole range; grouped as asked
-(:mod:`zhangben.core.reports`)."""
+(:mod:`zhangben.core.reports`); and the 月结 workbook of a month
+(:mod:`zhangben.periods.workbook`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import StringConstraints
 
 from zhangben.api.auth import Principal, principal
+from zhangben.api.problems import ApiProblem
 from zhangben.api.routes.common import Number, ShopFilter, Text
+from zhangben.api.routes.periods import MONTH_PATTERN, SHOP_PATTERN, may_read_period
 from zhangben.api.routing import errors
 from zhangben.api.routing import router as make_router
 from zhangben.api.schemas import ReportOut, ReportRowOut
 from zhangben.api.writes import ApiContext, context
 from zhangben.core import reports
 from zhangben.core.errors import ValidationError
+from zhangben.periods import Periods, workbook
 
 router = make_router()
 TAG = ["reports"]
@@ -192,3 +198,55 @@ def summary(
     entries in the range or (for groupings of accounts) a balance at its start."""
     span = (month, start, to)
     return _report(ctx, who, None, group_by, ("account",), span, shop, account, type)
+
+
+@router.get(
+    "/reports/month/{month}.xlsx",
+    response_class=Response,
+    tags=TAG,
+    summary="The 月结 workbook of a month (XLSX): sheets 账户, 日报, 类目, 账期",
+    responses={
+        **errors("forbidden"),
+        200: {
+            "description": "the workbook, as an attachment named `月结-{month}[-{shop}].xlsx`",
+            "content": {workbook.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+)
+def month_workbook(
+    month: Annotated[str, Path(pattern=MONTH_PATTERN, examples=["2026-10"], description="yyyy-mm")],
+    shop: Annotated[
+        str | None,
+        Query(pattern=SHOP_PATTERN, description="one shop's month (default: the whole ledger)"),
+    ] = None,
+    who: Principal = Depends(principal),
+    ctx: ApiContext = Depends(context),
+) -> Response:
+    """The figures cover the accounts the caller may see, as the other reports do (a caller
+    limited to some shops, accounts or, a user, their own accounts sees only those). The 账期
+    sheet shows the period when the caller may read it (as `GET /periods/{month}`) and the
+    close checks' findings for staff (as `GET /periods/{month}/checks`)."""
+    who.require("read")
+    if shop is not None and who.shops is not None and shop not in who.shops:
+        raise ApiProblem("forbidden", f"these credentials may not read shop {shop}")
+    book = Periods(ctx.ledger).month_book(
+        month,
+        shop=shop,
+        shop_codes=who.narrow([shop] if shop is not None else None, who.shops),
+        numbers=who.narrow(None, who.accounts),
+        owner_user_id=who.owner_id,
+        with_period=may_read_period(who, shop),
+        with_checks=who.is_staff,
+    )
+    name = book.filename
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name.replace("月结", "month"))
+    return Response(
+        workbook.workbook_bytes(book),
+        media_type=workbook.MEDIA_TYPE,
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "Cache-Control": "no-store",
+        },
+    )

@@ -36,6 +36,8 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile("zhangben")
 
+pytest_plugins = ["tests.parallel"]  # how the suite spreads over pytest-xdist's workers
+
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
 
@@ -61,8 +63,8 @@ def _psql(base_url: str, sql: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_template(pg_base_url):
-    """The migrated template's name (one per process); :func:`create_copy` makes a test's
-    database of it."""
+    """The migrated template's name (one per process: each pytest-xdist worker has its own);
+    :func:`create_copy` makes a test's database of it."""
     name = f"zb_template_{os.getpid()}"
     _psql(pg_base_url, f"DROP DATABASE IF EXISTS {name}")
     _psql(pg_base_url, f"CREATE DATABASE {name}")

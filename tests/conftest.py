@@ -10,6 +10,7 @@ key, ``make_session`` for a user's login session).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -34,6 +35,8 @@ hypothesis_settings.register_profile(
     "zhangben", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("zhangben")
+
+pytest_plugins = ["tests.parallel"]  # how the suite spreads over pytest-xdist's workers
 
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
@@ -60,6 +63,8 @@ def _psql(base_url: str, sql: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_template(pg_base_url):
+    """The migrated template's name (one per process: each pytest-xdist worker has its own);
+    :func:`create_copy` makes a test's database of it."""
     name = f"zb_template_{os.getpid()}"
     _psql(pg_base_url, f"DROP DATABASE IF EXISTS {name}")
     _psql(pg_base_url, f"CREATE DATABASE {name}")
@@ -67,6 +72,20 @@ def pg_template(pg_base_url):
     upgrade(engine)
     engine.dispose()
     yield name
+
+
+@functools.cache
+def _file_copy(base_url: str) -> str:
+    dsn = base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(dsn) as conn:
+        return " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+
+
+def create_copy(base_url: str, name: str, template: str) -> None:
+    """``CREATE DATABASE name TEMPLATE template``, copying the files: PostgreSQL 15's default
+    strategy (WAL_LOG) writes the whole template through the WAL, about 0.4 s a database, three
+    to eight times the file copy (servers before 15 only copy files and know no STRATEGY)."""
+    _psql(base_url, f"CREATE DATABASE {name} TEMPLATE {template}{_file_copy(base_url)}")
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +113,7 @@ def db_url(request, backend, tmp_path):
     base = request.getfixturevalue("pg_base_url")
     template = request.getfixturevalue("pg_template")
     name = f"zb_test_{os.getpid()}_{next(_counter)}"
-    _psql(base, f"CREATE DATABASE {name} TEMPLATE {template}")
+    create_copy(base, name, template)
     yield f"{base}/{name}"
     _psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -125,7 +144,7 @@ def ledger_factory(request, backend, tmp_path):
             base = request.getfixturevalue("pg_base_url")
             template = request.getfixturevalue("pg_template")
             name = f"zb_prop_{os.getpid()}_{next(_counter)}"
-            _psql(base, f"CREATE DATABASE {name} TEMPLATE {template}")
+            create_copy(base, name, template)
             url = f"{base}/{name}"
         engine = make_engine(url, poolclass=NullPool)
         made.append((engine, url))

@@ -108,7 +108,6 @@ def start(*, durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
         "--locale=C",
     )
     options = [
-        f"-p {server.port}",
         "-c listen_addresses=127.0.0.1",
         f"-c unix_socket_directories={root}",
         "-c max_connections=200",
@@ -117,8 +116,15 @@ def start(*, durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
     if not durable:
         options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
     options += list(extra)
-    server.options = " ".join(options)
-    server.restart()
+    for attempt in range(3):  # the free port may be taken before postgres binds it (xdist)
+        server.options = " ".join([f"-p {server.port}", *options])
+        try:
+            server.restart()
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            server.port = _free_port()
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", server.port), timeout=0.2).close()

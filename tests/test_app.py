@@ -1,3 +1,5 @@
+import os
+
 from fastapi.testclient import TestClient
 
 from zhangben.app import create_app
@@ -19,7 +21,8 @@ def test_app_refuses_an_unmigrated_postgres(pg_base_url):
 
     from tests.conftest import _psql
 
-    _psql(pg_base_url, "DROP DATABASE IF EXISTS zb_unmigrated")
-    _psql(pg_base_url, "CREATE DATABASE zb_unmigrated")
+    name = f"zb_unmigrated_{os.getpid()}"  # one per xdist worker on a shared server
+    _psql(pg_base_url, f"DROP DATABASE IF EXISTS {name}")
+    _psql(pg_base_url, f"CREATE DATABASE {name}")
     with pytest.raises(RuntimeError, match="db upgrade"):
-        create_app(Settings(database_url=f"{pg_base_url}/zb_unmigrated"))
+        create_app(Settings(database_url=f"{pg_base_url}/{name}"))

@@ -241,7 +241,8 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-PAGE_WORKERS = 2  # pages run two at a time: the CLI's start-up, not the ledger, is the cost
+#: pages run two at a time (without pytest-xdist): the CLI's start-up, not the ledger, is the cost
+PAGE_WORKERS = 2
 
 
 def _dsn(base: str, name: str) -> str:
@@ -333,13 +334,22 @@ def run_page(page: Path, workdir: Path, pg_base: str | None) -> str:
 
 
 _pg_counter = itertools.count()
-PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
+
+
+def _cost(page: Path) -> int:
+    """How long a page takes, roughly: the CLI's start-up is most of it."""
+    return page.read_text(encoding="utf-8").count("zhangben ")
+
+
+#: longest first, so that the longest pages start first (also on pytest-xdist's workers)
+BY_COST = sorted(PAGES, key=lambda p: -_cost(p))
+PAGE_IDS = [str(p.relative_to(ROOT)) for p in BY_COST]
 
 
 @pytest.fixture(scope="module")
 def page_runs(request, tmp_path_factory):
     """The pages this session selected, run :data:`PAGE_WORKERS` at a time, longest first;
-    page → its future."""
+    page → its future. (Not on pytest-xdist's workers: there each page runs in its test.)"""
     selected = [
         item.callspec.params["page"]
         for item in request.session.items
@@ -348,9 +358,7 @@ def page_runs(request, tmp_path_factory):
     runnable = [page for page in selected if blocks(page)]
     postgres = any("postgres" in b.needs for page in runnable for b in blocks(page))
     pg_base = request.getfixturevalue("pg_base_url") if postgres else None
-    longest_first = sorted(
-        runnable, key=lambda p: -p.read_text(encoding="utf-8").count("zhangben ")
-    )
+    longest_first = sorted(runnable, key=lambda p: -_cost(p))
     pool = ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="docs")
     try:
         yield {
@@ -361,9 +369,15 @@ def page_runs(request, tmp_path_factory):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
-def test_examples_run_as_written(page: Path, page_runs):
-    if page not in page_runs:
+@pytest.mark.parametrize("page", BY_COST, ids=PAGE_IDS)
+def test_examples_run_as_written(page: Path, request, tmp_path):
+    found = blocks(page)
+    if not found:
         pytest.skip("no runnable examples on this page")
     assert (VENV_BIN / "zhangben").exists(), f"no zhangben console script in {VENV_BIN}"
-    print(page_runs[page].result())  # shown with -rP
+    if hasattr(request.config, "workerinput"):  # pytest-xdist spreads the pages over workers
+        postgres = any("postgres" in b.needs for b in found)
+        pg_base = request.getfixturevalue("pg_base_url") if postgres else None
+        print(run_page(page, tmp_path, pg_base))  # shown with -rP
+    else:
+        print(request.getfixturevalue("page_runs")[page].result())

@@ -56,6 +56,10 @@ def record(test: str, **figures) -> None:
         out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
 
+#: uvicorn's line when a worker (or the one process) is ready to serve, in either log format
+STARTED = "Application startup complete"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,12 +95,20 @@ class Server:
         )
         out.close()
         self.base = f"http://127.0.0.1:{port}"
+        started = self.log.read_text(errors="replace").count(STARTED)  # by earlier starts
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(self.log.read_text()[-3000:])
             try:
-                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
+                # up when every worker is: one answering while another still boots is not
+                # the server the tests mean to crash or stop the database under (on a busy
+                # machine a worker may boot seconds after the first)
+                if (
+                    httpx.get(self.base + "/healthz", timeout=2).status_code == 200
+                    and self.log.read_text(errors="replace").count(STARTED) - started
+                    >= self.workers
+                ):
                     return self
             except httpx.TransportError:
                 pass

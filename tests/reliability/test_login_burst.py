@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from tests.reliability.support import Server, record, size
 from zhangben.access import sessions
+from zhangben.store.access_tables import login_failures
 from zhangben.store.access_tables import sessions as session_rows
 from zhangben.store.engine import make_engine, read_transaction, run_write
 
@@ -34,7 +35,7 @@ def test_login_burst_with_the_right_password_last(db_url, backend, tmp_path):
         for burst in range(BURSTS):
             if burst:  # a fresh window for the next burst
                 run_write(engine, lambda c: c.execute(sa.text("DELETE FROM login_failures")))
-            outcomes = _burst(server.base)
+            outcomes = _burst(server.base, engine)
             verdicts = sum(1 for o in outcomes if o in ("wrong", "session"))
             tally.update(outcomes)
             tally["max verdicts in a burst"] = max(tally["max verdicts in a burst"], verdicts)
@@ -60,9 +61,10 @@ def test_login_burst_with_the_right_password_last(db_url, backend, tmp_path):
     )
 
 
-def _burst(base: str) -> list[str]:
-    """WRONG concurrent wrong guesses, then the right password: each attempt's outcome,
-    the right one last."""
+def _burst(base: str, engine) -> list[str]:
+    """WRONG concurrent wrong guesses, then the right password, sent while the guesses are
+    being judged, once five of them are counted (the lock is then in place, however slowly a
+    busy machine lets the guesses in): each attempt's outcome, the right one last."""
     start = threading.Barrier(WRONG)
 
     def attempt(password: str, wait: bool) -> str:
@@ -81,6 +83,14 @@ def _burst(base: str) -> list[str]:
 
     with ThreadPoolExecutor(WRONG + 1) as pool:
         wrong = [pool.submit(attempt, f"guess-{i}", True) for i in range(WRONG)]
-        time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while _counted(engine) < sessions.MAX_FAILURES and time.monotonic() < deadline:
+            time.sleep(0.01)
         right = pool.submit(attempt, PASSWORD, False)
         return [f.result() for f in wrong] + [right.result()]
+
+
+def _counted(engine) -> int:
+    """Attempts the server has let through to be judged (each is counted as a failure first)."""
+    with read_transaction(engine) as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(login_failures)).scalar_one()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +22,11 @@ from zhangben.web import bodylimit
 PREFIX = "/api/v1"
 
 
+@functools.cache
 def build_router() -> APIRouter:
+    """One per process, shared by every app it creates (the test suite creates one per test):
+    FastAPI builds the models of a router's routes once per router, about half a second that
+    each app would pay again. The routes reach their app's ledger through ``request.app.state``."""
     api = APIRouter(prefix=PREFIX)
     for module in (accounts, postings, entries, reports, periods, admin):
         api.include_router(module.router)

@@ -8,7 +8,8 @@ pyproject.toml; ``-n 0`` runs everything in one process).
 * Tests are handed out one at a time, except the groups below, each handed to one worker as a
   whole (the largest first): tests/reliability (servers killed, databases stopped, bursts and
   memory measured under load) runs one test after another on one worker, as it would alone;
-  each module of tests/e2e stays on one worker (test_shopex_live serves one server per module).
+  each module of tests/e2e stays on one worker (test_shopex_live serves one server per module),
+  and so do the console's browser tests (one Chromium and one server per backend).
   The groups go by the tests' paths, not by ``xdist_group`` marks: pytest-xdist 3.8 carries
   those in a nodeid suffix that pytest 9.2 drops (pytest-xdist issue 1386).
 * Then the docs pages go first, longest first, so that no worker starts a long page last.
@@ -21,13 +22,15 @@ import os
 import pytest
 
 RELIABILITY, E2E, DOCS_PAGES = "tests/reliability/", "tests/e2e/", "tests/docs/test_examples.py"
+#: one browser and one server per backend, started once for the module
+BROWSER = "tests/console/test_browser.py"
 
 
 def group_of(nodeid: str) -> str:
     """The unit of work a test belongs to: its group, or the test itself."""
     if nodeid.startswith(RELIABILITY):
         return "reliability"
-    if nodeid.startswith(E2E):
+    if nodeid.startswith((E2E, BROWSER)):
         return nodeid.split("::")[0]
     return nodeid
 

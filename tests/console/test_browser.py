@@ -38,8 +38,10 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("ZHANGBEN_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API keeps an asyncio loop running while it is open, and
+    a later test of the same process calling ``asyncio.run`` would be refused."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM}: run `make system-deps`")
     with playwright_api.sync_playwright() as p:

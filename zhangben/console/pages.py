@@ -36,7 +36,6 @@ from zhangben.console.session import (
     PATH,
     ROLE_LABELS,
     STALE_FORM,
-    STORED_ROLES,
     Viewer,
     new_login_csrf,
     same,
@@ -280,6 +279,34 @@ def _local_midnight(console: Console, when: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _recent_figures(console: Console, viewer: Viewer) -> dict:
+    """今日 and 本月; when today (or this month) has no entries, the latest business day (or
+    month) that has, and the label says which."""
+    ledger, scoped = console.ledger, viewer.scope.entries()
+    today = _local_midnight(console, datetime.now(UTC))
+    month = today.replace(day=1)
+    day_totals = ledger.entry_totals(replace(scoped, start=today))
+    month_totals = ledger.entry_totals(replace(scoped, start=month))
+    figures = {"今日": day_totals, "本月": month_totals}
+    if day_totals.count and month_totals.count:
+        return figures
+    newest = ledger.entries(scoped, limit=1, with_total=False).items
+    if not newest:
+        return figures
+    day = _local_midnight(console, newest[0].trade_time)
+    first = day.replace(day=1)
+    if not day_totals.count:
+        figures.pop("今日")
+        span = replace(scoped, start=day, end=day + timedelta(days=1))
+        figures[f"最近营业日 {day:%Y-%m-%d}（今日无流水）"] = ledger.entry_totals(span)
+    if not month_totals.count:
+        figures.pop("本月")
+        following = (first + timedelta(days=32)).replace(day=1)
+        span = replace(scoped, start=first, end=following)
+        figures[f"最近有流水的月份 {first:%Y-%m}（本月无流水）"] = ledger.entry_totals(span)
+    return figures
+
+
 @router.get("/")
 def overview(request: Request) -> HTMLResponse:
     console = _console(request)
@@ -290,13 +317,7 @@ def overview(request: Request) -> HTMLResponse:
         group = groups[(a.shop_code or "（未分店铺）", a.type)]
         group[0] += 1
         group[1] += a.balance
-    today = _local_midnight(console, datetime.now(UTC))
-    month = today.replace(day=1)
-    scoped = viewer.scope.entries()
-    figures = {
-        "今日": console.ledger.entry_totals(replace(scoped, start=today)),
-        "本月": console.ledger.entry_totals(replace(scoped, start=month)),
-    }
+    figures = _recent_figures(console, viewer)
     last_imports = []
     for a in accounts:
         if a.type in PLATFORMS:
@@ -617,7 +638,6 @@ def settings_page(request: Request) -> HTMLResponse:
         nav="settings",
         users=users,
         owned=owned,
-        stored_roles=STORED_ROLES,
         keys=console.access.api_keys(),
         rules=rules,
         names=names,

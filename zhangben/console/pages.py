@@ -614,31 +614,3 @@ def _import(request: Request, viewer: Viewer, form) -> HTMLResponse:
         bad_rows=[bad_row(e) for e in report.bad_rows],
         channel=CHANNEL_LABELS.get(report.platform, report.platform),
     )
-
-
-# -- 设置 ---------------------------------------------------------------------------------------
-
-
-@router.get("/settings")
-def settings_page(request: Request) -> HTMLResponse:
-    console = _console(request)
-    viewer = viewer_of(request)
-    if not viewer.can("admin"):
-        raise Refused(viewer, "设置页面需要管理员权限。")
-    users = console.ledger.users()
-    owned: dict[int, list[str]] = defaultdict(list)
-    for a in console.ledger.accounts():
-        if a.owner_user_id is not None:
-            owned[a.owner_user_id].append(a.number)
-    rules, names = console.imports.rules()
-    return render(
-        request,
-        "settings.html",
-        viewer=viewer,
-        nav="settings",
-        users=users,
-        owned=owned,
-        keys=console.access.api_keys(),
-        rules=rules,
-        names=names,
-    )

@@ -28,6 +28,7 @@ from zhangben.imports.service import Imports
 
 router = APIRouter(prefix=PATH, include_in_schema=False, route_class=ConsoleRoute)
 
+MISSING = "所选的用户、密钥、集成方、规则或分类不存在；未作任何修改。"
 DIRECTIONS = {"any": "任意", "income": "收入", "expense": "支出"}
 DONE = {
     "user-add": "已添加用户。",
@@ -125,7 +126,7 @@ def _settings_action(request: Request, action: str, form: dict):
     except Invalid as exc:
         return render_settings(request, viewer, 400, error=f"{exc}；未作任何修改。")
     except NotFound:
-        return render_settings(request, viewer, 404, error="要修改的对象不存在；未作任何修改。")
+        return render_settings(request, viewer, 404, error=MISSING)
     except LedgerError as exc:
         # the core's words (a duplicate name, a short password, …): never a secret
         return render_settings(request, viewer, 409, error=f"未能保存：{exc}；未作任何修改。")

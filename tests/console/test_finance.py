@@ -157,7 +157,10 @@ def test_a_clerk_is_refused_a_close_and_a_supervisor_closes_and_reopens(app, dem
     periods = Periods(demo)
     with _as(app, "clerk") as clerk:
         page = clerk.get("/console/periods?month=2024-01")
-        assert page.status_code == 200 and 'id="checklist"' in page.text
+        assert page.status_code == 200 and 'id="run-checks"' in page.text  # checks on demand
+        checked = clerk.get("/console/periods?month=2024-01&check=1").text
+        assert ('id="findings"' in checked) == bool(periods.checks("2024-01"))
+        assert ('id="checks-ok"' in checked) != ('id="findings"' in checked)
         assert 'id="close-form"' not in page.text  # not offered
         refused = clerk.post(
             "/console/periods/close",
@@ -179,6 +182,7 @@ def test_a_clerk_is_refused_a_close_and_a_supervisor_closes_and_reopens(app, dem
         if findings:  # the demo's bill accounts have no bills: the checks find the gaps
             unforced = boss.post("/console/periods/close", data={"csrf": csrf, "month": "2024-01"})
             assert unforced.status_code == 409 and "未结账" in unforced.text
+            assert 'id="findings"' in unforced.text  # what stands in the way, listed
             assert periods.list_periods() == []
         closed = boss.post(
             "/console/periods/close", data={"csrf": csrf, "month": "2024-01", "force": "1"}

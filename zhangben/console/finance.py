@@ -20,7 +20,6 @@ from zhangben.console.pages import (
     ConsoleRoute,
     Refused,
     _console,
-    _visible_accounts,
     render,
     viewer_of,
 )
@@ -64,6 +63,11 @@ def _months_before(first: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _shop_visible(console: Console, viewer: Viewer, shop: str) -> bool:
+    """Whether the viewer may see an account of ``shop`` (one query of that shop's accounts)."""
+    return any(viewer.scope.may_see(a) for a in console.ledger.accounts(shop_codes=[shop]))
+
+
 class ReportQuery:
     """The reports screen's URL: ``month``, ``shop`` and ``by``; ``errors`` in Chinese."""
 
@@ -71,9 +75,6 @@ class ReportQuery:
         self.month = (params.get("month") or "").strip()[:20] or latest_month(console, viewer)
         self.shop = (params.get("shop") or "").strip()[:32]
         self.by = (params.get("by") or "day").strip()[:16]
-        self.shops = sorted(
-            {a.shop_code for a in _visible_accounts(console, viewer) if a.shop_code}
-        )
         self.errors: list[str] = []
         self.first: date | None = None
         try:
@@ -82,7 +83,7 @@ class ReportQuery:
             self.errors.append(bad_month(self.month))
         if self.by not in GROUPINGS:
             self.errors.append(f"未知的分组「{self.by}」。")
-        if self.shop and self.shop not in self.shops:
+        if self.shop and not _shop_visible(console, viewer, self.shop):
             self.errors.append(f"店铺「{self.shop}」不存在，或您无权查看。")
 
     def query(self, **changes) -> str:
@@ -208,10 +209,9 @@ def render_periods(
     if not viewer.user.is_staff:
         raise Refused(viewer, "账期页面仅供财务人员查看。")
     periods = Periods(console.ledger)
-    shops = sorted({a.shop_code for a in console.ledger.accounts() if a.shop_code})
     shop = (params.get("shop") or "").strip()[:32]
     errors: list[str] = []
-    if shop and shop not in shops:
+    if shop and not console.ledger.accounts(shop_codes=[shop]):
         errors.append(f"店铺「{shop}」不存在。")
         shop = ""
     month = (params.get("month") or "").strip()[:20] or _suggested_month(
@@ -224,8 +224,9 @@ def render_periods(
     except ValidationError:
         errors.append(bad_month(month))
     else:
-        findings = periods.checks(month, shop=shop or None)
         period = periods.get(month, shop=shop or None)
+        if params.get("check") == "1":  # the checks read the month's entries: on demand
+            findings = periods.checks(month, shop=shop or None)
     if errors and status == 200:
         status = 400
     if notice is None:
@@ -240,11 +241,11 @@ def render_periods(
         nav="periods",
         periods=periods.list_periods(shop=shop or None),
         closed_through=periods.closed_through(),
-        shops=shops,
         shop=shop,
         month=month,
         period=period,
         findings=findings,
+        check_query=urlencode({k: v for k, v in (("month", month), ("shop", shop)) if v}),
         errors=errors,
         error=error,
         notice=notice,
@@ -293,7 +294,7 @@ def _period_action(request: Request, action: str, form: dict):
         return render_periods(request, viewer, params, 400, error=bad_month(month))
     except PeriodNotReady as exc:
         message = f"检查发现 {len(exc.findings)} 项问题，未结账；确认无误后可勾选“强制结账”。"
-        return render_periods(request, viewer, params, 409, error=message)
+        return render_periods(request, viewer, {**params, "check": "1"}, 409, error=message)
     except PeriodState as exc:
         return render_periods(request, viewer, params, 409, error=f"账期状态不允许{verb}：{exc}")
     except LedgerError as exc:

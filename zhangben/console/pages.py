@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -42,7 +42,7 @@ from zhangben.console.session import (
 )
 from zhangben.core.errors import LedgerError, NotFound
 from zhangben.core.ledger import Ledger
-from zhangben.core.queries import ENTRY_TYPES
+from zhangben.core.queries import ENTRY_TYPES, Totals
 from zhangben.core.records import Account
 from zhangben.exports.flows import Format, export_flows, filename
 from zhangben.imports.rows import PLATFORMS, BillFormatError
@@ -339,7 +339,8 @@ def overview(request: Request) -> HTMLResponse:
 def daily(request: Request) -> JSONResponse:
     """Daily income, expense and closing balance of the viewer's accounts over the last
     :data:`CHART_DAYS` days (up to today, or up to the last day with entries when the recent
-    days have none). Income and expense are entries by sign (transfers included)."""
+    days have none), in the first currency: one report by day (``Ledger.report``, from the
+    summaries). Income and expense are entries by sign (transfers included)."""
     console = _console(request)
     viewer = viewer_of(request)
     scoped = viewer.scope.entries()
@@ -349,25 +350,26 @@ def daily(request: Request) -> JSONResponse:
         newest = ledger.entries(scoped, limit=1, with_total=False).items
         if newest:
             end = _local_midnight(console, newest[0].trade_time) + timedelta(days=1)
-    days = [end - timedelta(days=CHART_DAYS - i) for i in range(CHART_DAYS)]
-    per_day = [
-        ledger.entry_totals(replace(scoped, start=day, end=day + timedelta(days=1))) for day in days
-    ]
-    balance = sum((a.balance for a in _visible_accounts(console, viewer)), Decimal(0))
-    balance -= ledger.entry_totals(replace(scoped, start=end)).net  # entries after the window
-    closing = []
-    for totals in reversed(per_day):
-        closing.append(balance)
-        balance -= totals.net
-    closing.reverse()
+    last = (end - timedelta(days=1)).date()
+    report = ledger.report(
+        last - timedelta(days=CHART_DAYS - 1),
+        last,
+        ("day",),
+        shop_codes=scoped.shop_codes,
+        numbers=scoped.account_numbers,
+        owner_user_id=scoped.owner_user_id,
+    )
+    currency = report.totals[0].currency if report.totals else None
+    rows = [r for r in report.rows if r.currency == currency]
+    starts = [datetime.combine(r.day, time(0), ledger.tz) for r in rows]
     return JSONResponse(
         {
             "tz": str(ledger.tz),
-            "days": [d.strftime("%Y-%m-%d") for d in days],
-            "timestamps": [int(d.timestamp()) for d in days],
-            "income": [float(t.income) for t in per_day],
-            "expense": [float(t.expense) for t in per_day],
-            "balance": [float(b) for b in closing],
+            "days": [r.day.isoformat() for r in rows],
+            "timestamps": [int(d.timestamp()) for d in starts],
+            "income": [float(r.income) for r in rows],
+            "expense": [float(r.expense) for r in rows],
+            "balance": [float(r.closing or 0) for r in rows],
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -393,6 +395,27 @@ def _chart_choices(console: Console) -> list[tuple[int, str]]:
     return [(item.id, item.name) for item in console.ledger.chart()]
 
 
+#: the widest range a report takes: an account's whole flow
+_EVER = (date(1970, 1, 1), date(9998, 12, 31))
+
+
+def _totals(console: Console, account: Account, query: filters.FlowQuery) -> Totals:
+    """The totals row of the filtered view. Filtered by days alone (or not at all), it is the
+    account's report over those days, read from the daily and monthly summaries (cheap for an
+    account of millions of entries); any other filter sums the matching entries."""
+    by_days = not any(v for k, v in query.values.items() if k not in ("start", "end"))
+    if not by_days:
+        return console.ledger.entry_totals(query.filter)
+    tz, f = console.ledger.tz, query.filter
+    start = f.start.astimezone(tz).date() if f.start else _EVER[0]
+    end = (f.end.astimezone(tz) - timedelta(days=1)).date() if f.end else _EVER[1]
+    report = console.ledger.report(start, end, ("account",), numbers=[account.number])
+    row = next((t for t in report.totals if t.currency == account.currency), None)
+    if row is None:
+        return Totals(0, Decimal(0), Decimal(0))
+    return Totals(row.entries, row.income, row.expense)
+
+
 def render_account(
     request: Request,
     viewer: Viewer,
@@ -409,7 +432,7 @@ def render_account(
         page = console.ledger.entries(
             query.filter, limit=PAGE_SIZE, before_id=query.before, with_total=False
         )
-        totals = console.ledger.entry_totals(query.filter)
+        totals = _totals(console, account, query)
     if query.errors and status == 200:
         status = 400
     if notice is None and request.query_params.get("done") == "reversed":
@@ -506,7 +529,8 @@ def _bill_accounts(console: Console, viewer: Viewer) -> list[Account]:
 
 def _imports_page(request: Request, viewer: Viewer, status: int = 200, **result):
     console = _console(request)
-    numbers = {a.number for a in _visible_accounts(console, viewer)}
+    visible = _visible_accounts(console, viewer)
+    numbers = {a.number for a in visible}
     records = [r for r in console.imports.records(limit=200) if r.account_number in numbers]
     return render(
         request,
@@ -514,7 +538,7 @@ def _imports_page(request: Request, viewer: Viewer, status: int = 200, **result)
         status,
         viewer=viewer,
         nav="imports",
-        accounts=_bill_accounts(console, viewer),
+        accounts=[a for a in visible if a.type in PLATFORMS and a.is_open],
         records=records[:30],
         max_mib=console.settings.console_max_upload_bytes // (1024 * 1024),
         **result,

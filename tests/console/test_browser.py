@@ -180,6 +180,8 @@ def test_the_overview_draws_its_chart(page, live, shots):
     assert painted["w"] > 300 and painted["h"] > 200
     assert painted["painted"] > 2000, painted  # bars and a line, not an empty canvas
     assert page.locator("#daily-chart").get_attribute("data-points") == "30"
+    legend = page.locator("#daily-chart .u-legend .u-value").all_inner_texts()
+    assert legend[0] and legend[3] not in ("", "--"), legend  # the last day's, before a hover
     balances = page.locator("#balances tbody tr")
     assert balances.count() >= 4
     assert page.locator("#total-balance").inner_text().replace(",", "")[0].isdigit()

@@ -68,7 +68,7 @@ def load_big_account(dsn: str, entries: int) -> tuple[str, int, int]:
             f"timestamptz '{bigledger.START}' + g * interval '{step} seconds', now(), "
             "CASE WHEN k % 2 = 1 THEN 1 ELSE 4 END, CASE WHEN k % 2 = 1 THEN 2 ELSE 5 END, "
             "'', CASE WHEN k % 2 = 1 THEN '销售收款' ELSE '采购付款' END, 'manual' "
-            f"FROM (SELECT g, g + 1 AS k FROM generate_series(0, {entries - 1}) g) s"
+            f"FROM (SELECT g, g::bigint + 1 AS k FROM generate_series(0, {entries - 1}) g) s"
         )
         last = first + entries - 1
         for table_name in ("postings", "entries"):

@@ -43,6 +43,7 @@ DONE = {
 ROLE_CHOICES = {
     **{r: ROLE_LABELS[r] for r in roles.RANKS},
     "user": "商户（仅本人账户）",
+    "staff": "管理员（旧称 staff）",
 }
 
 

@@ -187,7 +187,7 @@ def _minor(where: str, raw: Any) -> int:
 
 
 def _yuan(minor: int) -> str:
-    return format(Decimal(minor).scaleb(-4), "f")
+    return format(Decimal(minor).scaleb(-4).normalize(), "f")
 
 
 def _compile(op: str, value: Any) -> Callable[[Any], bool]:

@@ -8,9 +8,11 @@ For one (shop, key) group of unmatched remainders, E (expected) and A (actual):
 1. the first rule that applies decides (rules in (priority, id) order; see :func:`choose_rule`);
 2. exclusive one-to-one pairs of equal amount inside the rule's date window: the nearest
    times pair first, then the lowest ids; each item is used once;
-3. a bounded subset sum (|E| + |A| ≤ :data:`SUBSET_LIMIT`): one item against several on the
+3. the rest is split per direction under ``split="by_direction"`` (money in, money out), or
+   kept whole (``net``); in each part:
+4. a bounded subset sum (|E| + |A| ≤ :data:`SUBSET_LIMIT`): one item against several on the
    other side whose amounts add up exactly (goods + commission + freight against one payout);
-4. the rest netted (or per direction under ``split="by_direction"``): ``d = ΣA − ΣE``;
+5. the rest netted: ``d = ΣA − ΣE``;
    ``d == 0`` → exact, ``|d| ≤ tolerance`` → within_tolerance with the rule's gap type, else a
    with_difference suggestion (never automatic). Expected lines alone that net to zero (a sale
    and its refund, nothing paid) are an ``ar_offset`` (应收对冲).
@@ -186,8 +188,6 @@ def match_group(
 
     out: list[Proposal] = []
     es, as_ = _pairs(es, as_, window, rule_id, auto, out)
-    if es and as_ and 2 < len(es) + len(as_) <= SUBSET_LIMIT:
-        es, as_ = _subsets(es, as_, window, rule_id, auto, out)
     if rule.split == "by_direction":
         parts = [
             ([e for e in es if e.amount > 0], [a for a in as_ if a.amount > 0]),
@@ -196,6 +196,8 @@ def match_group(
     else:
         parts = [(es, as_)]
     for pe, pa in parts:
+        if pe and pa and 2 < len(pe) + len(pa) <= SUBSET_LIMIT:
+            pe, pa = _subsets(pe, pa, window, rule_id, auto, out)
         if pe and pa:
             out.append(_net(pe, pa, rule, rule_id, auto))
         elif len(pe) > 1 and not sum(e.amount for e in pe):
@@ -252,18 +254,19 @@ def _lines(items: Iterable[Item]) -> tuple[tuple[int, int], ...]:
     return tuple((i.id, i.amount) for i in items)
 
 
-_last_rules: Sequence[Rule] | None = None
-_last_ordered: list[Rule] = []
+_last: tuple[Sequence[Rule] | None, list[Rule]] = (None, [])
 
 
 def _ordered(rules: Sequence[Rule]) -> list[Rule]:
-    """Rules in (priority, id) order; the last list is remembered (a run passes one list to
-    every group, so it is sorted once)."""
-    global _last_rules, _last_ordered
-    if rules is not _last_rules:
-        _last_ordered = sorted(rules, key=lambda r: (r.priority, r.id))
-        _last_rules = rules
-    return _last_ordered
+    """Rules in (priority, id) order. The last list is remembered, as one tuple so that
+    threads cannot mix two lists up (a run passes one list to every group: sorted once)."""
+    global _last
+    last = _last
+    if last[0] is rules:
+        return last[1]
+    ordered = sorted(rules, key=lambda r: (r.priority, r.id))
+    _last = (rules, ordered)
+    return ordered
 
 
 def _pairs(

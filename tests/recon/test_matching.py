@@ -4,9 +4,11 @@ import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zhangben.core.errors import ValidationError
 from zhangben.recon.conditions import parse_conditions
 from zhangben.recon.defaults import DEFAULT_RULES, GAP_TYPE_CODES
 from zhangben.recon.matching import (
@@ -169,6 +171,22 @@ def test_first_rule_that_applies_decides():
     assert one(platform="wechat") == (6, "within_tolerance", "PROMO", True)
     assert one(kind="freight") == (7, "within_tolerance", "FREIGHT", False)  # action suggest
     assert one() == (4, "with_difference", None, False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("split", "gross"),
+        ("action", "force"),
+        ("tol_abs", -1),
+        ("tol_bp", 10_001),
+        ("date_window_days", -1),
+    ],
+)
+def test_a_bad_rule_is_refused(field, value):
+    with pytest.raises(ValidationError) as err:
+        Rule(id=1, priority=1, shop=None, platform=None, **{field: value})
+    assert err.value.field == field
 
 
 def test_no_rule_gives_suggestions_only():

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from itertools import combinations
 from typing import Any
 
+from zhangben.core.errors import ValidationError
 from zhangben.recon.conditions import matches
 
 EXPECTED = "expected"
@@ -42,6 +43,8 @@ ACTIONS = ("auto_confirm", "suggest")
 #: The subset sum runs only on groups of at most this many items (|E| + |A|).
 SUBSET_LIMIT = 12
 BP = 10_000  # basis points in one
+MAX_MINOR = 999_999_999_999_999_999  # MAX_AMOUNT in minor units
+MAX_WINDOW_DAYS = 3660
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,20 @@ class Rule:
     conditions: tuple = ()
     on_within_tolerance: str | None = None
     action: str = "auto_confirm"  # auto_confirm | suggest
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValidationError("split", f"{self.split!r} is not one of {', '.join(SPLITS)}")
+        if self.action not in ACTIONS:
+            raise ValidationError("action", f"{self.action!r} is not one of {', '.join(ACTIONS)}")
+        if not 0 <= self.tol_abs <= MAX_MINOR:
+            raise ValidationError("tol_abs", f"{self.tol_abs} is not 0 to {MAX_MINOR} minor units")
+        if not 0 <= self.tol_bp <= BP:
+            raise ValidationError("tol_bp", f"{self.tol_bp} is not 0 to {BP} basis points")
+        if not 0 <= self.date_window_days <= MAX_WINDOW_DAYS:
+            raise ValidationError(
+                "date_window_days", f"{self.date_window_days} is not 0 to {MAX_WINDOW_DAYS} days"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,15 +275,21 @@ _last: tuple[Sequence[Rule] | None, list[Rule]] = (None, [])
 
 
 def _ordered(rules: Sequence[Rule]) -> list[Rule]:
-    """Rules in (priority, id) order. The last list is remembered, as one tuple so that
-    threads cannot mix two lists up (a run passes one list to every group: sorted once)."""
+    """Rules in (priority, id) order. The last tuple of rules is remembered (a run passes one
+    to every group: sorted once), stored as one pair so that threads cannot mix two up; a list
+    may change between calls, so it is sorted each time."""
     global _last
     last = _last
     if last[0] is rules:
         return last[1]
-    ordered = sorted(rules, key=lambda r: (r.priority, r.id))
-    _last = (rules, ordered)
+    ordered = sorted(rules, key=_rule_order)
+    if isinstance(rules, tuple):
+        _last = (rules, ordered)
     return ordered
+
+
+def _rule_order(rule: Rule) -> tuple[int, int]:
+    return rule.priority, rule.id
 
 
 def _pairs(

@@ -139,6 +139,16 @@ def test_the_documented_fields():
     }
 
 
+def test_a_regex_cannot_stall_a_run():
+    """RE2 matches in linear time: the classic catastrophic pattern is instant."""
+    (c,) = cond("remark", "regex", "(a+)+$")
+    assert matches((c,), {"remark": "a" * 50})
+    assert not matches((c,), {"remark": "a" * 100_000 + "!"})  # Python's re: never returns
+    with pytest.raises(ValidationError) as err:
+        cond("remark", "regex", r"(a)\1")  # a back-reference is not RE2
+    assert "RE2" in err.value.reason
+
+
 def test_no_code_runs():
     """A value is data: Python in it is compared as text, never run."""
     (c,) = cond("remark", "eq", "__import__('os').system('false')")

@@ -27,6 +27,7 @@ ALIPAY_VECTORS = [
     ("refund_remark_digits", "交易退款", "", f"退款[{ORD}]", ORD),
     ("other_aftersale_tp", "其它", "", f"售后支付-T200P{ORD}", ORD),
     ("other_remark_digits", "其它", "", f"买就返积分 {ORD}", ORD),
+    ("other_remark_digits", "其它", "", f"第2笔 {ORD}", ORD),
     ("transfer_cae_remark", "转账", "CAE_CHARITY_999", f"公益宝贝 {ORD}", ORD),
     ("transfer_cae", "转账", f"CAE_CHARITY_{ORD}", "公益宝贝", ORD),
     ("transfer_hjcae", "转账", f"HJCAE==a==b=={ORD}", "", ORD),
@@ -107,6 +108,7 @@ def test_normalise():
     assert normalise('="2841"') == "2841"  # a spreadsheet's text cell
     assert normalise("T200P2841") == "2841"
     assert normalise("T2841") == "T2841"  # no P: not a prefix
+    assert normalise("ｓｏ－２８４１") == "SO-2841"  # full-width, as typed in a spreadsheet
     assert normalise("   ") is None
     assert normalise(None) is None
     assert normalise("9" * 65) is None

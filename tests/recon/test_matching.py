@@ -12,6 +12,7 @@ from zhangben.core.errors import ValidationError
 from zhangben.recon.conditions import parse_conditions
 from zhangben.recon.defaults import DEFAULT_RULES, GAP_TYPE_CODES
 from zhangben.recon.matching import (
+    PAIR_LIMIT,
     SUBSET_LIMIT,
     Item,
     Proposal,
@@ -79,6 +80,16 @@ def test_equal_amounts_in_one_group_pair_by_nearest_time_then_lowest_id():
     # a tie in time goes to the lowest ids
     tie = match_group([e(2, 5, 0), e(1, 5, 0)], [a(12, 5, 1), a(11, 5, 1)], EXACT_ONLY)
     assert pairs(tie) == [((1,), (11,)), ((2,), (12,))]
+
+
+def test_many_lines_of_one_amount_pair_in_time_order():
+    """A key found on too many rows (a date read as an order number) stays linear."""
+    n = 200
+    assert n * n > PAIR_LIMIT
+    expected = [e(i, YUAN, hours=i) for i in range(1, n + 1)]
+    actual = [a(1000 + i, YUAN, hours=i + 1) for i in range(1, n + 1)]
+    ps = match_group(expected, actual, EXACT_ONLY)
+    assert pairs(ps) == [((i,), (1000 + i,)) for i in range(1, n + 1)]
 
 
 def test_goods_commission_and_freight_match_one_payout_exactly():

@@ -17,6 +17,7 @@ reconciliation.md §A.1.1); each rule has test vectors in ``tests/recon/test_key
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,7 @@ ALIPAY_RULES: tuple[KeyRule, ...] = (
     _rule("refund_remark_digits", r"(\d{6,})", _R, _REF),
     # 其它: an after-sale payment or a deposit refund with a T…P segment, else digits
     _rule("other_aftersale_tp", r"(?:售后支付|保证金退款)(?:-[^-]*)*?-T\d+P([^-\s]+)", _R, _OTH),
-    _rule("other_remark_digits", r"^(?!聚划算保险保证金)\D*?(\d{6,})", _R, _OTH),
+    _rule("other_remark_digits", r"^(?!聚划算保险保证金).*?(\d{6,})", _R, _OTH),
     # 转账: CAE_<type>_<order> (the remark's digits first), HJCAE==…==…==<order> (or the
     # remark's KY_ITEM)(<order>)), 淘宝客佣金代扣款[<order>] / 淘宝客佣金退款[<order>], {<order>}
     _rule("transfer_cae_remark", r"(\d{6,})", _R, _TRF, requires=r"^CAE_"),
@@ -128,10 +129,12 @@ _COLUMNS = {
 
 
 def normalise(key: str | None) -> str | None:
-    """Strip, upper-case, drop a ShopEx-style ``T<digits>P`` prefix; empty or too long →
-    None."""
+    """Strip, upper-case, full-width to ASCII (NFKC), drop a ShopEx-style ``T<digits>P``
+    prefix; empty or too long → None."""
     if key is None:
         return None
+    if not key.isascii():
+        key = unicodedata.normalize("NFKC", key)
     key = key.strip().strip("'\"=").strip().upper()
     m = _TP.match(key)
     if m:

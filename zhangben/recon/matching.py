@@ -7,7 +7,8 @@ For one (shop, key) group of unmatched remainders, E (expected) and A (actual):
 
 1. the first rule that applies decides (rules in (priority, id) order; see :func:`choose_rule`);
 2. exclusive one-to-one pairs of equal amount inside the rule's date window: the nearest
-   times pair first, then the lowest ids; each item is used once;
+   times pair first, then the lowest ids; each item is used once (past :data:`PAIR_LIMIT`
+   candidates of one amount, both sides are paired in time order instead);
 3. the rest is split per direction under ``split="by_direction"`` (money in, money out), or
    kept whole (``net``); in each part:
 4. a bounded subset sum (|E| + |A| ≤ :data:`SUBSET_LIMIT`): one item against several on the
@@ -42,6 +43,8 @@ SPLITS = ("net", "by_direction")
 ACTIONS = ("auto_confirm", "suggest")
 #: The subset sum runs only on groups of at most this many items (|E| + |A|).
 SUBSET_LIMIT = 12
+#: Past this many candidate pairs of one amount in one group, pairs are taken in time order.
+PAIR_LIMIT = 4096
 BP = 10_000  # basis points in one
 MAX_MINOR = 999_999_999_999_999_999  # MAX_AMOUNT in minor units
 MAX_WINDOW_DAYS = 3660
@@ -300,24 +303,69 @@ def _pairs(
     by_amount: dict[int, list[Item]] = {}
     for a in as_:
         by_amount.setdefault(a.amount, []).append(a)
-    candidates = []
+    e_by_amount: dict[int, list[Item]] = {}
     for e in es:
-        for a in by_amount.get(e.amount, ()):
+        if e.amount in by_amount:
+            e_by_amount.setdefault(e.amount, []).append(e)
+    if not e_by_amount:
+        return es, as_
+    chosen: list[tuple[timedelta, int, int, Item, Item]] = []
+    for amount, be in e_by_amount.items():
+        ba = by_amount[amount]
+        if len(be) * len(ba) <= PAIR_LIMIT:
+            chosen += _nearest_pairs(be, ba, window)
+        else:
+            chosen += _merged_pairs(be, ba, window)
+    if not chosen:
+        return es, as_
+    chosen.sort(key=lambda c: c[:3])
+    for _, eid, aid, e, a in chosen:
+        out.append(Proposal(((eid, e.amount),), ((aid, a.amount),), EXACT, 0, None, rule_id, auto))
+    used_e = {c[1] for c in chosen}
+    used_a = {c[2] for c in chosen}
+    return [e for e in es if e.id not in used_e], [a for a in as_ if a.id not in used_a]
+
+
+def _nearest_pairs(be: list[Item], ba: list[Item], window: timedelta) -> list:
+    candidates = []
+    for e in be:
+        for a in ba:
             gap = abs(a.at - e.at)
             if gap <= window:
                 candidates.append((gap, e.id, a.id, e, a))
-    if not candidates:
-        return es, as_
     candidates.sort(key=lambda c: c[:3])
     used_e: set[int] = set()
     used_a: set[int] = set()
-    for _, eid, aid, e, a in candidates:
-        if eid in used_e or aid in used_a:
+    chosen = []
+    for c in candidates:
+        if c[1] in used_e or c[2] in used_a:
             continue
-        used_e.add(eid)
-        used_a.add(aid)
-        out.append(Proposal(((eid, e.amount),), ((aid, a.amount),), EXACT, 0, None, rule_id, auto))
-    return [e for e in es if e.id not in used_e], [a for a in as_ if a.id not in used_a]
+        used_e.add(c[1])
+        used_a.add(c[2])
+        chosen.append(c)
+    return chosen
+
+
+def _merged_pairs(be: list[Item], ba: list[Item], window: timedelta) -> list:
+    """Many lines of one amount under one key (a key a rule found too often): both sides in
+    time order, paired in turn when inside the window; linear, where the nearest-first
+    search would be quadratic."""
+    be = sorted(be, key=_by_time)
+    ba = sorted(ba, key=_by_time)
+    chosen = []
+    i = j = 0
+    while i < len(be) and j < len(ba):
+        e, a = be[i], ba[j]
+        gap = abs(a.at - e.at)
+        if gap <= window:
+            chosen.append((gap, e.id, a.id, e, a))
+            i += 1
+            j += 1
+        elif e.at < a.at:
+            i += 1
+        else:
+            j += 1
+    return chosen
 
 
 def _subsets(

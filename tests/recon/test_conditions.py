@@ -1,6 +1,8 @@
 """The rule conditions interpreter: every operator, exact amounts, and the refusals."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zhangben.core.errors import ValidationError
 from zhangben.recon.conditions import (
@@ -154,3 +156,22 @@ def test_no_code_runs():
     (c,) = cond("remark", "eq", "__import__('os').system('false')")
     assert not matches((c,), FACTS)
     assert matches((c,), {"remark": "__import__('os').system('false')"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.decimals(min_value=-1000, max_value=1000, places=4),
+    st.decimals(min_value=-1000, max_value=1000, places=4),
+    st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]),
+)
+def test_amount_comparisons_are_exact(fact, value, op):
+    expected = {
+        "eq": fact == value,
+        "ne": fact != value,
+        "lt": fact < value,
+        "le": fact <= value,
+        "gt": fact > value,
+        "ge": fact >= value,
+    }[op]
+    conditions = cond("amount", op, str(value))
+    assert matches(conditions, {"amount": int(fact * 10_000)}) is expected

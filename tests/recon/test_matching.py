@@ -364,3 +364,41 @@ def test_a_run_is_deterministic():
         rnd.shuffle(expected)
         rnd.shuffle(actual)
         assert match_group(expected, actual, DEFAULT_RULES) == first
+
+
+@st.composite
+def unkeyed_case(draw):
+    def items(side, n, key):
+        return [
+            Item(
+                i + 1,
+                side,
+                draw(st.sampled_from([-2, -1, 1, 2, 3])) * YUAN,
+                T0 + timedelta(days=draw(st.integers(0, 60))),
+                "sale",
+                "alipay",
+                draw(st.sampled_from(["S1", "S2"])),
+                key,
+            )
+            for i in range(n)
+        ]
+
+    side = draw(st.sampled_from(["expected", "actual"]))
+    other = "actual" if side == "expected" else "expected"
+    return items(side, draw(st.integers(0, 8)), None), items(other, draw(st.integers(0, 8)), "K")
+
+
+@settings(max_examples=200, deadline=None)
+@given(unkeyed_case())
+def test_unkeyed_suggestions_are_never_automatic_and_exclusive(case):
+    items, candidates = case
+    everything = {(i.side, i.id): i for i in [*items, *candidates]}
+    seen = set()
+    for p in suggest_unkeyed(items, candidates):
+        assert not p.auto and p.outcome == "exact" and p.difference == 0
+        ((eid, e_amt),), ((aid, a_amt),) = p.expected, p.actual
+        e, a = everything[("expected", eid)], everything[("actual", aid)]
+        assert e_amt == e.amount == a.amount == a_amt and e.shop == a.shop
+        assert abs(e.at - a.at) <= timedelta(days=31)
+        assert not {("expected", eid), ("actual", aid)} & seen
+        seen |= {("expected", eid), ("actual", aid)}

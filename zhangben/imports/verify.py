@@ -11,8 +11,9 @@ The checks, in order:
   column (:func:`zhangben.imports.check.check_drift`);
 * ``periods`` — every closed period's stored figures against their hash and against the
   entries (:func:`zhangben.core.periods.verify`); not by account;
-* ``recon`` — the reconciliation audit trail's hash chain (:func:`zhangben.store.recon_chain.verify`):
-  every event's hash and its link to the one before; not by account.
+* ``recon`` — the reconciliation audit trail's hash chain
+  (:func:`zhangben.store.recon_chain.verify`): every event's hash and its link to the one
+  before; not by account.
 
 A new check is one more entry in :data:`CHECKS`; both surfaces then show it.
 """

@@ -46,9 +46,8 @@ def event_hash(prev_hash: str, row: dict) -> str:
 
 
 def _last(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(
-        sa.select(recon_events.c.id, recon_events.c.hash).order_by(recon_events.c.id.desc()).limit(1)
-    ).first()
+    e = recon_events.c
+    row = conn.execute(sa.select(e.id, e.hash).order_by(e.id.desc()).limit(1)).first()
     return (row.id, row.hash) if row else (0, GENESIS)
 
 

@@ -237,10 +237,11 @@ def check_rows(
     (``shop``, ``platform``, ``order_no``, ``kind``, ``amount``, ``occurred_at``,
     ``source_ref``, ``memo``) or the Chinese ones; numbered from 1 in errors."""
     english = {alias: canon for canon, aliases in ALIASES.items() for alias in aliases[:1]}
+    names = {canon: alias for alias, canon in english.items()}
     out, seen = [], {}
     for n, row in enumerate(rows, start=1):
         cells = {english.get(k, k): "" if v is None else str(v) for k, v in row.items()}
         out.append(
-            check_line(cells, n, shop=shop, platform=platform, source=source, seen=seen)
+            check_line(cells, n, shop=shop, platform=platform, source=source, names=names, seen=seen)
         )  # fmt: skip
     return out

@@ -37,8 +37,7 @@ TABLES = (expected_items, bill_recon, match_groups, match_lines, recon_events, r
 def counts(ledger) -> dict[str, int]:
     with ledger.engine.connect() as conn:
         return {
-            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-            for t in TABLES
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in TABLES
         }
 
 
@@ -302,9 +301,7 @@ def test_eight_people_matching_the_same_line_at_once_exactly_one_wins(ledger, tm
     def person(n: int) -> None:
         barrier.wait()
         try:
-            g = Recon(ledger).match(
-                [(sales[0], 662_000)], [(orphan, None)], actor=f"user:p{n}"
-            )
+            g = Recon(ledger).match([(sales[0], 662_000)], [(orphan, None)], actor=f"user:p{n}")
             results.append(g)
         except OverApplied as exc:
             results.append(exc)

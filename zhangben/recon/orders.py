@@ -241,7 +241,8 @@ def check_rows(
     out, seen = [], {}
     for n, row in enumerate(rows, start=1):
         cells = {english.get(k, k): "" if v is None else str(v) for k, v in row.items()}
-        out.append(
-            check_line(cells, n, shop=shop, platform=platform, source=source, names=names, seen=seen)
-        )  # fmt: skip
+        line = check_line(
+            cells, n, shop=shop, platform=platform, source=source, names=names, seen=seen
+        )
+        out.append(line)
     return out

@@ -4,7 +4,9 @@ A condition is ``{"field": ..., "op": ..., "value": ...}``; a rule's conditions 
 :func:`parse_conditions` checks them once (unknown field or operator, a value of the wrong
 shape: a :class:`~zhangben.core.errors.ValidationError` naming it) and compiles each into a
 small test; :func:`matches` runs them over a mapping of facts. No ``eval``: every operator is
-a Python comparison chosen from :data:`OPS`.
+a Python comparison chosen from :data:`OPS`. ``regex`` is RE2 (google-re2): its matching time
+is linear in the text, so no pattern a person stores can stall a run (Python's ``re``
+backtracks: ``(a+)+$`` takes exponential time).
 
 Amounts (``amount``, ``abs_amount``, ``difference``, ``abs_difference``) are compared exactly
 in minor units (1/10000 yuan): a condition's value is yuan text or an integer (``"12.50"``,
@@ -15,11 +17,12 @@ every operator except ``ne``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import re2
 
 from zhangben.core.errors import ValidationError
 from zhangben.core.money import MAX_AMOUNT, MINOR_PER_UNIT
@@ -50,12 +53,14 @@ DIRECTIONS = ("in", "out")
 MAX_CONDITIONS = 32
 MAX_TEXT = 200  # a value's length, and a regex's: a rule is a short thing
 MAX_LIST = 100
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is refused with its reason, not logged
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One parsed condition; ``value`` is normalised (amounts in minor units, lists as
-    tuples); ``test`` is the compiled check of one fact."""
+    tuples, a regex its text); ``test`` is the compiled check of one fact."""
 
     field: str
     op: str
@@ -71,8 +76,7 @@ class Condition:
 
         if isinstance(self.value, tuple):
             return {"field": self.field, "op": self.op, "value": [out(v) for v in self.value]}
-        value = self.value.pattern if self.op == "regex" else out(self.value)
-        return {"field": self.field, "op": self.op, "value": value}
+        return {"field": self.field, "op": self.op, "value": out(self.value)}
 
 
 def parse_conditions(data: str | bytes | Sequence[Any] | None) -> tuple[Condition, ...]:
@@ -152,9 +156,11 @@ def _value(where: str, kind: str, op: str, raw: Any) -> Any:
     if op == "regex":
         text = _scalar(where, kind, raw)
         try:
-            return re.compile(text)
-        except re.error as exc:
-            raise ValidationError(where, f"not a regular expression: {exc}") from None
+            re2.compile(text, _RE2_OPTIONS)
+        except re2.error as exc:
+            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise ValidationError(where, f"not a regular expression (RE2): {reason}") from None
+        return text
     return _scalar(where, kind, raw)
 
 
@@ -187,7 +193,7 @@ def _minor(where: str, raw: Any) -> int:
 
 
 def _yuan(minor: int) -> str:
-    return format(Decimal(minor).scaleb(-4), "f")
+    return format(Decimal(minor).scaleb(-4).normalize(), "f")
 
 
 def _compile(op: str, value: Any) -> Callable[[Any], bool]:
@@ -213,6 +219,6 @@ def _compile(op: str, value: Any) -> Callable[[Any], bool]:
     if op == "contains":
         return lambda f: f is not None and value in f
     if op == "regex":
-        search = value.search
+        search = re2.compile(value, _RE2_OPTIONS).search
         return lambda f: f is not None and search(f) is not None
     raise AssertionError(op)  # pragma: no cover - parse checks the operator

@@ -7,10 +7,13 @@ For one (shop, key) group of unmatched remainders, E (expected) and A (actual):
 
 1. the first rule that applies decides (rules in (priority, id) order; see :func:`choose_rule`);
 2. exclusive one-to-one pairs of equal amount inside the rule's date window: the nearest
-   times pair first, then the lowest ids; each item is used once;
-3. a bounded subset sum (|E| + |A| ≤ :data:`SUBSET_LIMIT`): one item against several on the
+   times pair first, then the lowest ids; each item is used once (past :data:`PAIR_LIMIT`
+   candidates of one amount, both sides are paired in time order instead);
+3. the rest is split per direction under ``split="by_direction"`` (money in, money out), or
+   kept whole (``net``); in each part:
+4. a bounded subset sum (|E| + |A| ≤ :data:`SUBSET_LIMIT`): one item against several on the
    other side whose amounts add up exactly (goods + commission + freight against one payout);
-4. the rest netted (or per direction under ``split="by_direction"``): ``d = ΣA − ΣE``;
+5. the rest netted: ``d = ΣA − ΣE``;
    ``d == 0`` → exact, ``|d| ≤ tolerance`` → within_tolerance with the rule's gap type, else a
    with_difference suggestion (never automatic). Expected lines alone that net to zero (a sale
    and its refund, nothing paid) are an ``ar_offset`` (应收对冲).
@@ -28,6 +31,7 @@ from datetime import datetime, timedelta
 from itertools import combinations
 from typing import Any
 
+from zhangben.core.errors import ValidationError
 from zhangben.recon.conditions import matches
 
 EXPECTED = "expected"
@@ -39,7 +43,11 @@ SPLITS = ("net", "by_direction")
 ACTIONS = ("auto_confirm", "suggest")
 #: The subset sum runs only on groups of at most this many items (|E| + |A|).
 SUBSET_LIMIT = 12
+#: Past this many candidate pairs of one amount in one group, pairs are taken in time order.
+PAIR_LIMIT = 4096
 BP = 10_000  # basis points in one
+MAX_MINOR = 999_999_999_999_999_999  # MAX_AMOUNT in minor units
+MAX_WINDOW_DAYS = 3660
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,20 @@ class Rule:
     conditions: tuple = ()
     on_within_tolerance: str | None = None
     action: str = "auto_confirm"  # auto_confirm | suggest
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValidationError("split", f"{self.split!r} is not one of {', '.join(SPLITS)}")
+        if self.action not in ACTIONS:
+            raise ValidationError("action", f"{self.action!r} is not one of {', '.join(ACTIONS)}")
+        if not 0 <= self.tol_abs <= MAX_MINOR:
+            raise ValidationError("tol_abs", f"{self.tol_abs} is not 0 to {MAX_MINOR} minor units")
+        if not 0 <= self.tol_bp <= BP:
+            raise ValidationError("tol_bp", f"{self.tol_bp} is not 0 to {BP} basis points")
+        if not 0 <= self.date_window_days <= MAX_WINDOW_DAYS:
+            raise ValidationError(
+                "date_window_days", f"{self.date_window_days} is not 0 to {MAX_WINDOW_DAYS} days"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +208,6 @@ def match_group(
 
     out: list[Proposal] = []
     es, as_ = _pairs(es, as_, window, rule_id, auto, out)
-    if es and as_ and 2 < len(es) + len(as_) <= SUBSET_LIMIT:
-        es, as_ = _subsets(es, as_, window, rule_id, auto, out)
     if rule.split == "by_direction":
         parts = [
             ([e for e in es if e.amount > 0], [a for a in as_ if a.amount > 0]),
@@ -196,6 +216,8 @@ def match_group(
     else:
         parts = [(es, as_)]
     for pe, pa in parts:
+        if pe and pa and 2 < len(pe) + len(pa) <= SUBSET_LIMIT:
+            pe, pa = _subsets(pe, pa, window, rule_id, auto, out)
         if pe and pa:
             out.append(_net(pe, pa, rule, rule_id, auto))
         elif len(pe) > 1 and not sum(e.amount for e in pe):
@@ -252,18 +274,25 @@ def _lines(items: Iterable[Item]) -> tuple[tuple[int, int], ...]:
     return tuple((i.id, i.amount) for i in items)
 
 
-_last_rules: Sequence[Rule] | None = None
-_last_ordered: list[Rule] = []
+_last: tuple[Sequence[Rule] | None, list[Rule]] = (None, [])
 
 
 def _ordered(rules: Sequence[Rule]) -> list[Rule]:
-    """Rules in (priority, id) order; the last list is remembered (a run passes one list to
-    every group, so it is sorted once)."""
-    global _last_rules, _last_ordered
-    if rules is not _last_rules:
-        _last_ordered = sorted(rules, key=lambda r: (r.priority, r.id))
-        _last_rules = rules
-    return _last_ordered
+    """Rules in (priority, id) order. The last tuple of rules is remembered (a run passes one
+    to every group: sorted once), stored as one pair so that threads cannot mix two up; a list
+    may change between calls, so it is sorted each time."""
+    global _last
+    last = _last
+    if last[0] is rules:
+        return last[1]
+    ordered = sorted(rules, key=_rule_order)
+    if isinstance(rules, tuple):
+        _last = (rules, ordered)
+    return ordered
+
+
+def _rule_order(rule: Rule) -> tuple[int, int]:
+    return rule.priority, rule.id
 
 
 def _pairs(
@@ -274,24 +303,69 @@ def _pairs(
     by_amount: dict[int, list[Item]] = {}
     for a in as_:
         by_amount.setdefault(a.amount, []).append(a)
-    candidates = []
+    e_by_amount: dict[int, list[Item]] = {}
     for e in es:
-        for a in by_amount.get(e.amount, ()):
+        if e.amount in by_amount:
+            e_by_amount.setdefault(e.amount, []).append(e)
+    if not e_by_amount:
+        return es, as_
+    chosen: list[tuple[timedelta, int, int, Item, Item]] = []
+    for amount, be in e_by_amount.items():
+        ba = by_amount[amount]
+        if len(be) * len(ba) <= PAIR_LIMIT:
+            chosen += _nearest_pairs(be, ba, window)
+        else:
+            chosen += _merged_pairs(be, ba, window)
+    if not chosen:
+        return es, as_
+    chosen.sort(key=lambda c: c[:3])
+    for _, eid, aid, e, a in chosen:
+        out.append(Proposal(((eid, e.amount),), ((aid, a.amount),), EXACT, 0, None, rule_id, auto))
+    used_e = {c[1] for c in chosen}
+    used_a = {c[2] for c in chosen}
+    return [e for e in es if e.id not in used_e], [a for a in as_ if a.id not in used_a]
+
+
+def _nearest_pairs(be: list[Item], ba: list[Item], window: timedelta) -> list:
+    candidates = []
+    for e in be:
+        for a in ba:
             gap = abs(a.at - e.at)
             if gap <= window:
                 candidates.append((gap, e.id, a.id, e, a))
-    if not candidates:
-        return es, as_
     candidates.sort(key=lambda c: c[:3])
     used_e: set[int] = set()
     used_a: set[int] = set()
-    for _, eid, aid, e, a in candidates:
-        if eid in used_e or aid in used_a:
+    chosen = []
+    for c in candidates:
+        if c[1] in used_e or c[2] in used_a:
             continue
-        used_e.add(eid)
-        used_a.add(aid)
-        out.append(Proposal(((eid, e.amount),), ((aid, a.amount),), EXACT, 0, None, rule_id, auto))
-    return [e for e in es if e.id not in used_e], [a for a in as_ if a.id not in used_a]
+        used_e.add(c[1])
+        used_a.add(c[2])
+        chosen.append(c)
+    return chosen
+
+
+def _merged_pairs(be: list[Item], ba: list[Item], window: timedelta) -> list:
+    """Many lines of one amount under one key (a key a rule found too often): both sides in
+    time order, paired in turn when inside the window; linear, where the nearest-first
+    search would be quadratic."""
+    be = sorted(be, key=_by_time)
+    ba = sorted(ba, key=_by_time)
+    chosen = []
+    i = j = 0
+    while i < len(be) and j < len(ba):
+        e, a = be[i], ba[j]
+        gap = abs(a.at - e.at)
+        if gap <= window:
+            chosen.append((gap, e.id, a.id, e, a))
+            i += 1
+            j += 1
+        elif e.at < a.at:
+            i += 1
+        else:
+            j += 1
+    return chosen
 
 
 def _subsets(

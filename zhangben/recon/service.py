@@ -415,7 +415,8 @@ class Recon:
         memo: str | None = None,
     ) -> Group:  # fmt: skip
         """A person's match: any expected lines and bill rows, across keys and periods, each
-        with its whole open amount (``None``) or a part of it. A difference needs a gap type
+        with its whole open amount (``None``) or a part of it (a magnitude, signed as the
+        item). A difference needs a gap type
         (``with_difference``, or ``within_tolerance`` inside the rule's tolerance); ``force``
         writes it off as ``forced`` and needs a memo of at least 4 characters."""
         if force:
@@ -463,7 +464,9 @@ class Recon:
             rows = st.locked_items(conn, side, sorted(i for i, _ in given), lock=lock)
             for item_id, part in given:
                 row = rows[item_id]
-                amount = row.amount - row.applied if part is None else part
+                amount = row.amount - row.applied
+                if part is not None:  # a part is a magnitude: it takes the item's sign
+                    amount = abs(part) if row.amount > 0 else -abs(part)
                 st.check_apply(side, row, amount)
                 items[side].append(
                     Item(row.id, side, amount, row.at, row.kind, row.platform, row.shop, row.key)

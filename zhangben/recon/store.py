@@ -168,9 +168,11 @@ def check_apply(side: str, row, amount: int) -> None:
     if row.state != "open":
         raise ReconState(f"{what} is {row.state}")
     remaining = row.amount - row.applied
+    if remaining == 0:
+        raise OverApplied(f"{what} is applied in full already (amount {_yuan(row.amount)})")
     if amount == 0:
         raise OverApplied(f"{what}: nothing to apply")
-    if remaining == 0 or (amount > 0) != (remaining > 0) or abs(amount) > abs(remaining):
+    if (amount > 0) != (remaining > 0) or abs(amount) > abs(remaining):
         raise OverApplied(
             f"{what}: applying {_yuan(amount)} would exceed its open amount {_yuan(remaining)}"
             f" (amount {_yuan(row.amount)}, applied {_yuan(row.applied)})"

@@ -318,3 +318,27 @@ def test_eight_people_matching_the_same_line_at_once_exactly_one_wins(ledger, tm
             sa.select(bill_recon.c.applied).where(bill_recon.c.bill_row_id == orphan)
         ).scalar_one()
     assert applied == 662_000
+
+
+def test_cross_period_matches_and_balance_breaks_have_their_queues(ledger, tmp_path):
+    from zhangben.demo import bills as s
+    from zhangben.imports.runner import import_file
+
+    recon, files = with_samples(ledger, tmp_path)
+    recon.import_expected(files["orders"], shop="S001", actor=ACTOR)
+    recon.import_expected(
+        rows=[{"order_no": "W2404001", "kind": "sale", "amount": "66.20",
+               "occurred_at": "2024-04-02 10:00:00", "source_ref": "april-1"}],
+        shop="S001", platform="wechat", actor=ACTOR,
+    )  # fmt: skip
+    recon.run(actor=ACTOR)
+    april = expected_id(ledger, "W2404001", "sale")
+    group = recon.match([(april, None)], [(row_id(ledger, PLANTED.no_order), None)], actor=ACTOR)
+    rows = recon.queue("跨期").rows
+    assert [(r.subject, r.id) for r in rows] == [("group", group.id)]
+    assert "2024-03 → 2024-04" in rows[0].text
+    assert recon.queue("余额断链").count == 0
+    ledger.open_account(number="JD1", name="京东", type="jd_wallet", shop_code="S001")
+    import_file(ledger, s.write_demo_files(tmp_path / "jd", rows=20)["tampered"], account="JD1")
+    breaks = recon.queue("balance_break")
+    assert breaks.count == 1 and "JD1" in breaks.rows[0].text

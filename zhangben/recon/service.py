@@ -249,8 +249,9 @@ class Recon:
             now = _now()
             st.ensure_keyed(conn, [bill_row_id], now)
             row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
-            if row.applied:
-                raise ReconState(f"bill row {bill_row_id} is matched; undo its matches first")
+            if row.state != "open" or row.applied:
+                state = row.state if row.state != "open" else "matched"
+                raise ReconState(f"bill row {bill_row_id} is {state}; undo or reopen it first")
             r = bill_recon
             before = conn.execute(
                 sa.select(r.c.match_key, r.c.key_source, r.c.scope).where(

@@ -55,7 +55,7 @@ DOCUMENTED_COMMANDS = {
     "account": {"add", "list", "show", "close"},
     "post": {"income", "expense"},
     "chart": {"list", "add"},
-    "user": {"add", "list", "passwd", "disable", "enable", "grant-account", "unlock"},
+    "user": {"add", "list", "passwd", "disable", "enable", "grant-account", "unlock", "role"},
     "apikey": {"add", "list", "revoke"},
     "app": {"add", "list", "show", "disable", "enable", "rotate-token", "grant"},
     "import-rules": {"list", "set", "delete"},

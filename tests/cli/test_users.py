@@ -49,7 +49,7 @@ def test_user_administration_from_the_cli(cli, client, ledger):
     )
     assert "8-1024" in cli("user", "add", "shop2", "--password", "short", ok=False).output
     bad_role = cli("user", "add", "x", "--role", "boss", "--password", "long-enough", ok=False)
-    assert "must be one of staff, user" in bad_role.output
+    assert "must be one of viewer, clerk, supervisor, admin, staff, user" in bad_role.output
     cli("user", "add", "shop3", ok=False, input="pw-shop-3\nnot-the-same\n")
 
     assert (
@@ -111,3 +111,15 @@ def test_user_unlock_lifts_a_login_lock(cli, client):
     assert "forgot 30 failed login(s) from 192.0.2.7; 192.0.2.7 is unlocked" in out
     assert login(sprayer, "shop1", "pw-shop-1")["code"] == 0
     assert "give a USERNAME, --ip ADDR, or both" in cli("user", "unlock", ok=False).output
+
+
+def test_roles_from_the_cli(cli, client, ledger):
+    cli("user", "add", "cashier", "--role", "clerk", "--password", "pw-cashier-1")
+    assert ledger.user("cashier").role == "clerk" and ledger.user("cashier").can("clerk")
+    token = token_of(client, "cashier", "pw-cashier-1")
+    assert "cashier is now supervisor" in cli("user", "role", "cashier", "supervisor").output
+    assert ledger.user("cashier").can("supervisor") and not ledger.user("cashier").can("admin")
+    assert accountlog(client, token)["code"] == 40101  # a new role: log in again
+    assert "must be one of" in cli("user", "role", "cashier", "boss", ok=False).output
+    assert ledger.user("cashier").role == "supervisor"
+    assert "does not exist" in cli("user", "role", "ghost", "viewer", ok=False).output

@@ -31,6 +31,7 @@ from tests.reliability.support import free_port
 from zhangben.app import create_app
 from zhangben.core.ledger import Ledger
 from zhangben.demo.passwords import DEMO_PASSWORDS
+from zhangben.periods import Periods
 from zhangben.settings import Settings
 from zhangben.store.engine import make_engine
 
@@ -179,6 +180,8 @@ def test_the_overview_draws_its_chart(page, live, shots):
     assert painted["w"] > 300 and painted["h"] > 200
     assert painted["painted"] > 2000, painted  # bars and a line, not an empty canvas
     assert page.locator("#daily-chart").get_attribute("data-points") == "30"
+    legend = page.locator("#daily-chart .u-legend .u-value").all_inner_texts()
+    assert legend[0] and legend[3] not in ("", "--"), legend  # the last day's, before a hover
     balances = page.locator("#balances tbody tr")
     assert balances.count() >= 4
     assert page.locator("#total-balance").inner_text().replace(",", "")[0].isdigit()
@@ -296,3 +299,38 @@ def test_settings_lists_users_keys_and_rules(page, live, shots):
     rules = page.locator("#rules").inner_text()
     assert "支付宝" in rules and "收入" in rules and "income" not in rules
     _shot(page, shots, live, "settings")
+
+
+def test_reports_chart_and_a_clerk_refused_a_close(page, live, shots):
+    _login(page, "finance")
+    page.click("nav >> text=报表")
+    page.fill("input[name=month]", "2024-01")
+    page.click("button:has-text('查看')")
+    page.wait_for_url("**month=2024-01**")
+    page.wait_for_selector("#report-chart[data-drawn='1'] canvas")
+    assert page.locator("#report-chart").get_attribute("data-points") == "31"
+    # before any hover, the legend shows the last day's figures (the balance: never empty)
+    values = page.locator("#report-chart .u-legend .u-value").all_inner_texts()
+    assert values[0] == "2024-01-31" and values[3] not in ("", "--"), values
+    _shot(page, shots, live, "reports")
+    page.select_option("select[name=by]", "month")
+    page.click("button:has-text('查看')")
+    page.wait_for_url("**by=month**")
+    page.wait_for_selector("#report-chart[data-drawn='1'] canvas")
+    assert page.locator("#report-chart").get_attribute("data-points") == "12"
+    assert page.locator("select[name=by]").input_value() == "month"
+    page.click("button:has-text('退出')")
+    page.wait_for_url("**/console/login?bye=1")
+    _login(page, "clerk")
+    page.click("nav >> text=账期")
+    page.fill("input[name=month]", "2024-01")
+    page.click("button:has-text('查看')")
+    page.wait_for_selector("#checklist")
+    assert page.locator("#close-form").count() == 0  # not offered to a clerk
+    _shot(page, shots, live, "periods")
+    csrf = page.locator("header input[name=csrf]").get_attribute("value")
+    answer = page.request.post(
+        "/console/periods/close", form={"csrf": csrf, "month": "2024-01", "force": "1"}
+    )
+    assert answer.status == 403 and "结账需要主管权限，未作任何修改" in answer.text()
+    assert Periods(live["ledger"]).list_periods() == []

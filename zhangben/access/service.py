@@ -67,6 +67,10 @@ class Access:
         """Enable or disable a user; disabling revokes their sessions at once."""
         return self._write(lambda c: sessions.set_enabled(c, username, enabled))
 
+    def set_role(self, username: str, role: str) -> User:
+        """Store another role (:mod:`zhangben.core.roles`); the user's sessions are revoked."""
+        return self._write(lambda c: sessions.set_role(c, username, role))
+
     def grant_account(self, username: str, account_number: str) -> Account:
         """Make ``username`` the owner of the account."""
         return self._write(lambda c: sessions.grant_account(c, username, account_number))

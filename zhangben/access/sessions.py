@@ -371,6 +371,13 @@ def set_enabled(conn: Connection, username: str, enabled: bool) -> User:
     return core_users.get_user(conn, user.id)
 
 
+def set_role(conn: Connection, username: str, role: str) -> User:
+    """Store another role; the user's sessions are revoked (they log in again with it)."""
+    user = core_users.set_role(conn, username, role)
+    revoke_sessions(conn, user.id)
+    return user
+
+
 def grant_account(conn: Connection, username: str, account_number: str) -> Account:
     """Make ``username`` the owner of an account (an account has one owner)."""
     user = core_users.get_user(conn, username)

@@ -9,7 +9,9 @@
   grants take effect within that time; the rate limit is still counted in the database on
   every request.
 * Session token: staff read and write everything and alone may verify and edit the chart; a
-  user reads and writes only the accounts they own, and opens or closes none.
+  user reads and writes only the accounts they own, and opens or closes none. The finance
+  roles (:mod:`zhangben.core.roles`) are staff; a viewer only reads, and staff's own actions
+  need a supervisor or an admin.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class Principal:
             raise ApiProblem("forbidden", f"these credentials lack the {scope!r} scope")
 
     def require_staff(self) -> None:
-        if not self.is_staff:
+        """Staff's own actions (verify, the chart, periods): a supervisor or an admin."""
+        if not (self.is_staff and self.user.can("supervisor")):
             raise ApiProblem("forbidden", "only staff may do this")
 
     @property
@@ -99,7 +102,8 @@ def _from_key(key: apikeys.ApiKey) -> Principal:
 
 
 def _from_user(user: User) -> Principal:
-    return Principal(caller=f"user:{user.id}", scopes=frozenset({"read", "write"}), user=user)
+    scopes = {"read", "write"} if user.can("clerk") else {"read"}  # a viewer only reads
+    return Principal(caller=f"user:{user.id}", scopes=frozenset(scopes), user=user)
 
 
 def authenticate(access: Access, token: str) -> tuple[Principal, apikeys.ApiKey | None] | None:

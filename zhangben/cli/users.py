@@ -10,9 +10,13 @@ from rich.table import Table
 
 from zhangben.access.sessions import wait_text
 from zhangben.cli.common import access, console, fail, friendly, ledger
+from zhangben.core.roles import STORED as ROLES
 
 user_app = typer.Typer(
-    help="Users: staff (read every account) and users (read the accounts they own).",
+    help=(
+        "Users and their roles: viewer, clerk, supervisor, admin (finance staff, every account);"
+        " user (a merchant: the accounts they own); staff (older name of admin)."
+    ),
     no_args_is_help=True,
 )
 
@@ -33,7 +37,7 @@ def user_add(
     username: str,
     password: Password,
     name: Annotated[str, typer.Option(help="display name")] = "",
-    role: Annotated[str, typer.Option(help="staff or user")] = "user",
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")] = "user",
 ) -> None:
     """Add a user who can log in."""
     user = access().add_user(username=username, display_name=name, role=role, password=password)
@@ -62,6 +66,17 @@ def user_list() -> None:
             ", ".join(owned.get(u.id, [])),
         )
     console.print(table)
+
+
+@user_app.command("role")
+@friendly
+def user_role(
+    username: str,
+    role: Annotated[str, typer.Argument(help=f"one of {', '.join(ROLES)}")],
+) -> None:
+    """Give a user another role; their sessions end (they log in again with it)."""
+    user = access().set_role(username, role)
+    console.print(f"{user.username} is now {user.role}; their sessions are revoked")
 
 
 @user_app.command("passwd")

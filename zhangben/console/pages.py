@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -36,14 +36,13 @@ from zhangben.console.session import (
     PATH,
     ROLE_LABELS,
     STALE_FORM,
-    STORED_ROLES,
     Viewer,
     new_login_csrf,
     same,
 )
 from zhangben.core.errors import LedgerError, NotFound
 from zhangben.core.ledger import Ledger
-from zhangben.core.queries import ENTRY_TYPES
+from zhangben.core.queries import ENTRY_TYPES, Totals
 from zhangben.core.records import Account
 from zhangben.exports.flows import Format, export_flows, filename
 from zhangben.imports.rows import PLATFORMS, BillFormatError
@@ -280,6 +279,34 @@ def _local_midnight(console: Console, when: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _recent_figures(console: Console, viewer: Viewer) -> dict:
+    """今日 and 本月; when today (or this month) has no entries, the latest business day (or
+    month) that has, and the label says which."""
+    ledger, scoped = console.ledger, viewer.scope.entries()
+    today = _local_midnight(console, datetime.now(UTC))
+    month = today.replace(day=1)
+    day_totals = ledger.entry_totals(replace(scoped, start=today))
+    month_totals = ledger.entry_totals(replace(scoped, start=month))
+    figures = {"今日": day_totals, "本月": month_totals}
+    if day_totals.count and month_totals.count:
+        return figures
+    newest = ledger.entries(scoped, limit=1, with_total=False).items
+    if not newest:
+        return figures
+    day = _local_midnight(console, newest[0].trade_time)
+    first = day.replace(day=1)
+    if not day_totals.count:
+        figures.pop("今日")
+        span = replace(scoped, start=day, end=day + timedelta(days=1))
+        figures[f"最近营业日 {day:%Y-%m-%d}（今日无流水）"] = ledger.entry_totals(span)
+    if not month_totals.count:
+        figures.pop("本月")
+        following = (first + timedelta(days=32)).replace(day=1)
+        span = replace(scoped, start=first, end=following)
+        figures[f"最近有流水的月份 {first:%Y-%m}（本月无流水）"] = ledger.entry_totals(span)
+    return figures
+
+
 @router.get("/")
 def overview(request: Request) -> HTMLResponse:
     console = _console(request)
@@ -290,13 +317,7 @@ def overview(request: Request) -> HTMLResponse:
         group = groups[(a.shop_code or "（未分店铺）", a.type)]
         group[0] += 1
         group[1] += a.balance
-    today = _local_midnight(console, datetime.now(UTC))
-    month = today.replace(day=1)
-    scoped = viewer.scope.entries()
-    figures = {
-        "今日": console.ledger.entry_totals(replace(scoped, start=today)),
-        "本月": console.ledger.entry_totals(replace(scoped, start=month)),
-    }
+    figures = _recent_figures(console, viewer)
     last_imports = []
     for a in accounts:
         if a.type in PLATFORMS:
@@ -318,7 +339,8 @@ def overview(request: Request) -> HTMLResponse:
 def daily(request: Request) -> JSONResponse:
     """Daily income, expense and closing balance of the viewer's accounts over the last
     :data:`CHART_DAYS` days (up to today, or up to the last day with entries when the recent
-    days have none). Income and expense are entries by sign (transfers included)."""
+    days have none), in the first currency: one report by day (``Ledger.report``, from the
+    summaries). Income and expense are entries by sign (transfers included)."""
     console = _console(request)
     viewer = viewer_of(request)
     scoped = viewer.scope.entries()
@@ -328,25 +350,26 @@ def daily(request: Request) -> JSONResponse:
         newest = ledger.entries(scoped, limit=1, with_total=False).items
         if newest:
             end = _local_midnight(console, newest[0].trade_time) + timedelta(days=1)
-    days = [end - timedelta(days=CHART_DAYS - i) for i in range(CHART_DAYS)]
-    per_day = [
-        ledger.entry_totals(replace(scoped, start=day, end=day + timedelta(days=1))) for day in days
-    ]
-    balance = sum((a.balance for a in _visible_accounts(console, viewer)), Decimal(0))
-    balance -= ledger.entry_totals(replace(scoped, start=end)).net  # entries after the window
-    closing = []
-    for totals in reversed(per_day):
-        closing.append(balance)
-        balance -= totals.net
-    closing.reverse()
+    last = (end - timedelta(days=1)).date()
+    report = ledger.report(
+        last - timedelta(days=CHART_DAYS - 1),
+        last,
+        ("day",),
+        shop_codes=scoped.shop_codes,
+        numbers=scoped.account_numbers,
+        owner_user_id=scoped.owner_user_id,
+    )
+    currency = report.totals[0].currency if report.totals else None
+    rows = [r for r in report.rows if r.currency == currency]
+    starts = [datetime.combine(r.day, time(0), ledger.tz) for r in rows]
     return JSONResponse(
         {
             "tz": str(ledger.tz),
-            "days": [d.strftime("%Y-%m-%d") for d in days],
-            "timestamps": [int(d.timestamp()) for d in days],
-            "income": [float(t.income) for t in per_day],
-            "expense": [float(t.expense) for t in per_day],
-            "balance": [float(b) for b in closing],
+            "days": [r.day.isoformat() for r in rows],
+            "timestamps": [int(d.timestamp()) for d in starts],
+            "income": [float(r.income) for r in rows],
+            "expense": [float(r.expense) for r in rows],
+            "balance": [float(r.closing or 0) for r in rows],
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -372,6 +395,27 @@ def _chart_choices(console: Console) -> list[tuple[int, str]]:
     return [(item.id, item.name) for item in console.ledger.chart()]
 
 
+#: the widest range a report takes: an account's whole flow
+_EVER = (date(1970, 1, 1), date(9998, 12, 31))
+
+
+def _totals(console: Console, account: Account, query: filters.FlowQuery) -> Totals:
+    """The totals row of the filtered view. Filtered by days alone (or not at all), it is the
+    account's report over those days, read from the daily and monthly summaries (cheap for an
+    account of millions of entries); any other filter sums the matching entries."""
+    by_days = not any(v for k, v in query.values.items() if k not in ("start", "end"))
+    if not by_days:
+        return console.ledger.entry_totals(query.filter)
+    tz, f = console.ledger.tz, query.filter
+    start = f.start.astimezone(tz).date() if f.start else _EVER[0]
+    end = (f.end.astimezone(tz) - timedelta(days=1)).date() if f.end else _EVER[1]
+    report = console.ledger.report(start, end, ("account",), numbers=[account.number])
+    row = next((t for t in report.totals if t.currency == account.currency), None)
+    if row is None:
+        return Totals(0, Decimal(0), Decimal(0))
+    return Totals(row.entries, row.income, row.expense)
+
+
 def render_account(
     request: Request,
     viewer: Viewer,
@@ -388,7 +432,7 @@ def render_account(
         page = console.ledger.entries(
             query.filter, limit=PAGE_SIZE, before_id=query.before, with_total=False
         )
-        totals = console.ledger.entry_totals(query.filter)
+        totals = _totals(console, account, query)
     if query.errors and status == 200:
         status = 400
     if notice is None and request.query_params.get("done") == "reversed":
@@ -485,7 +529,8 @@ def _bill_accounts(console: Console, viewer: Viewer) -> list[Account]:
 
 def _imports_page(request: Request, viewer: Viewer, status: int = 200, **result):
     console = _console(request)
-    numbers = {a.number for a in _visible_accounts(console, viewer)}
+    visible = _visible_accounts(console, viewer)
+    numbers = {a.number for a in visible}
     records = [r for r in console.imports.records(limit=200) if r.account_number in numbers]
     return render(
         request,
@@ -493,7 +538,7 @@ def _imports_page(request: Request, viewer: Viewer, status: int = 200, **result)
         status,
         viewer=viewer,
         nav="imports",
-        accounts=_bill_accounts(console, viewer),
+        accounts=[a for a in visible if a.type in PLATFORMS and a.is_open],
         records=records[:30],
         max_mib=console.settings.console_max_upload_bytes // (1024 * 1024),
         **result,
@@ -592,33 +637,4 @@ def _import(request: Request, viewer: Viewer, form) -> HTMLResponse:
         filename=name,
         bad_rows=[bad_row(e) for e in report.bad_rows],
         channel=CHANNEL_LABELS.get(report.platform, report.platform),
-    )
-
-
-# -- 设置 ---------------------------------------------------------------------------------------
-
-
-@router.get("/settings")
-def settings_page(request: Request) -> HTMLResponse:
-    console = _console(request)
-    viewer = viewer_of(request)
-    if not viewer.can("admin"):
-        raise Refused(viewer, "设置页面需要管理员权限。")
-    users = console.ledger.users()
-    owned: dict[int, list[str]] = defaultdict(list)
-    for a in console.ledger.accounts():
-        if a.owner_user_id is not None:
-            owned[a.owner_user_id].append(a.number)
-    rules, names = console.imports.rules()
-    return render(
-        request,
-        "settings.html",
-        viewer=viewer,
-        nav="settings",
-        users=users,
-        owned=owned,
-        stored_roles=STORED_ROLES,
-        keys=console.access.api_keys(),
-        rules=rules,
-        names=names,
     )

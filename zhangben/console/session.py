@@ -8,8 +8,8 @@ an HttpOnly cookie, and the CSRF token of every form.
   and a digest is not the token). Before login, a random value in a cookie of its own is
   echoed by the login form (double submit). A POST whose token does not match writes
   nothing and shows a Chinese message.
-* Roles: the console's four roles are read from the two stored ones (docs/console.md):
-  ``staff`` is admin and supervisor, ``user`` is clerk and viewer of the accounts they own.
+* Roles: the stored role (:mod:`zhangben.core.roles`, the one mapping) decides what the
+  viewer may do; the labels here are how the console names them.
 """
 
 from __future__ import annotations
@@ -26,11 +26,7 @@ COOKIE = "zb_console"
 LOGIN_CSRF_COOKIE = "zb_console_csrf"
 PATH = "/console"
 
-#: console role → what it may do (each role includes the ones before it)
-ROLES = ("viewer", "clerk", "supervisor", "admin")
 ROLE_LABELS = {"viewer": "查看", "clerk": "出纳", "supervisor": "主管", "admin": "管理员"}
-#: the stored role → the console roles it holds
-STORED_ROLES = {"user": ("viewer", "clerk"), "staff": ROLES}
 
 STALE_FORM = "表单已过期（页面停留过久或已重新登录），请刷新页面后重试；本次未作任何修改。"
 
@@ -59,20 +55,16 @@ class Viewer:
         return Scope.of_user(self.user)
 
     @property
-    def roles(self) -> tuple[str, ...]:
-        return STORED_ROLES.get(self.user.role, ("viewer",))
-
-    @property
     def role(self) -> str:
-        """The highest console role."""
-        return self.roles[-1]
+        """viewer, clerk, supervisor or admin."""
+        return self.user.rank
 
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
 
     def can(self, role: str) -> bool:
-        return role in self.roles
+        return self.user.can(role)
 
     @property
     def csrf(self) -> str:

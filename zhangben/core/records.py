@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from zhangben.core import roles
+
 
 @dataclass(frozen=True, slots=True)
 class Account:
@@ -107,4 +109,19 @@ class User:
 
     @property
     def is_staff(self) -> bool:
-        return self.role == "staff"
+        """Sees every account (the 壹川 wire's ``staff``): :mod:`zhangben.core.roles`."""
+        return roles.sees_every_account(self.role)
+
+    @property
+    def rank(self) -> str:
+        """viewer, clerk, supervisor or admin."""
+        return roles.rank_of(self.role)
+
+    def can(self, wanted: str) -> bool:
+        """Holds ``wanted`` (viewer, clerk, supervisor, admin) or a higher role."""
+        return roles.holds(self.role, wanted)
+
+    @property
+    def wire_role(self) -> str:
+        """The role as the 壹川 surface has always reported it: ``staff`` or ``user``."""
+        return "staff" if self.is_staff else "user"

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from zhangben.core import roles
 from zhangben.core.errors import Conflict, NotFound, ValidationError
 from zhangben.core.records import User
 from zhangben.store.engine import sync_sequence
 from zhangben.store.tables import users
 
-ROLES = ("staff", "user")
+ROLES = roles.STORED
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@\-]{1,64}$")
 
 
@@ -63,3 +64,12 @@ def get_user(conn: Connection, ref: int | str) -> User:
 
 def list_users(conn: Connection) -> list[User]:
     return [user_from_row(r) for r in conn.execute(sa.select(users).order_by(users.c.id))]
+
+
+def set_role(conn: Connection, ref: int | str, role: str) -> User:
+    """Store another role for a user."""
+    if role not in ROLES:
+        raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
+    user = get_user(conn, ref)
+    conn.execute(users.update().where(users.c.id == user.id).values(role=role))
+    return get_user(conn, user.id)

@@ -19,8 +19,10 @@ def load_demo(ledger: Ledger) -> bool:
     """Fill an empty ledger; returns False (and writes nothing) when it has accounts already."""
     if ledger.accounts():
         return False
-    operator = ledger.add_user(username="finance", display_name="财务", role="staff", id=100)
+    operator = ledger.add_user(username="finance", display_name="财务", role="admin", id=100)
     ledger.add_user(username="merchant", display_name="商户一号", role="user")
+    for username, name in (("viewer", "查账员"), ("clerk", "出纳员"), ("supervisor", "财务主管")):
+        ledger.add_user(username=username, display_name=name, role=username)
     merchant = ledger.user("merchant")
     op = {"operator_id": operator.id}
     ledger.open_account(number="0000000000000001", name="帐户系统", type="main", id=1)

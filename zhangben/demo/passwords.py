@@ -7,7 +7,13 @@ from zhangben.core.errors import NotFound
 from zhangben.core.ledger import Ledger
 
 #: Demo only: never use these outside `make run`.
-DEMO_PASSWORDS = {"finance": "finance-demo", "merchant": "merchant-demo"}
+DEMO_PASSWORDS = {
+    "finance": "finance-demo",
+    "merchant": "merchant-demo",
+    "viewer": "viewer-demo",
+    "clerk": "clerk-demo",
+    "supervisor": "supervisor-demo",
+}
 
 
 def set_demo_passwords(ledger: Ledger) -> None:

@@ -236,7 +236,7 @@ def user_data(user: User, owned: list[Account]) -> dict:
         "id": user.id,
         "username": user.username,
         "display_name": user.display_name,
-        "role": user.role,
+        "role": user.wire_role,
         "accounts": [{"account_id": a.id, "number": a.number, "name": a.name} for a in owned],
     }
 

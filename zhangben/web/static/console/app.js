@@ -27,8 +27,12 @@
         };
         el.textContent = "";
         var chart = new uPlot(opts, [d.timestamps, d.income, d.expense, d.balance], el);
+        // the legend shows the last point's values until (and after) the pointer is on it
+        // (after uPlot's first commit, which runs in a microtask and clears the legend)
+        var showLast = function () { if (d.timestamps.length) chart.setLegend({ idx: d.timestamps.length - 1 }); };
+        el.addEventListener("mouseleave", function () { setTimeout(showLast, 0); });
         el.dataset.points = String(d.timestamps.length);
-        el.dataset.drawn = "1";
+        setTimeout(function () { showLast(); el.dataset.drawn = "1"; }, 0);
         window.addEventListener("resize", function () { chart.setSize({ width: Math.max(320, el.clientWidth), height: 280 }); });
       })
       .catch(function () { el.textContent = "图表数据加载失败，请刷新页面。"; el.classList.add("error"); });

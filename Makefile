@@ -38,6 +38,9 @@ lint: install
 ## includes the short reliability run (tests/reliability: kill -9, PostgreSQL stopped under
 ## load, a login burst, body limits, a log scan; a few minutes on 2 cores).
 test: install system-deps lint
+	@# bytecode for every module now: the suite starts ~300 CLI and server processes, and where
+	@# PYTHONDONTWRITEBYTECODE is set each of them would compile the package from source again
+	$(BIN)/python -m compileall -q zhangben tests bench >/dev/null
 	$(BIN)/pytest
 
 ## The full reliability run (the nightly one: more kills, restarts and bursts, the hostile bill

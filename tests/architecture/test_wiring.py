@@ -62,6 +62,20 @@ DOCUMENTED_COMMANDS = {
     "report": {"daily", "monthly", "month", "summary"},
     "summaries": {"status", "refresh", "rebuild"},
     "period": {"close", "reopen", "list", "show", "check", "verify"},
+    "recon": {
+        "import",
+        "run",
+        "queues",
+        "queue",
+        "match",
+        "undo",
+        "void",
+        "ignore",
+        "key",
+        "groups",
+        "events",
+        "verify",
+    },  # fmt: skip
     "transfer": set(),
     "reverse": set(),
     "flows": set(),
@@ -100,7 +114,8 @@ def test_help_lists_every_command():
 # -- one service style ----------------------------------------------------------------------
 
 #: Where transactions are opened: the ledger core, the store, and the service facades.
-SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py")
+SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py",
+            "recon/service.py")  # fmt: skip
 TRANSACTION_HELPERS = {
     "run_write",
     "run_statements",

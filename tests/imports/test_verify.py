@@ -46,7 +46,7 @@ def same_everywhere(db_url, client, token) -> dict[str, list[str]]:
     code, cli = cli_report(db_url)
     rest = rest_report(client, token)
     assert [c["name"] for c in rest["checks"]] == list(cli)
-    assert list(cli) == ["ledger", "bills", "drift", "periods"]
+    assert list(cli) == ["ledger", "bills", "drift", "periods", "recon"]
     assert {c["name"]: c["problems"] for c in rest["checks"]} == cli
     assert rest["ok"] is (code == 0) and rest["ok"] is all(not p for p in cli.values())
     assert rest["problems"] == [f"{name}: {p}" for name, ps in cli.items() for p in ps]
@@ -82,6 +82,7 @@ def test_every_kind_of_problem_is_reported_alike_by_the_cli_and_the_rest_api(
         "bills": [],
         "drift": [],
         "periods": [],
+        "recon": [],
     }
 
     # ledger: a balance, a balance-after, a transfer's leg, a reversal, a subject
@@ -143,4 +144,5 @@ def test_verify_is_staff_only_and_in_the_openapi_schema(client, make_session, ma
         "bill rows",
         "platform balances",
         "closed periods",
+        "reconciliation events",
     ]

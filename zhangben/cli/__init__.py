@@ -18,6 +18,7 @@ from zhangben.cli import (
     imports,
     periods,
     postings,
+    recon,
     reports,
     serve,
     users,
@@ -71,6 +72,7 @@ app.add_typer(imports.rules_app, name="import-rules")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.summaries_app, name="summaries")
 app.add_typer(periods.period_app, name="period")
+app.add_typer(recon.recon_app, name="recon")
 
 
 def main() -> None:

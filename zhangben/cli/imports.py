@@ -300,8 +300,11 @@ def import_samples_command(
     directory: Annotated[Path, typer.Argument(help="where to write the sample files")],
     rows: Annotated[int, typer.Option(min=10, help="rows per file")] = 3000,
 ) -> None:
-    """Write a month of sample Alipay and JD wallet bills, plus a tampered copy."""
+    """Write a month of sample Alipay and JD wallet bills, plus a tampered copy; and a WeChat
+    Pay bill with the order file that fits it (reconciliation)."""
     from zhangben.demo.bills import write_demo_files
+    from zhangben.demo.orders import write_order_samples
 
-    for name, path in write_demo_files(directory, rows=rows).items():
+    written = {**write_demo_files(directory, rows=rows), **write_order_samples(directory)}
+    for name, path in written.items():
         console.print(f"{name:>12}: {path}", highlight=False)

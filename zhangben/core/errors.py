@@ -106,3 +106,30 @@ class PeriodState(LedgerError):
     month still open, not the latest closed period, a month not over yet)."""
 
     code = "period_state"
+
+
+class OrderFileError(ValidationError):
+    """An order file (reconciliation's expected lines) refused whole: ``line`` and ``column``
+    name the first bad cell (``line`` None: the file or its header)."""
+
+    code = "order_file"
+
+    def __init__(self, line: int | None, column: str | None, message: str) -> None:
+        where = f"line {line}" if line is not None else "file"
+        if column:
+            where += f", {column}"
+        super().__init__(where, message)
+        self.line, self.column = line, column
+
+
+class OverApplied(LedgerError):
+    """A match that would apply a line beyond its amount (or one already matched)."""
+
+    code = "over_applied"
+
+
+class ReconState(LedgerError):
+    """A reconciliation action the item's or group's state does not allow (undo of a group
+    undone already, ignore of a matched row, void of a matched line)."""
+
+    code = "recon_state"

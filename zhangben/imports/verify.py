@@ -10,7 +10,10 @@ The checks, in order:
 * ``drift`` — the ledger's balance at each imported row against the platform's balance
   column (:func:`zhangben.imports.check.check_drift`);
 * ``periods`` — every closed period's stored figures against their hash and against the
-  entries (:func:`zhangben.core.periods.verify`); not by account.
+  entries (:func:`zhangben.core.periods.verify`); not by account;
+* ``recon`` — the reconciliation audit trail's hash chain
+  (:func:`zhangben.store.recon_chain.verify`): every event's hash and its link to the one
+  before; not by account.
 
 A new check is one more entry in :data:`CHECKS`; both surfaces then show it.
 """
@@ -25,6 +28,7 @@ from sqlalchemy.engine import Connection
 from zhangben.core.periods import verify as verify_periods
 from zhangben.core.verification import verify as verify_ledger
 from zhangben.imports.check import check_bills, check_drift
+from zhangben.store import recon_chain
 
 
 @dataclass
@@ -81,8 +85,13 @@ def _periods(conn: Connection) -> Check:
     return Check("periods", None, r.periods_checked, "closed periods", r.problems)
 
 
+def _recon(conn: Connection) -> Check:
+    count, problems = recon_chain.verify(conn)
+    return Check("recon", None, count, "reconciliation events", problems)
+
+
 #: every check, in the order both surfaces show them
-CHECKS: list[Callable[[Connection], Check]] = [_ledger, _bills, _drift, _periods]
+CHECKS: list[Callable[[Connection], Check]] = [_ledger, _bills, _drift, _periods, _recon]
 
 
 def verify(conn: Connection) -> Report:

@@ -33,11 +33,6 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from zhangben.core import reports
 from zhangben.core.errors import ValidationError
 from zhangben.core.money import to_minor
@@ -57,6 +52,8 @@ from zhangben.imports.bills import PlatformBalance
 from zhangben.imports.service import Imports
 
 if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+
     from zhangben.periods.service import Periods
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -220,12 +217,13 @@ LAYOUT: tuple[tuple[str, tuple[Column, ...], Callable[[MonthBook], tuple[Rows, R
 
 # -- writing ------------------------------------------------------------------------------------
 
-_BOLD = Font(bold=True)
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def write(book: MonthBook, out: BinaryIO) -> None:
     """The workbook of ``book`` into ``out`` (a binary file object)."""
+    from openpyxl import Workbook  # here: openpyxl costs every CLI start ~0.1 s
+
     wb = Workbook(write_only=True)
     for name, columns, rows_of in LAYOUT:
         rows, totals = rows_of(book)
@@ -240,6 +238,8 @@ def workbook_bytes(book: MonthBook) -> bytes:
 
 
 def _sheet(wb, name, columns, rows: Rows, totals: Rows, tz: ZoneInfo) -> None:
+    from openpyxl.utils import get_column_letter
+
     ws = wb.create_sheet(name)
     ws.freeze_panes = "A2"
     for i, column in enumerate(columns):
@@ -255,6 +255,9 @@ def _sheet(wb, name, columns, rows: Rows, totals: Rows, tz: ZoneInfo) -> None:
 
 
 def _cell(ws, column: Column, value, tz: ZoneInfo, *, bold: bool = False) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     kind = column.kind if not isinstance(value, str) else "text"
     if value is None:
         cell = WriteOnlyCell(ws, None)
@@ -277,13 +280,15 @@ def _cell(ws, column: Column, value, tz: ZoneInfo, *, bold: bool = False) -> Wri
     else:
         cell = _text(ws, str(value))
     if bold:
-        cell.font = _BOLD
+        cell.font = Font(bold=True)
     return cell
 
 
 def _text(ws, text: str) -> WriteOnlyCell:
     """A text cell that stays text: never a formula (a name may start with ``=``), control
     characters as Excel's ``_x0001_`` escapes, cut at Excel's longest cell."""
+    from openpyxl.cell import WriteOnlyCell
+
     text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)[:MAX_TEXT]
     cell = WriteOnlyCell(ws, text)
     cell.data_type = "s"

@@ -52,6 +52,7 @@ def target_metadata() -> sa.MetaData:
         access_tables,
         bills_tables,
         period_tables,
+        recon_tables,
         summary_tables,
         tables,
     )

@@ -1,0 +1,84 @@
+"""``zhangben recon …`` through Typer's runner on SQLite and PostgreSQL: the newcomer's walk
+through the samples (docs/reconciliation.md), every planted case in its queue, a match by
+hand, its undo, a forced match, an exported queue and the audit trail."""
+
+import re
+
+from openpyxl import load_workbook
+
+from zhangben.demo.orders import PLANTED
+
+
+def test_the_samples_walkthrough(cli, tmp_path):
+    out = cli("import-samples", str(tmp_path), "--rows", "20").output
+    assert "orders_2024-03.csv" in out and "wechat_2024-03.csv" in out
+    cli("account", "add", "WX-S001", "微信支付-旗舰店", "--type", "wechat", "--shop", "S001")
+    cli("import", str(tmp_path / "wechat_2024-03.csv"), "--account", "WX-S001")
+    out = cli("recon", "import", str(tmp_path / "orders_2024-03.csv"), "--shop", "S001").output
+    assert "56 lines, 56 new, 0 already imported" in out
+    out = cli("recon", "import", str(tmp_path / "orders_2024-03.csv"), "--shop", "S001").output
+    assert "56 lines, 0 new, 56 already imported" in out
+    before = cli("recon", "queues").output
+    assert "56 exception(s)" in before  # every expected line overdue: nothing matched yet
+    dry = cli("recon", "run", "--dry-run").output
+    assert "dry run (nothing written)" in dry and "auto exact: 24" in dry
+    assert cli("recon", "queues").output == before  # the dry run wrote nothing
+    out = cli("recon", "run").output
+    assert "run 1:" in out and "auto within_tolerance: 3" in out
+    queues = cli("recon", "queues").output
+    assert "6 exception(s)" in queues
+
+    def rows(name: str) -> list[list[str]]:
+        out = cli("recon", "queue", name).output
+        return [line.split("│")[1:-1] for line in out.splitlines() if line.count("│") > 3]
+
+    for name, order in (
+        ("已发货未收款", PLANTED.never_paid), ("已退款未退出", PLANTED.refund_not_out),
+        ("到账无订单", PLANTED.no_order), ("疑似重复", PLANTED.paid_twice),
+        ("金额差异", PLANTED.difference),
+    ):  # fmt: skip
+        assert {r[3].strip() for r in rows(name)} == {order}, name
+
+    orphan = rows("到账无订单")[0][1].strip()
+    sale = next(r[1].strip() for r in rows("已发货未收款") if "sale" in r[7])
+    out = cli("recon", "match", "--expected", f"{sale}:66.20", "--actual", orphan, "--preview")
+    assert "difference 0.00: exact" in out.output
+    refused = cli("recon", "match", "--expected", sale, "--actual", orphan, ok=False)
+    assert refused.exit_code == 1 and "needs a gap type (or force)" in refused.output
+    no_memo = cli("recon", "match", "--expected", sale, "--actual", orphan, "--force", ok=False)
+    assert "memo: needs at least 4 characters" in no_memo.output
+    out = cli("recon", "match", "--expected", f"{sale}:66.20", "--actual", orphan).output
+    group = re.search(r"matched group (\d+) \((HX[\d-]+)\): exact", out)
+    assert group, out
+    again = cli("recon", "match", "--expected", f"{sale}:1", "--actual", orphan, ok=False)
+    assert f"bill row {orphan} is applied in full already (amount 66.20)" in again.output
+    over = cli("recon", "match", "--expected", f"{sale}:453.81", "--actual", orphan, ok=False)
+    assert "applying 453.81 would exceed its open amount 453.80" in over.output
+    assert "undone group" in cli("recon", "undo", group[2], "--reason", "wrong order").output
+    assert "reason: is required" in cli("recon", "undo", group[1], ok=False).output
+    out = cli("recon", "match", "--expected", sale, "--actual", orphan, "--force",
+              "--memo", "buyer paid the rest in cash").output  # fmt: skip
+    assert "forced" in out and "difference -453.80" in out
+
+    xlsx = tmp_path / "dupes.xlsx"
+    out = cli("recon", "queue", "duplicate", "--xlsx", str(xlsx)).output
+    sheet = load_workbook(xlsx).active
+    assert sheet.title == "疑似重复" and sheet.max_row == 2  # the header and the one row
+    assert [c.value for c in sheet[1]][-1] == "动作"
+
+    events = cli("recon", "events", "--group", group[1]).output
+    assert "undone" in events and "matched" in events and "wrong order" in events
+    assert "hash chain intact" in cli("recon", "verify").output
+    assert re.search(r"recon OK: \d+ reconciliation events checked", cli("verify").output)
+    unknown = cli("recon", "queue", "nope", ok=False)
+    assert "no queue 'nope'" in unknown.output
+
+
+def test_a_bad_order_file_names_line_and_column_and_writes_nothing(cli, tmp_path):
+    bad = tmp_path / "orders.csv"
+    bad.write_text("订单号,类型,金额,发生时间\nA1,sale,1.00,2024-03-01\nA2,gift,2,2024-03-01\n")
+    out = cli("recon", "import", str(bad), "--shop", "S1", ok=False)
+    assert out.exit_code == 1 and "line 3, 类型: unknown kind 'gift'" in out.output
+    assert "0 exception(s)" in cli("recon", "queues").output
+    out = cli("recon", "events").output
+    assert "imported" not in out

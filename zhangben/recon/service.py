@@ -1,0 +1,709 @@
+"""The reconciliation facade (核销, docs/reconciliation.md): expected lines in, order keys on
+bill rows, matching runs, people's matches, undo, void and ignore, the exception queues and
+the audit trail. As ``Imports`` and ``Periods``: one class, each method one transaction,
+records out, refusals as :class:`~zhangben.core.errors.LedgerError` subclasses (nothing
+written).
+
+Every write appends to ``recon_events`` (who, what, before and after, hash-chained; the
+``recon`` check of ``zhangben verify`` walks the chain). Matches are records
+(``match_groups`` and ``match_lines``), never flags on rows; undo writes an event and
+releases the lines, and deletes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zhangben.core.errors import (
+    NotFound,
+    PeriodClosed,
+    ReconState,
+    ValidationError,
+)
+from zhangben.core.ledger import Ledger
+from zhangben.recon import orders, queues
+from zhangben.recon import store as st
+from zhangben.recon.conditions import parse_conditions
+from zhangben.recon.defaults import DEFAULT_RULES
+from zhangben.recon.matching import Item, Proposal, Rule, choose_rule, match_group, tolerance
+from zhangben.recon.orders import OrderLine
+from zhangben.store import recon_chain
+from zhangben.store.bills_tables import bill_rows
+from zhangben.store.engine import read_transaction, run_write, write_transaction
+from zhangben.store.period_tables import periods
+from zhangben.store.recon_tables import (
+    bill_recon,
+    expected_items,
+    gap_types,
+    match_groups,
+    match_lines,
+    match_rules,
+    recon_events,
+    recon_runs,
+)
+
+OUTCOMES = ("exact", "within_tolerance", "with_difference", "forced")
+MIN_MEMO = 4
+PAGE_ROWS = 5000  # items read per page of a run: memory stays flat however many there are
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    lines: int
+    new: int
+    existing: int
+
+
+@dataclass(frozen=True)
+class Line:
+    side: str
+    item_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Group:
+    id: int
+    group_no: str
+    shop: str
+    key: str | None
+    origin: str
+    outcome: str
+    expected_total: int
+    actual_total: int
+    difference: int
+    gap_type: str | None
+    memo: str | None
+    state: str
+    created_by: str
+    created_at: datetime
+    lines: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preview:
+    expected_total: int
+    actual_total: int
+    difference: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: int | None
+    dry_run: bool
+    cut_bill_row_id: int
+    cut_expected_id: int
+    counts: dict = field(default_factory=dict)
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    before: dict | None
+    after: dict | None
+    reason: str | None
+    hash: str
+
+
+class _DryRun(Exception):
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _text(field_name: str, value: str | None, *, minimum: int = 1) -> str:
+    text = (value or "").strip()
+    if len(text) < minimum:
+        raise ValidationError(
+            field_name, "is required" if minimum == 1 else f"needs at least {minimum} characters"
+        )
+    if len(text) > 500 or "\x00" in text:
+        raise ValidationError(field_name, "at most 500 characters, no NUL")
+    return text
+
+
+class Recon:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._engine = ledger.engine
+
+    def _read(self, work: Callable[[Connection], object]):
+        with read_transaction(self._engine) as conn:
+            return work(conn)
+
+    def _write(self, work: Callable[[Connection], object]):
+        def locked(conn: Connection):
+            st.lock(conn)
+            return work(conn)
+
+        return run_write(self._engine, locked)
+
+    # -- expected lines ----------------------------------------------------------------------
+
+    def import_expected(
+        self,
+        path: str | Path | None = None,
+        *,
+        rows: Iterable[Mapping] | None = None,
+        shop: str | None = None,
+        platform: str | None = None,
+        mapping: Mapping[str, str] | None = None,
+        actor: str,
+    ) -> ImportResult:
+        """An order file (CSV/XLSX, :mod:`.orders`) or rows (REST, SDK): every line is checked
+        before anything is written; a line whose (shop, source, source reference) is stored
+        already is left as it is, so a re-import adds nothing."""
+        if (path is None) == (rows is None):
+            raise ValidationError("source", "give a file or rows, not both")
+        if path is not None:
+            lines = orders.read_file(path, shop=shop, platform=platform, mapping=mapping)
+        else:
+            lines = orders.check_rows(rows, shop=shop, platform=platform)
+        return self._write(lambda c: self._insert_expected(c, lines, actor, str(path or "api")))
+
+    def _insert_expected(
+        self, conn: Connection, lines: list[OrderLine], actor: str, where: str
+    ) -> ImportResult:
+        now, t = _now(), expected_items.c
+        existing: set[tuple[str, str, str]] = set()
+        by_shop: dict[tuple[str, str], list[str]] = {}
+        for line in lines:
+            by_shop.setdefault((line.shop, line.source), []).append(line.source_ref)
+        for (shop, source), refs in by_shop.items():
+            for i in range(0, len(refs), 500):
+                q = sa.select(t.source_ref).where(
+                    t.shop_code == shop, t.source == source, t.source_ref.in_(refs[i : i + 500])
+                )
+                existing.update((shop, source, ref) for ref in conn.execute(q).scalars())
+        new, seen = [], set()
+        for line in lines:
+            k = (line.shop, line.source, line.source_ref)
+            if k in existing or k in seen:
+                continue
+            seen.add(k)
+            new.append({
+                "shop_code": line.shop, "platform": line.platform, "order_no": line.order_no,
+                "kind": line.kind, "amount": line.amount, "applied": 0,
+                "occurred_at": line.occurred_at, "due_at": line.due_at, "source": line.source,
+                "source_ref": line.source_ref, "memo": line.memo, "state": "open",
+                "created_at": now,
+            })  # fmt: skip
+        for i in range(0, len(new), 5000):
+            conn.execute(expected_items.insert(), new[i : i + 5000])
+        result = ImportResult(len(lines), len(new), len(lines) - len(new))
+        st.append_events(
+            conn,
+            [{"actor": actor, "action": "imported", "subject_type": "file",
+              "subject_id": where[-64:], "after": asdict(result)}],
+            now,
+        )  # fmt: skip
+        return result
+
+    def void(self, expected_id: int, *, reason: str, actor: str) -> None:
+        """Cancel an expected line (a cancelled order): it leaves every queue."""
+        reason = _text("reason", reason)
+
+        def work(conn: Connection) -> None:
+            row = st.locked_items(conn, st.E, [expected_id])[expected_id]
+            if row.state != "open" or row.applied:
+                state = row.state if row.state != "open" else "matched"
+                raise ReconState(f"expected line {expected_id} is {state}; undo its matches first")
+            t = expected_items
+            conn.execute(
+                t.update().where(t.c.id == expected_id).values(state="void", void_reason=reason)
+            )
+            self._event(conn, actor, "voided", "expected", expected_id, {"state": "open"},
+                        {"state": "void"}, reason)  # fmt: skip
+
+        self._write(work)
+
+    # -- bill rows ---------------------------------------------------------------------------
+
+    def set_key(self, bill_row_id: int, key: str, *, actor: str, reason: str | None = None) -> None:
+        """Set a bill row's order key by hand (its scope becomes ``order``)."""
+        from zhangben.recon.keys import normalise
+
+        norm = normalise(key)
+        if norm is None:
+            raise ValidationError("key", "is not an order number (1–64 characters)")
+
+        def work(conn: Connection) -> None:
+            now = _now()
+            st.ensure_keyed(conn, [bill_row_id], now)
+            row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
+            if row.state != "open" or row.applied:
+                state = row.state if row.state != "open" else "matched"
+                raise ReconState(f"bill row {bill_row_id} is {state}; undo or reopen it first")
+            r = bill_recon
+            before = conn.execute(
+                sa.select(r.c.match_key, r.c.key_source, r.c.scope).where(
+                    r.c.bill_row_id == bill_row_id
+                )
+            ).one()
+            conn.execute(
+                r.update()
+                .where(r.c.bill_row_id == bill_row_id)
+                .values(match_key=norm, key_source=f"manual:{actor}"[:64], scope="order",
+                        updated_at=now)
+            )  # fmt: skip
+            self._event(conn, actor, "key_set", "bill_row", bill_row_id, dict(before._mapping),
+                        {"match_key": norm, "scope": "order"}, reason)  # fmt: skip
+
+        self._write(work)
+
+    def ignore(self, bill_row_id: int, *, reason: str, actor: str) -> None:
+        """Take a bill row out of reconciliation, with a reason."""
+        reason = _text("reason", reason)
+
+        def work(conn: Connection) -> None:
+            now = _now()
+            st.ensure_keyed(conn, [bill_row_id], now)
+            row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
+            if row.state != "open" or row.applied:
+                state = row.state if row.state != "open" else "matched"
+                raise ReconState(f"bill row {bill_row_id} is {state}; undo its matches first")
+            r = bill_recon
+            conn.execute(
+                r.update()
+                .where(r.c.bill_row_id == bill_row_id)
+                .values(state="ignored", ignore_reason=reason, updated_at=now)
+            )
+            self._event(conn, actor, "ignored", "bill_row", bill_row_id, {"state": "open"},
+                        {"state": "ignored"}, reason)  # fmt: skip
+
+        self._write(work)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def rules(self) -> list[Rule]:
+        """The stored rules in priority order; none stored: the defaults."""
+        return self._read(self._rules)
+
+    def _rules(self, conn: Connection) -> list[Rule]:
+        t = match_rules.c
+        rows = conn.execute(
+            sa.select(match_rules).where(t.active.is_(True)).order_by(t.priority, t.id)
+        ).all()
+        if not rows:
+            return list(DEFAULT_RULES)
+        return [
+            Rule(
+                id=r.id,
+                priority=r.priority,
+                shop=r.shop_code,
+                platform=r.platform,
+                split=r.split,
+                tol_abs=r.tol_abs,
+                tol_bp=r.tol_bp,
+                date_window_days=r.date_window_days,
+                conditions=parse_conditions(r.conditions),
+                on_within_tolerance=r.on_within_tolerance,
+                action=r.action,
+            )  # fmt: skip
+            for r in rows
+        ]
+
+    def run(self, *, dry_run: bool = False, actor: str) -> RunReport:
+        """Match every open item up to this run's cut (the highest bill row and expected line
+        ids when it starts): key new bill rows, then each (shop, key) group through the
+        matcher; automatic proposals become groups, the others stored suggestions (replacing
+        the last run's). A dry run does the same work and rolls it back: it returns the
+        report and writes nothing."""
+        try:
+            with write_transaction(self._engine) as conn:
+                st.lock(conn)
+                report = self._run(conn, dry_run, actor)
+                if dry_run:
+                    raise _DryRun(report)
+                return report
+        except _DryRun as done:
+            return done.report
+
+    def _run(self, conn: Connection, dry_run: bool, actor: str) -> RunReport:
+        started = _now()
+        cut_b = conn.execute(sa.select(sa.func.coalesce(sa.func.max(bill_rows.c.id), 0))).scalar()
+        cut_e = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(expected_items.c.id), 0))
+        ).scalar()
+        counts: Counter = Counter()
+        counts["keyed"] = st.key_rows(conn, upto=cut_b, now=started)
+        g = match_groups
+        counts["superseded"] = conn.execute(
+            g.update().where(g.c.state == "suggested").values(state="superseded")
+        ).rowcount
+        rules = self._rules(conn)
+        run_id = st.next_id(conn, recon_runs)
+        gid = st.next_id(conn, match_groups)
+        after = None
+        while True:
+            groups, after = _page(conn, after, cut_b, cut_e)
+            if not groups:
+                break
+            rows, lines, events = [], [], []
+            applied_e, applied_a = [], []
+            for (shop, key), (es, as_) in groups.items():
+                counts["groups"] += 1
+                for p in match_group(es, as_, rules):
+                    row, ls = _group_row(gid, shop, key, p, run_id, started)
+                    rows.append(row)
+                    lines.extend(ls)
+                    if p.auto:
+                        counts[f"auto_{p.outcome}"] += 1
+                        counts["auto_amount"] += abs(row["actual_total"]) or abs(
+                            row["expected_total"]
+                        )
+                        applied_e.extend(p.expected)
+                        applied_a.extend(p.actual)
+                        events.append({
+                            "actor": f"rule:{p.rule_id}" if p.rule_id else "system",
+                            "action": "matched", "subject_type": "group", "subject_id": gid,
+                            "after": _event_after(row, ls),
+                        })  # fmt: skip
+                    else:
+                        counts[f"suggested_{p.outcome}"] += 1
+                    gid += 1
+            st.insert_groups(conn, rows, lines)
+            st.apply(conn, st.E, applied_e)
+            st.apply(conn, st.A, applied_a)
+            st.append_events(conn, events, started)
+        st.sync_ids(conn, match_groups)
+        finished = _now()
+        body = {"cut_bill_row_id": cut_b, "cut_expected_id": cut_e, "counts": dict(counts)}
+        digest = hashlib.sha256(recon_chain.canonical(body).encode()).hexdigest()
+        conn.execute(
+            recon_runs.insert().values(
+                id=run_id, actor=actor, cut_bill_row_id=cut_b, cut_expected_id=cut_e,
+                dry_run=dry_run, counts=recon_chain.canonical(dict(counts)),
+                report_sha256=digest, started_at=started, finished_at=finished,
+            )
+        )  # fmt: skip
+        st.sync_ids(conn, recon_runs)
+        self._event(conn, actor, "run", "run", run_id, None, body, None)
+        return RunReport(None if dry_run else run_id, dry_run, cut_b, cut_e, dict(counts), digest)
+
+    # -- people's matches --------------------------------------------------------------------
+
+    def preview(
+        self, expected: Sequence[tuple[int, int | None]], actual: Sequence[tuple[int, int | None]],
+        *, gap_type: str | None = None, force: bool = False,
+    ) -> Preview:  # fmt: skip
+        """What :meth:`match` would record, without writing: the totals, the difference and
+        the outcome (or the refusal it would meet)."""
+        with read_transaction(self._engine) as conn:
+            return self._plan(conn, expected, actual, gap_type, force, lock=False)[0]
+
+    def match(
+        self, expected: Sequence[tuple[int, int | None]], actual: Sequence[tuple[int, int | None]],
+        *, actor: str, gap_type: str | None = None, force: bool = False,
+        memo: str | None = None,
+    ) -> Group:  # fmt: skip
+        """A person's match: any expected lines and bill rows, across keys and periods, each
+        with its whole open amount (``None``) or a part of it (a magnitude, signed as the
+        item). A difference needs a gap type
+        (``with_difference``, or ``within_tolerance`` inside the rule's tolerance); ``force``
+        writes it off as ``forced`` and needs a memo of at least 4 characters."""
+        if force:
+            memo = _text("memo", memo, minimum=MIN_MEMO)
+
+        def work(conn: Connection) -> Group:
+            now = _now()
+            prev, es, as_ = self._plan(conn, expected, actual, gap_type, force, lock=True)
+            gid = st.next_id(conn, match_groups)
+            shops = {i.shop for i in (*es, *as_)}
+            keys = {i.key for i in (*es, *as_)}
+            p = Proposal(
+                expected=tuple((i.id, i.amount) for i in es),
+                actual=tuple((i.id, i.amount) for i in as_),
+                outcome=prev.outcome, difference=prev.difference,
+                gap_type=gap_type if prev.difference else None, rule_id=None, auto=False,
+                origin="manual",
+            )  # fmt: skip
+            row, ls = _group_row(gid, ",".join(sorted(shops))[:64], _one(keys), p, None, now)
+            row.update(state="active", created_by=actor[:128], memo=memo)
+            st.insert_groups(conn, [row], ls)
+            st.sync_ids(conn, match_groups)
+            st.apply(conn, st.E, p.expected)
+            st.apply(conn, st.A, p.actual)
+            self._event(conn, actor, "forced" if force else "matched", "group", gid, None,
+                        _event_after(row, ls), memo)  # fmt: skip
+            return self._group(conn, gid)
+
+        return self._write(work)
+
+    def _plan(self, conn, expected, actual, gap_type, force, *, lock: bool):
+        if not expected and not actual:
+            raise ValidationError("lines", "give at least one expected line or bill row")
+        for side, given in ((st.E, expected), (st.A, actual)):
+            ids = [i for i, _ in given]
+            if len(set(ids)) != len(ids):
+                raise ValidationError(side, "an item is named twice")
+        now = _now()
+        items: dict[str, list[Item]] = {st.E: [], st.A: []}
+        for side, given in ((st.E, expected), (st.A, actual)):
+            if not given:
+                continue
+            if side == st.A and lock:
+                st.ensure_keyed(conn, [i for i, _ in given], now)
+            rows = st.locked_items(conn, side, sorted(i for i, _ in given), lock=lock)
+            for item_id, part in given:
+                row = rows[item_id]
+                amount = row.amount - row.applied
+                if part is not None:  # a part is a magnitude: it takes the item's sign
+                    amount = abs(part) if row.amount > 0 else -abs(part)
+                st.check_apply(side, row, amount)
+                items[side].append(
+                    Item(row.id, side, amount, row.at, row.kind, row.platform, row.shop, row.key)
+                )
+        es, as_ = items[st.E], items[st.A]
+        total_e, total_a = sum(i.amount for i in es), sum(i.amount for i in as_)
+        d = total_a - total_e
+        if force:
+            outcome = "forced"
+        elif d == 0:
+            outcome = "exact"
+        else:
+            if not gap_type:
+                raise ValidationError(
+                    "gap_type", f"the difference {st._yuan(d)} needs a gap type (or force)"
+                )
+            self._check_gap_type(conn, gap_type)
+            rule = choose_rule(self._rules(conn), es, as_)
+            within = rule is not None and abs(d) <= tolerance(rule, total_e)
+            outcome = "within_tolerance" if within else "with_difference"
+        if force and gap_type:
+            self._check_gap_type(conn, gap_type)
+        return Preview(total_e, total_a, d, outcome), es, as_
+
+    def _check_gap_type(self, conn: Connection, code: str) -> None:
+        t = gap_types.c
+        found = conn.execute(
+            sa.select(t.code).where(t.code == code, t.active.is_(True))
+        ).scalar_one_or_none()
+        if found is None:
+            known = conn.execute(sa.select(t.code).where(t.active.is_(True)).order_by(t.code))
+            raise ValidationError(
+                "gap_type", f"unknown gap type {code!r}: one of {', '.join(known.scalars())}"
+            )
+
+    def undo(self, group_id: int, *, reason: str, actor: str) -> Group:
+        """Undo a match: an ``undone`` event, the group marked undone, its lines released.
+        Refused when any of its items is dated in a closed period (reopen it first)."""
+        reason = _text("reason", reason)
+
+        def work(conn: Connection) -> Group:
+            group = self._group(conn, group_id)
+            if group.state != "active":
+                raise ReconState(f"group {group.group_no} is {group.state}, not active")
+            by_side: dict[str, list[tuple[int, int]]] = {st.E: [], st.A: []}
+            for line in group.lines:
+                by_side[line.side].append((line.item_id, line.amount))
+            dates = []
+            for side, pairs in by_side.items():
+                if pairs:
+                    rows = st.locked_items(conn, side, sorted({i for i, _ in pairs}))
+                    dates += [(r.shop, r.at) for r in rows.values()]
+            _refuse_closed(conn, dates, self.ledger.tz)
+            st.apply(conn, st.E, by_side[st.E], sign=-1)
+            st.apply(conn, st.A, by_side[st.A], sign=-1)
+            (event_id,) = self._event(conn, actor, "undone", "group", group_id,
+                                      {"state": "active"}, {"state": "undone"}, reason)  # fmt: skip
+            g = match_groups
+            conn.execute(
+                g.update()
+                .where(g.c.id == group_id)
+                .values(state="undone", undone_event_id=event_id)
+            )
+            return self._group(conn, group_id)
+
+        return self._write(work)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def group(self, group_id: int) -> Group:
+        return self._read(lambda c: self._group(c, group_id))
+
+    def _group(self, conn: Connection, group_id: int) -> Group:
+        g = conn.execute(sa.select(match_groups).where(match_groups.c.id == group_id)).first()
+        if g is None:
+            raise NotFound(f"group {group_id} does not exist")
+        lines = conn.execute(
+            sa.select(match_lines)
+            .where(match_lines.c.group_id == group_id)
+            .order_by(match_lines.c.id)
+        ).all()
+        return _group_record(g, lines)
+
+    def groups(self, *, state: str | None = None, limit: int = 100) -> list[Group]:
+        def work(conn: Connection) -> list[Group]:
+            q = sa.select(match_groups).order_by(match_groups.c.id.desc()).limit(limit)
+            if state:
+                q = q.where(match_groups.c.state == state)
+            found = conn.execute(q).all()
+            ids = [g.id for g in found]
+            lines: dict[int, list] = {}
+            if ids:
+                for ln in conn.execute(
+                    sa.select(match_lines)
+                    .where(match_lines.c.group_id.in_(ids))
+                    .order_by(match_lines.c.id)
+                ):
+                    lines.setdefault(ln.group_id, []).append(ln)
+            return [_group_record(g, lines.get(g.id, [])) for g in found]
+
+        return self._read(work)
+
+    def events(self, *, limit: int = 100, subject: tuple[str, str] | None = None) -> list[Event]:
+        """The audit trail, newest first."""
+
+        def work(conn: Connection) -> list[Event]:
+            t = recon_events.c
+            q = sa.select(recon_events).order_by(t.id.desc()).limit(limit)
+            if subject:
+                q = q.where(t.subject_type == subject[0], t.subject_id == str(subject[1]))
+            return [
+                Event(
+                    r.id,
+                    r.at,
+                    r.actor,
+                    r.action,
+                    r.subject_type,
+                    r.subject_id,
+                    json.loads(r.before) if r.before else None,
+                    json.loads(r.after) if r.after else None,
+                    r.reason,
+                    r.hash,
+                )  # fmt: skip
+                for r in conn.execute(q)
+            ]
+
+        return self._read(work)
+
+    def verify_chain(self) -> tuple[int, list[str]]:
+        """``(events checked, problems)`` of the audit trail's hash chain."""
+        return self._read(recon_chain.verify)
+
+    def gap_types(self) -> list[tuple[str, str]]:
+        t = gap_types.c
+        return self._read(
+            lambda c: [tuple(r) for r in c.execute(sa.select(t.code, t.name).order_by(t.code))]
+        )
+
+    def queues(self, *, now: datetime | None = None) -> list[queues.Queue]:
+        """Every exception queue with its count, total and ageing (and the awaiting items,
+        shown apart and not counted)."""
+        return self._read(lambda c: queues.summaries(c, now or _now(), self.ledger.tz))
+
+    def queue(self, name: str, *, now: datetime | None = None, limit: int | None = None):
+        """One queue's summary and its rows (oldest first)."""
+        return self._read(
+            lambda c: queues.detail(c, name, now or _now(), self.ledger.tz, limit=limit)
+        )
+
+    # -- the audit trail ---------------------------------------------------------------------
+
+    def _event(self, conn, actor, action, subject_type, subject_id, before, after, reason):
+        return st.append_events(
+            conn,
+            [{"actor": actor[:128], "action": action, "subject_type": subject_type,
+              "subject_id": subject_id, "before": before, "after": after, "reason": reason}],
+            _now(),
+        )  # fmt: skip
+
+
+def _one(values: set) -> str | None:
+    return next(iter(values)) if len(values) == 1 else None
+
+
+def _page(conn: Connection, after, cut_b: int, cut_e: int):
+    """The next (shop, key) groups after ``after``, whole, about :data:`PAGE_ROWS` items."""
+    rows = queues.open_items(conn, after, cut_b, cut_e, PAGE_ROWS + 1)
+    if not rows:
+        return {}, after
+    if len(rows) > PAGE_ROWS:
+        last = (rows[-1].shop, rows[-1].key)
+        whole = [r for r in rows if (r.shop, r.key) != last]
+        if whole:
+            rows = whole
+        else:  # one group larger than a page: read it whole
+            rows = queues.open_items(conn, None, cut_b, cut_e, None, only=last)
+    groups: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
+    for r in rows:
+        es, as_ = groups.setdefault((r.shop, r.key), ([], []))
+        item = Item(r.id, r.side, r.remaining, r.at, r.kind, r.platform, r.shop, r.key)
+        (es if r.side == st.E else as_).append(item)
+    return groups, (rows[-1].shop, rows[-1].key)
+
+
+def _group_row(gid: int, shop: str, key: str | None, p: Proposal, run_id, now: datetime):
+    total_e = sum(a for _, a in p.expected)
+    total_a = sum(a for _, a in p.actual)
+    row = {
+        "id": gid, "group_no": st.group_no(gid, now), "shop_code": shop, "match_key": key,
+        "origin": p.origin if p.auto else ("manual" if p.origin == "manual" else "auto"),
+        "outcome": p.outcome, "expected_total": total_e, "actual_total": total_a,
+        "difference": total_a - total_e, "gap_type_code": p.gap_type, "rule_id": p.rule_id,
+        "memo": None, "run_id": run_id, "state": "active" if p.auto else "suggested",
+        "created_by": f"rule:{p.rule_id}" if p.rule_id else "system", "created_at": now,
+        "undone_event_id": None,
+    }  # fmt: skip
+    lines = [
+        {"group_id": gid, "side": st.E, "item_id": i, "amount_applied": a} for i, a in p.expected
+    ]
+    lines += [
+        {"group_id": gid, "side": st.A, "item_id": i, "amount_applied": a} for i, a in p.actual
+    ]
+    return row, lines
+
+
+def _event_after(row: dict, lines: list[dict]) -> dict:
+    return {
+        "group_no": row["group_no"], "outcome": row["outcome"],
+        "difference": row["difference"], "gap_type": row["gap_type_code"],
+        "lines": [[ln["side"], ln["item_id"], ln["amount_applied"]] for ln in lines],
+    }  # fmt: skip
+
+
+def _group_record(g, lines) -> Group:
+    return Group(
+        g.id, g.group_no, g.shop_code, g.match_key, g.origin, g.outcome, g.expected_total,
+        g.actual_total, g.difference, g.gap_type_code, g.memo, g.state, g.created_by,
+        g.created_at, tuple(Line(ln.side, ln.item_id, ln.amount_applied) for ln in lines),
+    )  # fmt: skip
+
+
+def _refuse_closed(conn: Connection, dated: list[tuple[str, datetime]], tz) -> None:
+    """PeriodClosed when any (shop, instant) lies in a closed period of its shop or of the
+    whole ledger."""
+    p = periods.c
+    for shop, at in dated:
+        hit = conn.execute(
+            sa.select(p.month, p.shop_code)
+            .where(p.status == "closed", p.shop_code.in_(["", shop]), p.starts_at <= at,
+                   p.ends_at > at)
+            .limit(1)
+        ).first()  # fmt: skip
+        if hit:
+            raise PeriodClosed(
+                f"period {hit.month} of "
+                f"{'shop ' + hit.shop_code if hit.shop_code else 'the ledger'}"
+                " is closed: reopen it to undo this match",
+                period=hit.month, shop=hit.shop_code or None, closed_through=hit.month,
+            )  # fmt: skip

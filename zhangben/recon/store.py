@@ -1,0 +1,218 @@
+"""Reconciliation's reads and writes over a connection: the service calls these inside its
+one transaction per method. Nothing here opens a transaction.
+
+Writers take the advisory lock :data:`LOCK` first (PostgreSQL; SQLite's write transaction
+already runs alone), then lock the items they apply (``SELECT … FOR UPDATE``) and check
+``|applied| ≤ |amount|`` on what they read under that lock: two people matching the same line
+at once are served one after the other, and the second is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zhangben.core.errors import NotFound, OverApplied, ReconState
+from zhangben.recon.keys import extract_key
+from zhangben.store import recon_chain
+from zhangben.store.bills_tables import bill_rows
+from zhangben.store.engine import serialize
+from zhangben.store.recon_tables import (
+    bill_recon,
+    expected_items,
+    match_groups,
+    match_lines,
+)
+from zhangben.store.tables import accounts
+
+LOCK = "zb:recon"
+E, A = "expected", "actual"
+
+
+def lock(conn: Connection) -> None:
+    serialize(conn, LOCK)
+
+
+def next_id(conn: Connection, table: sa.Table) -> int:
+    """The next id of ``table`` (under :data:`LOCK`: its only writers hold it)."""
+    return (conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar()) + 1
+
+
+def sync_ids(conn: Connection, table: sa.Table) -> None:
+    """After inserting explicit ids on PostgreSQL: the sequence past them."""
+    if conn.dialect.name == "postgresql":
+        top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 1
+        conn.execute(
+            sa.select(sa.func.setval(sa.func.pg_get_serial_sequence(table.name, "id"), top))
+        )
+
+
+# -- keys on bill rows -----------------------------------------------------------------------
+
+
+def _key_row(row) -> dict:
+    raw = row.raw or {}
+    amount = (row.income or 0) - (row.expense or 0)
+    facts = {
+        "business_type": row.business_type,
+        "merchant_order_no": row.order_no,
+        "base_order_no": raw.get("业务基础订单号"),
+        "flow_no": row.flow_no,
+        "counterparty": row.counterparty,
+        "remark": row.remark,
+        "amount": amount,
+    }
+    k = extract_key(row.platform, facts)
+    return {
+        "bill_row_id": row.id,
+        "shop_code": row.shop_code or "",
+        "match_key": k.key,
+        "key_source": k.source or "none",
+        "scope": k.scope,
+    }
+
+
+def _unkeyed(ids: Iterable[int] | None = None, *, after: int = 0, upto: int | None = None):
+    b = bill_rows.c
+    query = (
+        sa.select(
+            b.id,
+            b.platform,
+            b.business_type,
+            b.order_no,
+            b.flow_no,
+            b.counterparty,
+            b.remark,
+            b.income,
+            b.expense,
+            b.raw,
+            accounts.c.shop_code,
+        )  # fmt: skip
+        .select_from(
+            bill_rows.join(accounts, accounts.c.id == b.account_id).outerjoin(
+                bill_recon, bill_recon.c.bill_row_id == b.id
+            )
+        )
+        .where(bill_recon.c.bill_row_id.is_(None))
+        .order_by(b.id)
+    )
+    if ids is not None:
+        return query.where(b.id.in_(list(ids)))
+    query = query.where(b.id > after)
+    return query.where(b.id <= upto) if upto is not None else query
+
+
+def key_rows(conn: Connection, *, upto: int, now: datetime, page: int = 5000) -> int:
+    """Give every bill row up to id ``upto`` without one its key and scope; how many."""
+    done, after = 0, 0
+    while True:
+        rows = conn.execute(_unkeyed(after=after, upto=upto).limit(page)).all()
+        if not rows:
+            return done
+        conn.execute(bill_recon.insert(), [{**_key_row(r), "updated_at": now} for r in rows])
+        done += len(rows)
+        after = rows[-1].id
+
+
+def ensure_keyed(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+    rows = conn.execute(_unkeyed(ids)).all()
+    if rows:
+        conn.execute(bill_recon.insert(), [{**_key_row(r), "updated_at": now} for r in rows])
+
+
+# -- items under lock ------------------------------------------------------------------------
+
+
+def locked_items(
+    conn: Connection, side: str, ids: Sequence[int], *, lock: bool = True
+) -> dict[int, sa.Row]:
+    """The items' amount, applied and state, locked for this transaction (``lock``)."""
+    if side == E:
+        t = expected_items.c
+        query = sa.select(
+            t.id, t.amount, t.applied, t.state, t.shop_code.label("shop"),
+            t.order_no.label("key"), t.occurred_at.label("at"), t.kind, t.platform,
+        ).where(t.id.in_(ids))  # fmt: skip
+    else:
+        r, b = bill_recon.c, bill_rows.c
+        query = (
+            sa.select(
+                b.id,
+                (b.income - b.expense).label("amount"),
+                r.applied,
+                r.state,
+                r.shop_code.label("shop"),
+                r.match_key.label("key"),
+                b.trade_time.label("at"),
+                sa.func.coalesce(b.business_type, "").label("kind"),
+                b.platform,
+            )  # fmt: skip
+            .select_from(bill_recon.join(bill_rows, b.id == r.bill_row_id))
+            .where(b.id.in_(ids))
+        )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=expected_items if side == E else bill_recon)
+    found = {row.id: row for row in conn.execute(query.order_by(sa.text("1")))}
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        what = "expected line" if side == E else "bill row"
+        raise NotFound(f"{what} {missing[0]} does not exist")
+    return found
+
+
+def check_apply(side: str, row, amount: int) -> None:
+    """``amount`` (signed) may be applied to the item ``row`` now, or the error why not."""
+    what = f"{'expected line' if side == E else 'bill row'} {row.id}"
+    if row.state != "open":
+        raise ReconState(f"{what} is {row.state}")
+    remaining = row.amount - row.applied
+    if remaining == 0:
+        raise OverApplied(f"{what} is applied in full already (amount {_yuan(row.amount)})")
+    if amount == 0:
+        raise OverApplied(f"{what}: nothing to apply")
+    if (amount > 0) != (remaining > 0) or abs(amount) > abs(remaining):
+        raise OverApplied(
+            f"{what}: applying {_yuan(amount)} would exceed its open amount {_yuan(remaining)}"
+            f" (amount {_yuan(row.amount)}, applied {_yuan(row.applied)})"
+        )
+
+
+def _yuan(minor: int) -> str:
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10_000)
+    text = f"{frac:04d}".rstrip("0")
+    return f"{sign}{whole}.{text.ljust(2, '0')}"
+
+
+def apply(conn: Connection, side: str, amounts: Iterable[tuple[int, int]], sign: int = 1) -> None:
+    """Add (``sign`` 1) or release (-1) applied amounts: ``(item id, amount)``."""
+    rows = [{"i": i, "a": sign * a} for i, a in amounts]
+    if not rows:
+        return
+    if side == E:
+        t = expected_items
+        stmt = t.update().where(t.c.id == sa.bindparam("i"))
+    else:
+        t = bill_recon
+        stmt = t.update().where(t.c.bill_row_id == sa.bindparam("i"))
+    conn.execute(stmt.values(applied=t.c.applied + sa.bindparam("a")), rows)
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+
+def insert_groups(conn: Connection, groups: list[dict], lines: list[dict]) -> None:
+    if groups:
+        conn.execute(match_groups.insert(), groups)
+    if lines:
+        conn.execute(match_lines.insert(), lines)
+
+
+def group_no(gid: int, at: datetime) -> str:
+    return f"HX{at:%Y%m%d}-{gid}"
+
+
+def append_events(conn: Connection, events: list[dict], now: datetime) -> list[int]:
+    return recon_chain.append(conn, events, at=now)

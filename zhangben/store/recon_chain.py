@@ -1,0 +1,104 @@
+"""The hash chain of ``recon_events``: how an event is hashed, how one is appended, and the
+check that ``zhangben verify`` runs over all of them (the ``recon`` check of
+:mod:`zhangben.imports.verify`).
+
+Each event's ``hash`` is the SHA-256 of the previous event's hash and the event's own fields
+as canonical JSON; the first event's ``prev_hash`` is 64 zeros. Changing, removing or
+reordering any stored event breaks the chain from there on. Here, in storage, because both the
+recon service (which appends) and the one verifier (in ``imports``, below ``recon``) need it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zhangben.store.engine import serialize
+from zhangben.store.recon_tables import recon_events
+
+GENESIS = "0" * 64
+
+
+def canonical(value) -> str | None:
+    """JSON text that hashes the same wherever it is made (None stays None)."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def event_hash(prev_hash: str, row: dict) -> str:
+    fields = [
+        row["id"],
+        row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        row["actor"],
+        row["action"],
+        row["subject_type"],
+        str(row["subject_id"]),
+        row["before"],
+        row["after"],
+        row["reason"],
+    ]
+    text = prev_hash + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _last(conn: Connection) -> tuple[int, str]:
+    e = recon_events.c
+    row = conn.execute(sa.select(e.id, e.hash).order_by(e.id.desc()).limit(1)).first()
+    return (row.id, row.hash) if row else (0, GENESIS)
+
+
+def append(conn: Connection, events: list[dict], *, at: datetime) -> list[int]:
+    """Append ``events`` (dicts of actor, action, subject_type, subject_id, before, after,
+    reason; before/after as plain values) to the chain, in a write transaction. On PostgreSQL
+    the chain's tail is serialised by an advisory lock held to the end of the transaction."""
+    if not events:
+        return []
+    serialize(conn, "zb:recon_events")
+    last_id, prev = _last(conn)
+    rows = []
+    for n, e in enumerate(events, start=last_id + 1):
+        row = {
+            "id": n,
+            "at": at,
+            "actor": e["actor"],
+            "action": e["action"],
+            "subject_type": e["subject_type"],
+            "subject_id": str(e["subject_id"]),
+            "before": canonical(e.get("before")),
+            "after": canonical(e.get("after")),
+            "reason": e.get("reason"),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = event_hash(prev, row)
+        rows.append(row)
+    conn.execute(recon_events.insert(), rows)
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT setval(pg_get_serial_sequence('recon_events', 'id'), :n)"),
+            {"n": rows[-1]["id"]},
+        )
+    return [r["id"] for r in rows]
+
+
+def verify(conn: Connection) -> tuple[int, list[str]]:
+    """``(events checked, problems)``: each event's hash and its link to the one before."""
+    problems: list[str] = []
+    prev, count = GENESIS, 0
+    result = conn.execution_options(yield_per=5000).execute(
+        sa.select(recon_events).order_by(recon_events.c.id)
+    )
+    for row in result.mappings():
+        count += 1
+        if row["prev_hash"] != prev:
+            problems.append(f"recon event {row['id']}: prev_hash does not link to the event before")
+        elif event_hash(prev, dict(row)) != row["hash"]:
+            problems.append(f"recon event {row['id']}: its hash does not match its content")
+        prev = row["hash"]
+        if len(problems) >= 20:
+            problems.append("… further events not checked")
+            break
+    return count, problems

@@ -54,6 +54,7 @@ def target_metadata() -> sa.MetaData:
         period_tables,
         summary_tables,
         tables,
+        voucher_tables,
     )
 
     return tables.metadata

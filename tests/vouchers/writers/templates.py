@@ -1,0 +1,93 @@
+"""The templates the writer tests use, and the shipped stand-ins, built from the research note
+(vouchers.md B.1). ``python -m tests.vouchers.writers.templates`` rewrites the files; the tests
+check the files still hold what these builders make."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from openpyxl import Workbook
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATES = ROOT / "zhangben" / "vouchers" / "templates"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+K3_HEAD = [
+    ("FBillHead(GL_VOUCHER)", "*单据头(序号)"),
+    ("FAccountBookID", "*(单据头)账簿#编码"),
+    ("FAccountBookID#Name", "(单据头)账簿#名称"),
+    ("FDate", "*(单据头)日期"),
+    ("FBUSDATE", "(单据头)业务日期"),
+    ("FYEAR", "(单据头)会计年度"),
+    ("FPERIOD", "(单据头)期间"),
+    ("FVOUCHERGROUPID", "*(单据头)凭证字#编码"),
+    ("FVOUCHERGROUPID#Name", "(单据头)凭证字#名称"),
+    ("FVOUCHERGROUPNO", "*(单据头)凭证号"),
+    ("FATTACHMENTS", "(单据头)附件数"),
+    ("FISADJUSTVOUCHER", "(单据头)调整期凭证"),
+    ("FACCBOOKORGID", "*(单据头)核算组织#编码"),
+    ("FACCBOOKORGID#Name", "(单据头)核算组织#名称"),
+    ("FSourceBillKey", "(单据头)来源单据#编码"),
+    ("FSourceBillKey#Name", "(单据头)来源单据#名称"),
+    ("FIMPORTVERSION", "(单据头)导入版本"),
+]
+K3_ENTRY_START = [
+    ("FEntity", "*分录(序号)"),
+    ("FEXPLANATION", "(分录)摘要"),
+    ("FACCOUNTID", "*(分录)科目编码#编码"),
+    ("FACCOUNTID#Name", "(分录)科目编码#名称"),
+]
+K3_ENTRY_END = [
+    ("FCURRENCYID", "*(分录)币别#编码"),
+    ("FEXCHANGERATETYPE", "*(分录)汇率类型#编码"),
+    ("FEXCHANGERATE", "(分录)汇率"),
+    ("FUnitId", "(分录)单位#编码"),
+    ("FPrice", "(分录)单价"),
+    ("FQty", "(分录)数量"),
+    ("FAMOUNTFOR", "(分录)原币金额"),
+    ("FDEBIT", "(分录)借方金额"),
+    ("FCREDIT", "(分录)贷方金额"),
+    ("FSettleTypeID", "(分录)结算方式#编码"),
+    ("FSETTLENO", "(分录)结算号"),
+    ("FBUSNO", "(分录)业务编号"),
+    ("FEXPORTENTRYID", "(分录)引出分录ID"),
+]
+#: the standard K/3 Cloud flex dimensions (the stand-in's guess; a tenant's own differ)
+K3_DEFAULT_DIMS = [("FFLEX4", "供应商"), ("FFLEX5", "部门"), ("FFLEX6", "客户"), ("FFLEX7", "员工")]
+#: a customer's own: other codes, another order, a dimension the writer does not know
+K3_CUSTOMER_DIMS = [("FF100002", "客户"), ("FFLEX9", "费用项目"), ("FF100003", "部门")]
+
+
+def k3cloud_template(dims, *, sheet="凭证#单据头(FBillHead)", drop=()) -> bytes:
+    entry = list(K3_ENTRY_START)
+    for code, name in dims:
+        entry += [
+            (f"FDetailID#{code}", f"(分录)核算维度.{name}#编码"),
+            (f"FDetailID#{code}#Name", f"(分录)核算维度.{name}#名称"),
+        ]
+    columns = [*K3_HEAD, ("*Split*1", "*Split*1"), *entry, *K3_ENTRY_END]
+    columns = [c for c in columns if c[0] not in drop]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append([k for k, _ in columns])
+    ws.append([label for _, label in columns])
+    wb.create_sheet("说明").append(["由 zhangben 按公开资料生成的示例模板"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def build() -> dict[Path, bytes]:
+    return {
+        TEMPLATES / "k3cloud_voucher.xlsx": k3cloud_template(K3_DEFAULT_DIMS),
+        FIXTURES / "k3cloud_customer.xlsx": k3cloud_template(K3_CUSTOMER_DIMS),
+    }
+
+
+if __name__ == "__main__":
+    for path, data in build().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        print(path.relative_to(ROOT))

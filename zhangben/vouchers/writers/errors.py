@@ -1,0 +1,16 @@
+"""The writers' one error: an uploaded template that is not the product's format."""
+
+from __future__ import annotations
+
+from zhangben.core.errors import ValidationError
+
+
+class TemplateError(ValidationError):
+    """The customer's template cannot drive a writer. ``field`` is ``template``; the message
+    names what is missing or wrong (a sheet, a key, a header, a DBF field)."""
+
+    code = "voucher_template_invalid"
+
+    def __init__(self, product: str, message: str) -> None:
+        super().__init__("template", f"{product}: {message}")
+        self.product = product

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhangben.core.errors import VoucherInvalid
-from zhangben.imports.files import open_table, normalize_header
+from zhangben.imports.files import normalize_header, open_table
 from zhangben.imports.rows import BillFormatError
 
 STANDARDS = ("cas2006", "sbe2013")
@@ -116,9 +116,7 @@ def with_tree(subjects: list[Subject]) -> list[Subject]:
                     break
         parents.add(parent)
         out.append(Subject(s.code, s.name, parent, True, s.dc, s.aux))
-    return [
-        Subject(s.code, s.name, s.parent, s.code not in parents, s.dc, s.aux) for s in out
-    ]
+    return [Subject(s.code, s.name, s.parent, s.code not in parents, s.dc, s.aux) for s in out]
 
 
 # -- a product's own 科目表 export -------------------------------------------------------------

@@ -94,7 +94,11 @@ def parse_rule(data: object, where: str = "rule") -> Rule:
         if value is None:
             continue
         values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
             raise VoucherInvalid(f"{where}: {key} must be a text or a list of texts")
         match.append((key, frozenset(values)))
     direction = data.get("direction", "any")
@@ -105,10 +109,14 @@ def parse_rule(data: object, where: str = "rule") -> Rule:
         try:
             remark = re.compile(str(data["remark_regex"]))
         except re.error as exc:
-            raise VoucherInvalid(f"{where}: remark_regex is not a regular expression: {exc}") from None
+            raise VoucherInvalid(
+                f"{where}: remark_regex is not a regular expression: {exc}"
+            ) from None
     aggregate = data.get("aggregate", "per_day_type")
     if aggregate not in AGGREGATES:
-        raise VoucherInvalid(f"{where}: aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
+        raise VoucherInvalid(
+            f"{where}: aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}"
+        )
     lines = tuple(_line(item, where, i) for i, item in enumerate(data.get("lines") or [], 1))
     if len(lines) < 2:
         raise VoucherInvalid(f"{where}: a rule needs at least a debit and a credit line")
@@ -127,7 +135,9 @@ def parse_rule(data: object, where: str = "rule") -> Rule:
             for _, text in t.aux:
                 text.format(**_SAMPLE)
     except (KeyError, ValueError, IndexError, AttributeError) as exc:
-        raise VoucherInvalid(f"{where}: a template names an unknown field or format: {exc}") from None
+        raise VoucherInvalid(
+            f"{where}: a template names an unknown field or format: {exc}"
+        ) from None
     return Rule(name, tuple(match), direction, remark, lines, summary, aggregate, dict(data))
 
 
@@ -138,17 +148,23 @@ def _line(item: object, where: str, i: int) -> LineTemplate:
     if not isinstance(subject, str) or not subject.strip():
         raise VoucherInvalid(f"{where}: line {i} needs a subject (a code or @account)")
     if subject.startswith("@") and subject not in ("@account", "@counterparty_account"):
-        raise VoucherInvalid(f"{where}: line {i}: {subject} is not @account or @counterparty_account")
+        raise VoucherInvalid(
+            f"{where}: line {i}: {subject} is not @account or @counterparty_account"
+        )
     amount = str(item.get("amount", "gross"))
     kind, _, rate = amount.partition(":")
     if kind not in ("gross", "net", "tax") or (kind == "gross") != (rate == ""):
-        raise VoucherInvalid(f"{where}: line {i}: amount {amount!r} is not gross, net:RATE or tax:RATE")
+        raise VoucherInvalid(
+            f"{where}: line {i}: amount {amount!r} is not gross, net:RATE or tax:RATE"
+        )
     if rate:
         try:
             if not 0 < Decimal(rate) < 1:
                 raise InvalidOperation
         except InvalidOperation:
-            raise VoucherInvalid(f"{where}: line {i}: rate {rate!r} is not between 0 and 1") from None
+            raise VoucherInvalid(
+                f"{where}: line {i}: rate {rate!r} is not between 0 and 1"
+            ) from None
     aux = item.get("aux") or {}
     if not isinstance(aux, dict) or not all(isinstance(v, str) for v in aux.values()):
         raise VoucherInvalid(f"{where}: line {i}: aux maps a dimension to a text")
@@ -184,23 +200,64 @@ def default_rules(standard: str) -> list[dict]:
     """Rules covering every business type of the platforms' bills (vouchers.md#default-rules),
     with the codes of ``standard``."""
     rows = [
-        _rule("收款", "@account", _AR, direction="in",
-              business_type=["在线支付", "交易付款", "交易收款", "交易", "SUCCESS", "订单收入"]),
-        _rule("退款", _AR, "@account", direction="out",
-              business_type=["退款", "交易退款", "REFUND", "REVOKED", "售后退款"]),
+        _rule(
+            "收款",
+            "@account",
+            _AR,
+            direction="in",
+            business_type=["在线支付", "交易付款", "交易收款", "交易", "SUCCESS", "订单收入"],
+        ),
+        _rule(
+            "退款",
+            _AR,
+            "@account",
+            direction="out",
+            business_type=["退款", "交易退款", "REFUND", "REVOKED", "售后退款"],
+        ),
         _rule("退款收回", "@account", _AR, direction="in", business_type=["退款", "交易退款"]),
-        _rule("平台佣金", "6601.01", "@account", direction="out",
-              business_type=["天猫佣金", "淘宝客佣金", "聚划算佣金", "技术服务费", "积分",
-                             "交易分账"]),
-        _rule("手续费", "6603.01", "@account", direction="out",
-              business_type=["服务费", "手续费", "交易服务费", "扣除交易手续费",
-                             "花呗支付服务费", "信用卡支付服务费"]),
-        _rule("手续费退回", "@account", "6603.01", direction="in",
-              business_type=["服务费", "手续费", "交易服务费", "扣除交易手续费"]),
-        _rule("推广及保险", "6601.02", "@account", direction="out",
-              business_type=["运费险", "价格保险", "红包"]),
-        _rule("广告费", "6601.03", "@account", direction="out",
-              business_type=["广告扣费", "消耗"]),
+        _rule(
+            "平台佣金",
+            "6601.01",
+            "@account",
+            direction="out",
+            business_type=[
+                "天猫佣金",
+                "淘宝客佣金",
+                "聚划算佣金",
+                "技术服务费",
+                "积分",
+                "交易分账",
+            ],
+        ),
+        _rule(
+            "手续费",
+            "6603.01",
+            "@account",
+            direction="out",
+            business_type=[
+                "服务费",
+                "手续费",
+                "交易服务费",
+                "扣除交易手续费",
+                "花呗支付服务费",
+                "信用卡支付服务费",
+            ],
+        ),
+        _rule(
+            "手续费退回",
+            "@account",
+            "6603.01",
+            direction="in",
+            business_type=["服务费", "手续费", "交易服务费", "扣除交易手续费"],
+        ),
+        _rule(
+            "推广及保险",
+            "6601.02",
+            "@account",
+            direction="out",
+            business_type=["运费险", "价格保险", "红包"],
+        ),
+        _rule("广告费", "6601.03", "@account", direction="out", business_type=["广告扣费", "消耗"]),
         _rule("提现", "1002", "@account", direction="out", business_type="提现"),
         _rule("充值", "@account", "1002", direction="in", business_type="充值"),
         _rule("保证金冻结", "1221.01", "@account", direction="out", business_type="保证金冻结"),
@@ -208,18 +265,31 @@ def default_rules(standard: str) -> list[dict]:
         _rule("转账待查", "1221.99", "@account", direction="out", business_type="转账"),
         _rule("转账待查", "@account", "2241.99", direction="in", business_type="转账"),
         # JD wallet rows carry no business type: income is order income, the rest 待查
-        _rule("京东钱包收入", "@account", _AR, direction="in", platform="jd_wallet",
-              subject="平台收入"),
-        _rule("京东钱包支出待查", "1221.99", "@account", direction="out", platform="jd_wallet",
-              subject="平台支出"),
+        _rule(
+            "京东钱包收入",
+            "@account",
+            _AR,
+            direction="in",
+            platform="jd_wallet",
+            subject="平台收入",
+        ),
+        _rule(
+            "京东钱包支出待查",
+            "1221.99",
+            "@account",
+            direction="out",
+            platform="jd_wallet",
+            subject="平台支出",
+        ),
         # transfers between two accounts of the ledger: each leg against money in transit
         _rule("内部转出", "1012.98", "@account", entry_type="transfer_out"),
         _rule("内部转入", "@account", "1012.98", entry_type="transfer_in"),
         # postings by hand, by the chart's subject
         _rule("销售收款", "@account", _AR, direction="in", subject="销售收款"),
         _rule("销售退款", _AR, "@account", direction="out", subject="销售退款"),
-        _rule("手续费", "6603.01", "@account", direction="out",
-              subject=["平台手续费", "提现手续费"]),
+        _rule(
+            "手续费", "6603.01", "@account", direction="out", subject=["平台手续费", "提现手续费"]
+        ),
         _rule("提现", "1002", "@account", direction="out", subject="提现到银行卡"),
         _rule("充值", "@account", "1002", direction="in", subject="账户充值"),
     ]

@@ -62,6 +62,18 @@ DOCUMENTED_COMMANDS = {
     "report": {"daily", "monthly", "month", "summary"},
     "summaries": {"status", "refresh", "rebuild"},
     "period": {"close", "reopen", "list", "show", "check", "verify"},
+    "voucher": {
+        "book",
+        "chart",
+        "map",
+        "rules",
+        "generate",
+        "test",
+        "batches",
+        "show",
+        "export",
+        "void",
+    },
     "transfer": set(),
     "reverse": set(),
     "flows": set(),
@@ -100,7 +112,14 @@ def test_help_lists_every_command():
 # -- one service style ----------------------------------------------------------------------
 
 #: Where transactions are opened: the ledger core, the store, and the service facades.
-SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py")
+SERVICES = (
+    "core/",
+    "store/",
+    "access/",
+    "imports/service.py",
+    "periods/service.py",
+    "vouchers/service.py",
+)
 TRANSACTION_HELPERS = {
     "run_write",
     "run_statements",

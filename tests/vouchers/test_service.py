@@ -57,7 +57,7 @@ def test_the_sample_month_becomes_balanced_vouchers(vouchers, ledger):
     for v in made.vouchers:
         for line in v.lines:
             assert codes[line.subject_code].leaf
-    kinds = {v.summary.split()[1] for v in made.vouchers}
+    kinds = {v.summary.split()[2] for v in made.vouchers}
     assert {"支付宝在线支付", "支付宝转账", "支付宝提现", "支付宝服务费"} <= kinds
     # the vouchers sum to the flows: Σ借 of the month is Σ|flow| (a rule of two gross lines)
     with ledger.engine.connect() as conn:

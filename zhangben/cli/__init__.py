@@ -22,6 +22,7 @@ from zhangben.cli import (
     serve,
     users,
     verify,
+    vouchers,
 )
 from zhangben.cli.common import state
 
@@ -71,6 +72,7 @@ app.add_typer(imports.rules_app, name="import-rules")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.summaries_app, name="summaries")
 app.add_typer(periods.period_app, name="period")
+app.add_typer(vouchers.voucher_app, name="voucher")
 
 
 def main() -> None:

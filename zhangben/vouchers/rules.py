@@ -36,7 +36,7 @@ MATCH_KEYS = ("platform", "business_type", "entry_type", "category", "subject", 
 KEYS = {*MATCH_KEYS, "name", "direction", "remark_regex", "lines", "summary", "aggregate"}
 PLATFORM_NAMES = {"alipay": "支付宝", "wechat": "微信支付", "wechat_shop": "微信小店",
                   "jd_wallet": "京东钱包", "jzt": "京准通"}  # fmt: skip
-DEFAULT_SUMMARY = "{shop} {platform_name}{business_type} {count}笔"
+DEFAULT_SUMMARY = "{shop} {date:%m-%d} {platform_name}{business_type} {count}笔"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,11 @@ a batch's vouchers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from zhangben.demo import bills as s
 from zhangben.imports.runner import import_file
@@ -24,7 +27,16 @@ def import_month(ledger, tmp_path: Path, *, shop: str = "S3") -> None:
     import_file(ledger, s.write_jd_wallet_csv(tmp_path / "j.csv", jd), account="JD")
 
 
-def month_entries(ledger, month: str = MONTH) -> list:
-    """The entries dated in ``month`` (the opening balances are dated in the month before)."""
-    page = ledger.flows(start=f"{month}-01 00:00:00", end="2024-04-01 00:00:00", limit=10_000)
-    return page.items
+def month_entry_ids(ledger) -> list[int]:
+    """The entries dated in March 2024 (Asia/Shanghai): the opening balances are in February."""
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT id FROM entries WHERE trade_time >= :a AND trade_time < :b ORDER BY id"
+            ),
+            {
+                "a": datetime(2024, 2, 29, 16, tzinfo=UTC),
+                "b": datetime(2024, 3, 31, 16, tzinfo=UTC),
+            },
+        )
+        return [r.id for r in rows]

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from tests.vouchers.support import MONTH, ROWS, import_month
+from tests.vouchers.support import MONTH, ROWS, import_month, month_entry_ids
 from zhangben.core.errors import NotFound, ValidationError, VoucherInvalid, VoucherState
 from zhangben.store.voucher_tables import voucher_batches, voucher_sources
 from zhangben.vouchers.service import Vouchers
@@ -26,12 +26,7 @@ def vouchers(ledger, tmp_path):
 
 
 def _month_ids(ledger) -> set[int]:
-    with ledger.engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("SELECT id FROM entries WHERE trade_time >= :a AND trade_time < :b"),
-            {"a": "2024-02-29 16:00:00+00:00", "b": "2024-03-31 16:00:00+00:00"},
-        )
-        return {r.id for r in rows}
+    return set(month_entry_ids(ledger))
 
 
 def _sources(engine) -> list[tuple[int, int, bool]]:

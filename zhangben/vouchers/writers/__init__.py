@@ -29,9 +29,9 @@ class Writer(Protocol):
 
 
 def _registry() -> dict[str, Writer]:
-    from zhangben.vouchers.writers import k3cloud_xlsx
+    from zhangben.vouchers.writers import k3cloud_json, k3cloud_xlsx, u8_xml
 
-    writers: list[Writer] = [k3cloud_xlsx.WRITER]
+    writers: list[Writer] = [k3cloud_xlsx.WRITER, k3cloud_json.WRITER, u8_xml.WRITER]
     return {w.product: w for w in writers}
 
 

@@ -79,10 +79,51 @@ def k3cloud_template(dims, *, sheet="凭证#单据头(FBillHead)", drop=()) -> b
     return out.getvalue()
 
 
+#: the KIS / K3 WISE 标准凭证引入 fields (PowerLms KingdeeVoucher.cs), widths of the stand-in
+DBF_FIELDS = [
+    "FDATE D", "FTRANSDATE D", "FPERIOD N(2,0)", "FGROUP C(4)", "FNUM N(6,0)",
+    "FENTRYID N(4,0)", "FEXP C(100)", "FACCTID C(40)",
+    *(f"FCLSNAME{n} C(20); FOBJID{n} C(40); FOBJNAME{n} C(80)" for n in range(1, 16)),
+    "FTRANSID C(40)", "FCYID C(3)", "FEXCHRATE N(18,7)", "{fdc}", "FFCYAMT N(19,2)",
+    "FQTY N(19,4)", "FPRICE N(19,4)", "FDEBIT N(19,2)", "FCREDIT N(19,2)", "FSETTLCODE C(20)",
+    "FSETTLENO C(40)", "FPREPARE C(20)", "FPAY C(20)", "FCASH C(20)", "FPOSTER C(20)",
+    "FCHECKER C(20)", "FATTCHMENT N(5,0)", "FPOSTED L", "FMODULE C(4)", "FDELETED L",
+    "FSERIALNO N(10,0)", "FUNITNAME C(40)", "FREFERENCE C(40)", "FCASHFLOW C(40)",
+    "FHANDLER C(20)",
+]  # fmt: skip
+
+
+def dbf_template(fdc: str = "FDC C(1)", records=(), drop=(), swap=None) -> bytes:
+    """A DBF made by the ``dbf`` package (not by our writer), in GBK, with ``records``;
+    ``drop`` leaves fields out, ``swap`` replaces field specs (``{"FDEBIT N(19,2)": …}``)."""
+    import tempfile
+
+    import dbf
+
+    fields = [fdc if f == "{fdc}" else (swap or {}).get(f, f) for f in DBF_FIELDS]
+    specs = "; ".join(f for f in fields if f.split()[0] not in drop)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "voucher.dbf"
+        table = dbf.Table(str(path), specs, codepage="cp936", dbf_type="db3")
+        with table.open(dbf.READ_WRITE):
+            for record in records:
+                table.append(record)
+        data = bytearray(path.read_bytes())
+    data[1:4] = bytes((126, 10, 1))  # a fixed date of last update: the same bytes every build
+    return bytes(data)
+
+
+#: a K3 WISE whose FDC is numeric and, by its own exported record, 1 for a debit
+DBF_CUSTOMER_RECORD = {"FGROUP": "记", "FNUM": 1, "FEXP": "期初", "FACCTID": "1002",
+                       "FDC": 1, "FDEBIT": 1, "FCLSNAME1": "客户"}  # fmt: skip
+
+
 def build() -> dict[Path, bytes]:
     return {
         TEMPLATES / "k3cloud_voucher.xlsx": k3cloud_template(K3_DEFAULT_DIMS),
         FIXTURES / "k3cloud_customer.xlsx": k3cloud_template(K3_CUSTOMER_DIMS),
+        TEMPLATES / "kingdee_voucher.dbf": dbf_template(),
+        FIXTURES / "k3wise_customer.dbf": dbf_template("FDC N(1,0)", [DBF_CUSTOMER_RECORD]),
     }
 
 

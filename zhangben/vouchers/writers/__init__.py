@@ -29,9 +29,11 @@ class Writer(Protocol):
 
 
 def _registry() -> dict[str, Writer]:
-    from zhangben.vouchers.writers import k3cloud_json, k3cloud_xlsx, u8_xml
+    from zhangben.vouchers.writers import k3cloud_json, k3cloud_xlsx, kingdee_dbf, u8_xml
 
-    writers: list[Writer] = [k3cloud_xlsx.WRITER, k3cloud_json.WRITER, u8_xml.WRITER]
+    writers: list[Writer] = [
+        k3cloud_xlsx.WRITER, k3cloud_json.WRITER, kingdee_dbf.WRITER, u8_xml.WRITER,
+    ]  # fmt: skip
     return {w.product: w for w in writers}
 
 

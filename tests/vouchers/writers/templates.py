@@ -118,17 +118,55 @@ DBF_CUSTOMER_RECORD = {"FGROUP": "记", "FNUM": 1, "FEXP": "期初", "FACCTID": 
                        "FDC": 1, "FDEBIT": 1, "FCLSNAME1": "客户"}  # fmt: skip
 
 
+GENERIC_HEADERS = ["日期", "凭证字", "凭证号", "附单据数", "分录序号", "摘要", "科目编码",
+                   "科目名称", "借方金额", "贷方金额", "币别", "汇率", "原币金额", "客户", "供应商",
+                   "部门", "职员", "项目", "制单人"]  # fmt: skip
+#: a 柠檬云-like upload: a notes sheet first, a title row, marked and annotated headers, no
+#: 凭证字 column, an unknown 备注 column
+GENERIC_CUSTOMER = [["记账凭证导入模板（请勿修改表头）"],
+                    ["*日期", "凭证号", "*摘要", "*科目编码", "科目名称", "借方金额(元)",
+                     "贷方金额（元）", "附件数", "客户", "部门", "备注", "制单人"]]  # fmt: skip
+
+
+def xlsx(sheets: dict[str, list[list]]) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def build() -> dict[Path, bytes]:
     return {
         TEMPLATES / "k3cloud_voucher.xlsx": k3cloud_template(K3_DEFAULT_DIMS),
         FIXTURES / "k3cloud_customer.xlsx": k3cloud_template(K3_CUSTOMER_DIMS),
         TEMPLATES / "kingdee_voucher.dbf": dbf_template(),
         FIXTURES / "k3wise_customer.dbf": dbf_template("FDC N(1,0)", [DBF_CUSTOMER_RECORD]),
+        TEMPLATES / "generic_voucher.xlsx": xlsx({"凭证": [GENERIC_HEADERS]}),
+        FIXTURES / "generic_customer.xlsx": xlsx(
+            {"说明": [["日期格式 yyyy-mm-dd"]], "凭证导入": GENERIC_CUSTOMER}
+        ),
     }
+
+
+def _same(path: Path, data: bytes) -> bool:
+    """An xlsx holds its save time: unchanged cells keep the file as it is."""
+    from tests.vouchers.writers.golden import xlsx_cells
+
+    if not path.exists():
+        return False
+    old = path.read_bytes()
+    return old == data or (path.suffix == ".xlsx" and xlsx_cells(old) == xlsx_cells(data))
 
 
 if __name__ == "__main__":
     for path, data in build().items():
+        if _same(path, data):
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         print(path.relative_to(ROOT))

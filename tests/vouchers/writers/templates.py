@@ -79,15 +79,94 @@ def k3cloud_template(dims, *, sheet="凭证#单据头(FBillHead)", drop=()) -> b
     return out.getvalue()
 
 
+#: the KIS / K3 WISE 标准凭证引入 fields (PowerLms KingdeeVoucher.cs), widths of the stand-in
+DBF_FIELDS = [
+    "FDATE D", "FTRANSDATE D", "FPERIOD N(2,0)", "FGROUP C(4)", "FNUM N(6,0)",
+    "FENTRYID N(4,0)", "FEXP C(100)", "FACCTID C(40)",
+    *(f"FCLSNAME{n} C(20); FOBJID{n} C(40); FOBJNAME{n} C(80)" for n in range(1, 16)),
+    "FTRANSID C(40)", "FCYID C(3)", "FEXCHRATE N(18,7)", "{fdc}", "FFCYAMT N(19,2)",
+    "FQTY N(19,4)", "FPRICE N(19,4)", "FDEBIT N(19,2)", "FCREDIT N(19,2)", "FSETTLCODE C(20)",
+    "FSETTLENO C(40)", "FPREPARE C(20)", "FPAY C(20)", "FCASH C(20)", "FPOSTER C(20)",
+    "FCHECKER C(20)", "FATTCHMENT N(5,0)", "FPOSTED L", "FMODULE C(4)", "FDELETED L",
+    "FSERIALNO N(10,0)", "FUNITNAME C(40)", "FREFERENCE C(40)", "FCASHFLOW C(40)",
+    "FHANDLER C(20)",
+]  # fmt: skip
+
+
+def dbf_template(fdc: str = "FDC C(1)", records=(), drop=(), swap=None) -> bytes:
+    """A DBF made by the ``dbf`` package (not by our writer), in GBK, with ``records``;
+    ``drop`` leaves fields out, ``swap`` replaces field specs (``{"FDEBIT N(19,2)": …}``)."""
+    import tempfile
+
+    import dbf
+
+    fields = [fdc if f == "{fdc}" else (swap or {}).get(f, f) for f in DBF_FIELDS]
+    specs = "; ".join(f for f in fields if f.split()[0] not in drop)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "voucher.dbf"
+        table = dbf.Table(str(path), specs, codepage="cp936", dbf_type="db3")
+        with table.open(dbf.READ_WRITE):
+            for record in records:
+                table.append(record)
+        data = bytearray(path.read_bytes())
+    data[1:4] = bytes((126, 10, 1))  # a fixed date of last update: the same bytes every build
+    return bytes(data)
+
+
+#: a K3 WISE whose FDC is numeric and, by its own exported record, 1 for a debit
+DBF_CUSTOMER_RECORD = {"FGROUP": "记", "FNUM": 1, "FEXP": "期初", "FACCTID": "1002",
+                       "FDC": 1, "FDEBIT": 1, "FCLSNAME1": "客户"}  # fmt: skip
+
+
+GENERIC_HEADERS = ["日期", "凭证字", "凭证号", "附单据数", "分录序号", "摘要", "科目编码",
+                   "科目名称", "借方金额", "贷方金额", "币别", "汇率", "原币金额", "客户", "供应商",
+                   "部门", "职员", "项目", "制单人"]  # fmt: skip
+#: a 柠檬云-like upload: a notes sheet first, a title row, marked and annotated headers, no
+#: 凭证字 column, an unknown 备注 column
+GENERIC_CUSTOMER = [["记账凭证导入模板（请勿修改表头）"],
+                    ["*日期", "凭证号", "*摘要", "*科目编码", "科目名称", "借方金额(元)",
+                     "贷方金额（元）", "附件数", "客户", "部门", "备注", "制单人"]]  # fmt: skip
+
+
+def xlsx(sheets: dict[str, list[list]]) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def build() -> dict[Path, bytes]:
     return {
         TEMPLATES / "k3cloud_voucher.xlsx": k3cloud_template(K3_DEFAULT_DIMS),
         FIXTURES / "k3cloud_customer.xlsx": k3cloud_template(K3_CUSTOMER_DIMS),
+        TEMPLATES / "kingdee_voucher.dbf": dbf_template(),
+        FIXTURES / "k3wise_customer.dbf": dbf_template("FDC N(1,0)", [DBF_CUSTOMER_RECORD]),
+        TEMPLATES / "generic_voucher.xlsx": xlsx({"凭证": [GENERIC_HEADERS]}),
+        FIXTURES / "generic_customer.xlsx": xlsx(
+            {"说明": [["日期格式 yyyy-mm-dd"]], "凭证导入": GENERIC_CUSTOMER}
+        ),
     }
+
+
+def _same(path: Path, data: bytes) -> bool:
+    """An xlsx holds its save time: unchanged cells keep the file as it is."""
+    from tests.vouchers.writers.golden import xlsx_cells
+
+    if not path.exists():
+        return False
+    old = path.read_bytes()
+    return old == data or (path.suffix == ".xlsx" and xlsx_cells(old) == xlsx_cells(data))
 
 
 if __name__ == "__main__":
     for path, data in build().items():
+        if _same(path, data):
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         print(path.relative_to(ROOT))

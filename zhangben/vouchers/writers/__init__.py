@@ -29,9 +29,18 @@ class Writer(Protocol):
 
 
 def _registry() -> dict[str, Writer]:
-    from zhangben.vouchers.writers import k3cloud_xlsx
+    from zhangben.vouchers.writers import (
+        generic_xlsx,
+        k3cloud_json,
+        k3cloud_xlsx,
+        kingdee_dbf,
+        u8_xml,
+    )  # fmt: skip
 
-    writers: list[Writer] = [k3cloud_xlsx.WRITER]
+    writers: list[Writer] = [
+        k3cloud_xlsx.WRITER, k3cloud_json.WRITER, kingdee_dbf.WRITER, u8_xml.WRITER,
+        generic_xlsx.WRITER,
+    ]  # fmt: skip
     return {w.product: w for w in writers}
 
 

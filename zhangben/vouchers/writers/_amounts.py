@@ -10,7 +10,8 @@ def decimal(minor: int, decimals: int) -> Decimal:
     return Decimal(minor).scaleb(-decimals)
 
 
-def number(minor: int, decimals: int) -> float:
-    """The amount as a float for a spreadsheet cell or a JSON number: exact to the places for
-    any amount below 2**53 minor units (its repr is the shortest decimal, ``12.34``)."""
-    return minor / 10**decimals
+def number(minor: int, decimals: int) -> int | float:
+    """The amount as a JSON number: an int when whole (``100``), else a float, exact to the
+    places for any amount below 2**53 minor units (its repr is the shortest decimal, ``12.34``)."""
+    whole, part = divmod(minor, 10**decimals)
+    return whole if not part else minor / 10**decimals

@@ -53,7 +53,7 @@ class Flow:
     account_name: str
     platform: str
     shop: str
-    business_type: str | None
+    business_type: str  # "": none (a JD wallet row, a posting by hand)
     direction: str  # in | out
     entry_type: str
     category: str | None
@@ -170,7 +170,8 @@ def to_flow(r, tz: ZoneInfo) -> Flow:
     kind = r.o_type if red else r.type
     return Flow(
         entry_id=r.id, account_id=r.account_id, account=r.number, account_name=r.name,
-        platform=r.platform, shop=r.shop_code or r.number, business_type=r.business_type,
+        platform=r.platform, shop=r.shop_code or r.number,
+        business_type=r.business_type or "",
         direction="in" if amount > 0 else "out", entry_type=kind,
         category=r.category, subject=r.subject,
         remark=(r.o_remark if red else r.remark) or "",
@@ -256,7 +257,7 @@ def plan(
 def _voucher(book, rule, g, number, m, chart_, mapping, originals, out) -> Voucher:
     f = g.flow
     fields_ = dict(shop=f.shop, account=f.account, account_name=f.account_name,
-                   platform=f.platform, platform_name=PLATFORM_NAMES.get(f.platform, f.platform),
+                   platform=f.platform, platform_name=PLATFORM_NAMES.get(f.platform, ""),
                    business_type=f.kind, count=len(g.ids), month=str(m), date=g.day,
                    counterparty=f.counterparty, trade_no=f.trade_no, remark=f.remark)  # fmt: skip
     summary = rule.summary.format(**fields_)

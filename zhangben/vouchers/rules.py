@@ -7,11 +7,12 @@ A rule is a JSON object; the book's rules are ordered and the first that matches
                                   {"dc": "C", "subject": "1122.01", "aux": {"客户": "{shop}"}}],
      "summary": "{shop} {date:%m-%d} {business_type} {count}笔", "aggregate": "per_day_type"}
 
-Matching keys (all optional, all must hold): ``platform`` (the account's type), ``business_type``
-(the bill row's 业务类型), ``direction`` (in | out | any), ``entry_type`` (income, expense,
-transfer_in, transfer_out), ``category`` / ``subject`` (the flow's chart names), ``remark_regex``
-(searched in the remark and description), ``gap_type`` (a reconciliation difference written
-off: the extension point for #17, which no flow matches). A string or a list of strings each.
+Matching keys (all optional, all must hold): ``platform`` (the account's type),
+``business_type`` (the bill row's 业务类型; ``""``: none), ``direction`` (in | out | any),
+``entry_type`` (income, expense, transfer_in, transfer_out), ``category`` / ``subject`` (the
+flow's chart names), ``remark_regex`` (searched in the remark and description), ``gap_type``
+(a reconciliation difference written off: the extension point for #17, which no flow
+matches). A string or a list of strings each.
 
 A line's ``subject`` is a 科目 code, ``@account`` (the 科目 the flow's account maps to) or
 ``@counterparty_account``; ``amount`` is ``gross`` (default), ``net:RATE`` or ``tax:RATE`` (the
@@ -264,21 +265,15 @@ def default_rules(standard: str) -> list[dict]:
         _rule("保证金解冻", "@account", "1221.01", direction="in", business_type="保证金解冻"),
         _rule("转账待查", "1221.99", "@account", direction="out", business_type="转账"),
         _rule("转账待查", "@account", "2241.99", direction="in", business_type="转账"),
-        # JD wallet rows carry no business type: income is order income, the rest 待查
+        # a platform's flow with no business type (JD wallet rows, postings by hand on a
+        # platform account): income is order income, the rest 待查
+        _rule("平台收入", "@account", _AR, direction="in", business_type="", subject="平台收入"),
         _rule(
-            "京东钱包收入",
-            "@account",
-            _AR,
-            direction="in",
-            platform="jd_wallet",
-            subject="平台收入",
-        ),
-        _rule(
-            "京东钱包支出待查",
+            "平台支出待查",
             "1221.99",
             "@account",
             direction="out",
-            platform="jd_wallet",
+            business_type="",
             subject="平台支出",
         ),
         # transfers between two accounts of the ledger: each leg against money in transit

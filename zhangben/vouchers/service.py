@@ -189,7 +189,10 @@ class Vouchers:
                         f"(batch {', '.join(str(b.id) for b in done)}, exported): "
                         "no flow is left to voucher"
                     )
-                raise VoucherState(f"no flow of {month_} to voucher in book {book.name}")
+                raise VoucherState(
+                    f"no flow of {month_} left to voucher in book {book.name}: none of its "
+                    "accounts' flows of the month is outside a live voucher (of any book)"
+                )
             batch_id = gen.write(
                 conn, p, actor=actor or "", ledger_closed=self._closed(conn, book, month_)
             )

@@ -14,7 +14,7 @@ from tests.vouchers.writers.templates import (
     FIXTURES,
     GENERIC_CUSTOMER,
     GENERIC_HEADERS,
-    TEMPLATES,
+    check_built,
     xlsx,
 )
 from zhangben.vouchers.writers import WRITERS, TemplateError
@@ -35,13 +35,9 @@ def _rows(data: bytes, header_row: int) -> tuple[object, list[dict]]:
     return ws, rows
 
 
-def test_the_shipped_templates_are_what_the_builders_make():
-    assert xlsx_cells((TEMPLATES / "generic_voucher.xlsx").read_bytes()) == xlsx_cells(
-        xlsx({"凭证": [GENERIC_HEADERS]})
-    )
-    assert xlsx_cells(CUSTOMER) == xlsx_cells(
-        xlsx({"说明": [["日期格式 yyyy-mm-dd"]], "凭证导入": GENERIC_CUSTOMER})
-    )
+@pytest.mark.parametrize("name", ["generic_voucher.xlsx", "generic_customer.xlsx"])
+def test_the_shipped_templates_are_what_the_builders_make(name):
+    check_built(name)
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def _dims(label: str) -> str:
 
 
 #: aux keys the same dimension goes by in different books
-ALIASES = {"员工": "职员", "职员": "员工", "客户": "往来单位", "供应商": "往来单位"}
+ALIASES = {"员工": "职员", "职员": "员工"}
 
 
 def _aux(line: VoucherLine, name: str) -> str | None:

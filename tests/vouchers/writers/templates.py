@@ -1,6 +1,6 @@
 """The templates the writer tests use, and the shipped stand-ins, built from the research note
-(vouchers.md B.1). ``python -m tests.vouchers.writers.templates`` rewrites the files; the tests
-check the files still hold what these builders make."""
+(vouchers.md B.1). The tests check the files still hold what these builders make;
+``ZHANGBEN_REGEN_GOLDEN=1`` (or ``python -m tests.vouchers.writers.templates``) rewrites them."""
 
 from __future__ import annotations
 
@@ -163,10 +163,30 @@ def _same(path: Path, data: bytes) -> bool:
     return old == data or (path.suffix == ".xlsx" and xlsx_cells(old) == xlsx_cells(data))
 
 
+def write(path: Path, data: bytes) -> bool:
+    if _same(path, data):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return True
+
+
+def check_built(name: str) -> None:
+    """The file ``name`` (a template or fixture) holds what its builder makes."""
+    import os
+
+    from tests.vouchers.writers.golden import xlsx_cells
+
+    path, data = next((p, d) for p, d in build().items() if p.name == name)
+    if os.environ.get("ZHANGBEN_REGEN_GOLDEN") == "1":
+        write(path, data)
+    if path.suffix == ".xlsx":
+        assert xlsx_cells(path.read_bytes()) == xlsx_cells(data), name
+    else:
+        assert path.read_bytes() == data, name
+
+
 if __name__ == "__main__":
     for path, data in build().items():
-        if _same(path, data):
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        print(path.relative_to(ROOT))
+        if write(path, data):
+            print(path.relative_to(ROOT))

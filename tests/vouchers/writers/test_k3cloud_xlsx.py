@@ -12,9 +12,8 @@ from openpyxl import Workbook, load_workbook
 from tests.vouchers.writers.golden import check_golden, xlsx_cells
 from tests.vouchers.writers.templates import (
     FIXTURES,
-    K3_CUSTOMER_DIMS,
     K3_DEFAULT_DIMS,
-    TEMPLATES,
+    check_built,
     k3cloud_template,
 )
 from zhangben.vouchers.writers import WRITERS, TemplateError
@@ -38,11 +37,9 @@ def _rows(ws) -> list[dict]:
     ]
 
 
-def test_the_shipped_templates_are_what_the_builders_make():
-    assert xlsx_cells((TEMPLATES / "k3cloud_voucher.xlsx").read_bytes()) == xlsx_cells(
-        k3cloud_template(K3_DEFAULT_DIMS)
-    )
-    assert xlsx_cells(CUSTOMER) == xlsx_cells(k3cloud_template(K3_CUSTOMER_DIMS))
+@pytest.mark.parametrize("name", ["k3cloud_voucher.xlsx", "k3cloud_customer.xlsx"])
+def test_the_shipped_templates_are_what_the_builders_make(name):
+    check_built(name)
 
 
 def test_customer_template_drives_the_columns(book, vouchers):

@@ -12,17 +12,13 @@ through :data:`ALIASES`; a header this writer does not know is left blank, unles
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from zhangben.vouchers.model import BookHead, Voucher, VoucherLine
 from zhangben.vouchers.writers._sheet import SheetWriter
+from zhangben.vouchers.writers._xlsx import open_template
 from zhangben.vouchers.writers.errors import TemplateError
 
 PRODUCT = "generic_xlsx"
@@ -77,10 +73,7 @@ def _fields(has_word: bool) -> dict[str, tuple[str, Getter]]:
 
 def _read(template: bytes) -> tuple[str, list[list]]:
     """The sheet's name and its rows down to the header row."""
-    try:
-        wb = load_workbook(io.BytesIO(template), read_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TemplateError(PRODUCT, f"not an xlsx workbook ({type(exc).__name__})") from None
+    wb = open_template(PRODUCT, template)
     try:
         best: list[str] = []
         for ws in wb.worksheets:

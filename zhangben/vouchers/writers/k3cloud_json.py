@@ -8,6 +8,7 @@ name (:data:`FLEX`), or the tenant's own code when the ``aux`` key is one (``FF1
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Sequence
@@ -84,8 +85,15 @@ class K3CloudJsonWriter:
         """No template: the JSON's fields are the WebAPI's own."""
 
     def write(self, book: BookHead, vouchers: Sequence[Voucher], template: bytes | None) -> bytes:
-        document = {"formid": FORM_ID, "data": {"Model": [_model(book, v) for v in vouchers]}}
-        return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        """One model per line, each serialised on its own: a month of vouchers never sits in
+        memory as one nested structure."""
+        out = io.BytesIO()
+        out.write(f'{{"formid": {json.dumps(FORM_ID)}, "data": {{"Model": ['.encode())
+        for n, v in enumerate(vouchers):
+            out.write(b"\n" if n == 0 else b",\n")
+            out.write(json.dumps(_model(book, v), ensure_ascii=False).encode("utf-8"))
+        out.write(b"\n]}}\n")
+        return out.getvalue()
 
 
 WRITER = K3CloudJsonWriter()

@@ -14,17 +14,13 @@ they come, so memory holds the compressed file and one run of rows.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from zhangben.vouchers.model import BookHead, Voucher, VoucherLine
 from zhangben.vouchers.writers._sheet import SheetWriter
+from zhangben.vouchers.writers._xlsx import open_template
 from zhangben.vouchers.writers.errors import TemplateError
 
 PRODUCT = "k3cloud_xlsx"
@@ -61,7 +57,7 @@ def _dims(label: str) -> str:
 
 
 #: aux keys the same dimension goes by in different books
-ALIASES = {"员工": "职员", "职员": "员工", "客户": "往来单位", "供应商": "往来单位"}
+ALIASES = {"员工": "职员", "职员": "员工"}
 
 
 def _aux(line: VoucherLine, name: str) -> str | None:
@@ -104,10 +100,7 @@ ENTRY_FIELDS: dict[str, Field] = {
 
 def _read(template: bytes) -> tuple[list, list]:
     """Rows 1 and 2 of the template's voucher sheet, refused when it is not one."""
-    try:
-        wb = load_workbook(io.BytesIO(template), read_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TemplateError(PRODUCT, f"not an xlsx workbook ({type(exc).__name__})") from None
+    wb = open_template(PRODUCT, template)
     try:
         if SHEET not in wb.sheetnames:
             found = "、".join(wb.sheetnames) or "none"

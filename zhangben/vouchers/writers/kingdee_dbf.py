@@ -17,6 +17,7 @@ stream as bytes. Text outside GBK is written as ``?``.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -156,15 +157,14 @@ def _cell(field: Field, value: object) -> bytes:
 
 
 class _Ctx:
-    __slots__ = ("book", "dc", "index", "line", "voucher")
+    __slots__ = ("aux", "book", "dc", "index", "line", "voucher")
 
 
 def _dim(kind: str, n: int) -> Callable[[_Ctx], object]:
     def get(c: _Ctx) -> object:
-        items = list(c.line.aux.items())
-        if n > len(items):
+        if n > len(c.aux):
             return None
-        name, value = items[n - 1]
+        name, value = c.aux[n - 1]
         return name if kind == "CLS" else value
 
     return get
@@ -214,22 +214,34 @@ class KingdeeDbfWriter:
 
     def write(self, book: BookHead, vouchers: Sequence[Voucher], template: bytes | None) -> bytes:
         t = parse(template if template is not None else default_template())
-        columns = [(f, GETTERS.get(f.name)) for f in t.fields]
+        # a field zhangben does not fill, or a value left empty, is the same bytes every time
+        blanks = {f.name: _cell(f, None) for f in t.fields}
+        filled = [(f, GETTERS[f.name]) for f in t.fields if f.name in GETTERS]
         ctx = _Ctx()
         ctx.book, ctx.dc = book, t.dc
-        records = []
+        out = io.BytesIO()
+        out.write(t.header)
+        count = 0
         for index, voucher in enumerate(vouchers, 1):
             ctx.index, ctx.voucher = index, voucher
             for line in voucher.lines:
-                ctx.line = line
-                cells = [_cell(f, get(ctx) if get else None) for f, get in columns]
-                records.append(b" " + b"".join(cells))
-        header = bytearray(t.header)
+                ctx.line, ctx.aux = line, list(line.aux.items())
+                cells = dict(blanks)
+                for f, get in filled:
+                    value = get(ctx)
+                    if value is not None and value != "":
+                        cells[f.name] = _cell(f, value)
+                out.write(b" ")
+                out.write(b"".join(cells.values()))
+                count += 1
+        out.write(b"\x1a")
+        data = out.getbuffer()
         if vouchers:  # the date of last update: the latest voucher's, so the file is reproducible
             last = max(v.date for v in vouchers)
-            header[1:4] = bytes((last.year - 1900, last.month, last.day))
-        struct.pack_into("<I", header, 4, len(records))
-        return bytes(header) + b"".join(records) + b"\x1a"
+            data[1:4] = bytes((last.year - 1900, last.month, last.day))
+        struct.pack_into("<I", data, 4, count)
+        del data
+        return out.getvalue()
 
 
 WRITER = KingdeeDbfWriter()

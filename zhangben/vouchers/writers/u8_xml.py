@@ -1,7 +1,8 @@
 """用友 U8 EAI voucher XML: ``<ufinterface roottag="voucher" billtype="gl" …>`` with one
 ``<voucher>`` per voucher, its ``voucher_head`` and ``voucher_body/entry`` elements in the order
-of the public generators (vouchers.md B.1, rambolee200311/klb-u8-interface). Built with
-``xml.etree`` (escaping is the library's). UTF-8 by default; ``U8XmlWriter("gb18030")`` for an
+of the public generators (vouchers.md B.1, rambolee200311/klb-u8-interface). Written with the
+stdlib's ``XMLGenerator`` as the elements are made (escaping is the library's; no XML is
+built by string concatenation). UTF-8 by default; ``U8XmlWriter("gb18030")`` for an
 EAI that expects GB18030.
 
 ``voucher_making_system`` is ``zhangben`` and ``reserve2`` the voucher's ``ref``: U8 keeps the
@@ -12,8 +13,9 @@ registered with EAI), ``receiver`` ``u8``. A line's dimensions go to
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import io
 from collections.abc import Sequence
+from xml.sax.saxutils import XMLGenerator
 
 from zhangben.vouchers.model import BookHead, Voucher, VoucherLine
 from zhangben.vouchers.writers._amounts import decimal
@@ -34,11 +36,37 @@ ENTRY = ("entry_id", "account_code", "abstract", "settlement", "document_id", "d
          "natural_credit_currency", "bill_type", "bill_id", "bill_date")  # fmt: skip
 
 
-def _fill(parent: ET.Element, tag: str, names: Sequence[str], values: dict) -> ET.Element:
-    element = ET.SubElement(parent, tag)
-    for name in names:
-        ET.SubElement(element, name).text = str(values.get(name, ""))
-    return element
+class _Xml:
+    """Elements written as they are made (``XMLGenerator`` escapes text and attributes), one
+    per line, indented: a month of vouchers is never one tree in memory."""
+
+    def __init__(self, out: io.BytesIO, encoding: str) -> None:
+        self.gen = XMLGenerator(out, encoding, short_empty_elements=True)
+        self.depth = 0
+
+    def start(self, tag: str, **attrs: str) -> None:
+        if self.depth:
+            self.gen.ignorableWhitespace("\n" + " " * self.depth)
+        self.gen.startElement(tag, attrs)
+        self.depth += 1
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        self.gen.ignorableWhitespace("\n" + " " * self.depth)
+        self.gen.endElement(tag)
+
+    def leaf(self, tag: str, text: object, **attrs: str) -> None:
+        self.gen.ignorableWhitespace("\n" + " " * self.depth)
+        self.gen.startElement(tag, attrs)
+        if text not in (None, ""):
+            self.gen.characters(str(text))
+        self.gen.endElement(tag)
+
+    def block(self, tag: str, names: Sequence[str], values: dict) -> None:
+        self.start(tag)
+        for name in names:
+            self.leaf(name, values.get(name))
+        self.end(tag)
 
 
 def _entry(book: BookHead, v: Voucher, line: VoucherLine) -> dict:
@@ -58,14 +86,15 @@ def _entry(book: BookHead, v: Voucher, line: VoucherLine) -> dict:
     return values
 
 
-def _aux(body_entry: ET.Element, line: VoucherLine) -> None:
+def _aux(xml: _Xml, line: VoucherLine) -> None:
     unknown = [name for name in line.aux if name not in AUX]
     if unknown:
         raise DimensionUnknown(PRODUCT, unknown, list(AUX))
     if line.aux:
-        aux = ET.SubElement(body_entry, "auxiliary_accounting")
+        xml.start("auxiliary_accounting")
         for name, value in line.aux.items():
-            ET.SubElement(aux, "item", name=AUX[name]).text = value
+            xml.leaf("item", value, name=AUX[name])
+        xml.end("auxiliary_accounting")
 
 
 class U8XmlWriter:
@@ -81,26 +110,37 @@ class U8XmlWriter:
         """No template: the EAI's element names are fixed."""
 
     def write(self, book: BookHead, vouchers: Sequence[Voucher], template: bytes | None) -> bytes:
-        root = ET.Element(
+        out = io.BytesIO()
+        xml = _Xml(out, self.encoding)
+        xml.gen.startDocument()
+        xml.start(
             "ufinterface",
             roottag="voucher", billtype="gl", receiver="u8", sender=book.book_code,
             proc="add", codeexchanged="N",
         )  # fmt: skip
         for v in vouchers:
-            voucher = ET.SubElement(root, "voucher", id=v.ref or f"{v.word}-{v.number}")
-            _fill(voucher, "voucher_head", HEAD, {
+            xml.start("voucher", id=v.ref or f"{v.word}-{v.number}")
+            xml.block("voucher_head", HEAD, {
                 "company": book.book_code, "voucher_type": v.word, "fiscal_year": v.year,
                 "accounting_period": v.period, "voucher_id": v.number,
                 "attachment_number": v.attachments, "date": v.date.isoformat(),
                 "enter": book.preparer, "voucher_making_system": MAKING_SYSTEM,
                 "memo1": v.summary, "reserve2": v.ref,
             })  # fmt: skip
-            body = ET.SubElement(voucher, "voucher_body")
+            xml.start("voucher_body")
             for line in v.lines:
-                entry = _fill(body, "entry", ENTRY, _entry(book, v, line))
-                _aux(entry, line)
-        ET.indent(root, space=" ")
-        return ET.tostring(root, encoding=self.encoding, xml_declaration=True) + b"\n"
+                xml.start("entry")
+                values = _entry(book, v, line)
+                for name in ENTRY:
+                    xml.leaf(name, values.get(name))
+                _aux(xml, line)
+                xml.end("entry")
+            xml.end("voucher_body")
+            xml.end("voucher")
+        xml.end("ufinterface")
+        xml.gen.endDocument()
+        out.write(b"\n")
+        return out.getvalue()
 
 
 WRITER = U8XmlWriter()

@@ -10,9 +10,10 @@ reverses, with a negative amount on the same sides: a red (红字) voucher of it
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 from zhangben.core.errors import VoucherInvalid
 from zhangben.core.periods import Month
 from zhangben.store.bills_tables import bill_rows
+from zhangben.store.bulk_rows import insert_int_rows
 from zhangben.store.tables import accounts, chart, entries
 from zhangben.store.voucher_tables import (
     voucher_batches,
@@ -82,6 +84,11 @@ class _Group:
     red: bool
     sums: list[int]
     ids: array = field(default_factory=lambda: array("q"))
+    gross_only: bool = False
+    gross: int = 0  # Σ base, when every line of the rule is gross
+
+    def line_sums(self) -> list[int]:
+        return [self.gross] * len(self.sums) if self.gross_only else self.sums
 
 
 @dataclass
@@ -189,6 +196,48 @@ def classify(rules: list[Rule], flow: Flow) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What flows of one kind share, and all a rule matches on but a remark."""
+
+    platform: str
+    business_type: str
+    direction: str
+    entry_type: str
+    category: str | None
+    subject: str | None
+    gap_type: str | None = None
+
+
+def _candidates(rules: list[Rule], kind: _Kind) -> tuple[int, ...]:
+    """The rules a flow of ``kind`` may match, in order, up to the first that needs no remark
+    (which then takes every flow the ones before it leave)."""
+    found = []
+    for i, rule in enumerate(rules):
+        if rule.matches_features(kind):
+            found.append(i)
+            if rule.remark is None:
+                break
+    return tuple(found)
+
+
+class _Days:
+    """A trade time's local day, by bisection over the month's local midnights."""
+
+    def __init__(self, m: Month, tz: ZoneInfo) -> None:
+        first = m.start(tz)
+        n = (m.end(tz).date() - first.date()).days
+        self.days = [first.date() + timedelta(days=d) for d in range(n)]
+        self.bounds = [datetime.combine(d, time(), tz).astimezone(UTC) for d in self.days]
+        self.bounds.append(m.end(tz).astimezone(UTC))
+        self.tz = tz
+
+    def __call__(self, t: datetime) -> date:
+        if self.bounds[0] <= t < self.bounds[-1]:
+            return self.days[bisect_right(self.bounds, t) - 1]
+        return t.astimezone(self.tz).date()
+
+
 def plan(
     conn: Connection,
     book: Book,
@@ -200,38 +249,60 @@ def plan(
     number_from=1,
 ) -> Plan:
     """The vouchers of ``month`` (or of ``entry_ids`` only, whatever their month, and with
-    ``include_live`` even when they are in a live voucher: testing a flow)."""
+    ``include_live`` even when they are in a live voucher: testing a flow).
+
+    The flows stream through once; a flow costs a lookup of its kind's candidate rules (the
+    rules are matched once per kind, a remark pattern per flow), a bisection for its day and
+    the additions to its group's sums."""
     m = Month.parse(month)
     rules = load_rules(conn, book.id)
     start, end = month_range(m, tz) if entry_ids is None else (None, None)
     groups: dict[tuple, _Group] = {}
     unmapped: Counter = Counter()
+    kinds: dict[tuple, tuple[int, ...]] = {}
+    day_of = _Days(m, tz)
     count = 0
     query = flows_query(book, start, end, entry_ids, include_live)
     result = conn.execute(query.execution_options(stream_results=True, yield_per=5000))
     last_day = m.end(tz).date() - timedelta(days=1)
-    for row in result:
-        flow = to_flow(row, tz)
-        count += 1
-        i = classify(rules, flow)
-        if i is None:
-            unmapped[f"{PLATFORM_NAMES.get(flow.platform, flow.platform)}/{flow.kind}"] += 1
-            continue
-        rule = rules[i]
-        day = {"per_row": flow.day, "per_day_type": flow.day}.get(rule.aggregate, last_day)
-        key = (
-            i,
-            flow.account_id,
-            flow.red,
-            day,
-            flow.entry_id if rule.aggregate == "per_row" else 0,
-        )
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _Group(i, flow, day, flow.red, [0] * len(rule.lines))
-        for j, t in enumerate(rule.lines):
-            group.sums[j] += t.value(flow.base)
-        group.ids.append(flow.entry_id)
+    for rows in result.partitions():
+        for row in rows:
+            (entry_id, account_id, _, _, platform, _, etype, amount, trade_time, remark,
+             description, _, _, _, btype, category, subject, o_type, o_amount, o_remark,
+             o_description) = row  # fmt: skip
+            count += 1
+            red = etype == "reversal" and o_amount is not None
+            if red:
+                etype, remark, description = o_type, o_remark, o_description
+                base = -abs(amount)
+                amount = o_amount
+            else:
+                base = abs(amount)
+            key = (platform, btype or "", "in" if amount > 0 else "out", etype, category, subject)
+            candidates = kinds.get(key)
+            if candidates is None:
+                candidates = kinds[key] = _candidates(rules, _Kind(*key))
+            i = next((c for c in candidates if rules[c].matches_remark(remark, description)), None)
+            if i is None:
+                name = PLATFORM_NAMES.get(platform, platform)
+                unmapped[f"{name}/{btype or subject or category or etype}"] += 1
+                continue
+            rule = rules[i]
+            aggregate = rule.aggregate
+            day = last_day if aggregate == "per_period_type" else day_of(trade_time)
+            gkey = (i, account_id, red, day, entry_id if aggregate == "per_row" else 0)
+            group = groups.get(gkey)
+            if group is None:
+                flow = to_flow(row, tz)
+                group = groups[gkey] = _Group(i, flow, day, red, [0] * len(rule.lines))
+                group.gross_only = rule.gross_only
+            if group.gross_only:
+                group.gross += base
+            else:
+                sums = group.sums
+                for j, t in enumerate(rule.lines):
+                    sums[j] += t.value(base)
+            group.ids.append(entry_id)
     result.close()
     chart_ = subjects(conn, book.id)
     mapping = account_map(conn, book.id)
@@ -265,11 +336,12 @@ def _voucher(book, rule, g, number, m, chart_, mapping, originals, out) -> Vouch
         label = originals.get(f.reverses)
         summary = f"冲销 {label} {summary}" if label else f"冲销 {summary}"
     unit = 10 ** (LEDGER_DECIMALS - book.decimals)
+    sums = g.line_sums()
     lines: list[VoucherLine] = []
     for j, t in enumerate(rule.lines):
         code, aux = _subject(t.subject, f, book, mapping)
         aux = {**aux, **{k: v.format(**fields_) for k, v in t.aux}}
-        amount = _round(g.sums[j], unit)
+        amount = _round(sums[j], unit)
         name = chart_[code].name if code in chart_ else ""
         lines.append(VoucherLine(seq=j + 1, summary=summary, subject_code=code,
                                  subject_name=name, aux=aux,
@@ -416,14 +488,8 @@ def write(conn: Connection, p: Plan, *, actor: str, ledger_closed: bool) -> int:
                 ),  # fmt: skip
             ).scalar_one()
             first = first or line_id
-        for chunk in range(0, len(ids), 10_000):
-            conn.execute(
-                voucher_sources.insert(),
-                [
-                    dict(entry_id=i, batch_id=batch_id, line_id=first, live=True)
-                    for i in ids[chunk : chunk + 10_000]
-                ],  # fmt: skip
-            )
+        insert_int_rows(conn, "voucher_sources", ("entry_id", "batch_id", "line_id", "live"),
+                        ((i, batch_id, first, 1) for i in ids))  # fmt: skip
     return batch_id
 
 

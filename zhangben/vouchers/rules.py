@@ -69,15 +69,22 @@ class Rule:
     data: dict  # as stored
 
     def matches(self, flow) -> bool:
+        return self.matches_features(flow) and self.matches_remark(flow.remark, flow.description)
+
+    def matches_features(self, flow) -> bool:
+        """Every match key but the remark's (what flows of one kind share)."""
         if self.direction != "any" and flow.direction != self.direction:
             return False
-        for key, wanted in self.match:
-            if getattr(flow, key) not in wanted:
-                return False
-        if self.remark is not None:
-            return bool(self.remark.search(flow.remark or "") or
-                        self.remark.search(flow.description or ""))  # fmt: skip
-        return True
+        return all(getattr(flow, key) in wanted for key, wanted in self.match)
+
+    def matches_remark(self, remark: str | None, description: str | None) -> bool:
+        if self.remark is None:
+            return True
+        return bool(self.remark.search(remark or "") or self.remark.search(description or ""))
+
+    @property
+    def gross_only(self) -> bool:
+        return all(t.amount == "gross" for t in self.lines)
 
 
 def parse_rule(data: object, where: str = "rule") -> Rule:

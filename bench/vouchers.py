@@ -62,7 +62,7 @@ def load(engine: sa.Engine, n: int) -> None:
         "SELECT x FROM s) AS g"
     )
     when = (
-        f"timestamptz '{START_UTC}+00' + (x * {SPAN} / {n}) * interval '1 second'"
+        f"timestamptz '{START_UTC}+00' + (x::bigint * {SPAN} / {n}) * interval '1 second'"
         if pg
         else f"datetime('{START_UTC}', '+' || (x * {SPAN} / {n}) || ' seconds')"
     )
@@ -142,9 +142,11 @@ def main() -> None:
                 else:
                     path = os.path.join(tempfile.mkdtemp(), "v.sqlite3")
                     url = f"sqlite:///{path}"
-                out = subprocess.run([sys.executable, "-m", "bench.vouchers", "--one", url, str(n)],
-                                     check=True, capture_output=True, text=True).stdout  # fmt: skip
-                r = json.loads(out.strip().splitlines()[-1])
+                done = subprocess.run([sys.executable, "-m", "bench.vouchers", "--one", url,
+                                       str(n)], capture_output=True, text=True)  # fmt: skip
+                if done.returncode:
+                    raise SystemExit(f"{backend} {n}: {done.stderr[-3000:]}")
+                r = json.loads(done.stdout.strip().splitlines()[-1])
                 print(backend, r, flush=True)
                 rows.append([backend, f"{n:,}", str(r["vouchers"]), f"{r['generate_s']:.1f}",
                              f"{r['export_s']:.2f}", f"{r['generate_s'] + r['export_s']:.1f}",

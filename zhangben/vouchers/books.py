@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import Conflict, NotFound, ValidationError, VoucherInvalid
 from zhangben.core.periods import Month
-from zhangben.core.texts import text_problem
+from zhangben.core.texts import nesting_depth, text_problem
 from zhangben.store.tables import accounts
 from zhangben.store.voucher_tables import (
     voucher_account_subjects,
@@ -105,7 +105,8 @@ def add_book(
         raise ValidationError("name", "is blank")
     texts = (("name", name, 64), ("book_code", book_code, 64), ("org_code", org_code, 64),
              ("voucher_word", voucher_word, 16), ("preparer", preparer, 64),
-             ("rate_type", rate_type, 32))  # fmt: skip
+             ("rate_type", rate_type, 32), ("shop", shop or "", 64),
+             ("currency_code", currency_code or "", 16))  # fmt: skip
     for field, value, limit in texts:
         _text(field, value, limit)
     if product not in PRODUCTS:
@@ -260,6 +261,12 @@ def put_rules(conn: Connection, book_id: int, data: list[dict]) -> list[Rule]:
     """The book's rules replaced by ``data`` (checked first: nothing written if one is bad)."""
     if not isinstance(data, list):
         raise VoucherInvalid("rules: a JSON list of rules")
+    if nesting_depth(data, 8) > 6:
+        raise VoucherInvalid("rules: nested too deep")
+    for text in _texts(data):
+        problem = text_problem(text, 1000)
+        if problem:
+            raise VoucherInvalid(f"rules: a text {problem}")
     parsed = [parse_rule(d, f"rule {i}") for i, d in enumerate(data, 1)]
     conn.execute(voucher_rules.delete().where(voucher_rules.c.book_id == book_id))
     if data:
@@ -268,3 +275,16 @@ def put_rules(conn: Connection, book_id: int, data: list[dict]) -> list[Rule]:
             [dict(book_id=book_id, priority=i, data=d) for i, d in enumerate(data, 1)],
         )
     return parsed
+
+
+def _texts(value):
+    """Every key and text inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _texts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v)

@@ -158,14 +158,13 @@ def flows_query(
         .outerjoin(sub, sub.c.id == e.c.subject_id)
         .outerjoin(ocat, ocat.c.id == o.c.category_id)
         .outerjoin(osub, osub.c.id == o.c.subject_id)
-        .order_by(e.c.id)
     )
     if not include_live:
         q = q.where(~live)
     if start is not None:
         q = q.where(e.c.trade_time >= start, e.c.trade_time < end)
     if entry_ids is not None:
-        q = q.where(e.c.id.in_(entry_ids))
+        q = q.where(e.c.id.in_(entry_ids)).order_by(e.c.id)
     if book.shop_code is not None:
         q = q.where(a.c.shop_code == book.shop_code)
     return q
@@ -290,7 +289,8 @@ def plan(
             rule = rules[i]
             aggregate = rule.aggregate
             day = last_day if aggregate == "per_period_type" else day_of(trade_time)
-            gkey = (i, account_id, red, day, entry_id if aggregate == "per_row" else 0)
+            kind = btype or subject or category or etype
+            gkey = (i, account_id, red, day, kind, entry_id if aggregate == "per_row" else 0)
             group = groups.get(gkey)
             if group is None:
                 flow = to_flow(row, tz)
@@ -310,7 +310,7 @@ def plan(
     out = Plan(book, month, rules_sha256(rule_data(conn, book.id)), [], [], [], [], count,
                dict(unmapped), [])  # fmt: skip
     ordered = sorted(groups.items(), key=lambda kv: (kv[1].day, kv[0][0], kv[1].flow.account,
-                                                     kv[1].red, kv[0][4]))  # fmt: skip
+                                                     kv[1].red, kv[0][4], kv[0][5]))  # fmt: skip
     number = number_from
     for _, g in ordered:
         rule = rules[g.rule]
@@ -457,7 +457,8 @@ def write(conn: Connection, p: Plan, *, actor: str, ledger_closed: bool) -> int:
             created_at=datetime.now(UTC),
         ),  # fmt: skip
     ).scalar_one()
-    for v, ids in zip(p.vouchers, p.sources, strict=True):
+    firsts = []
+    for v in p.vouchers:
         voucher_id = conn.execute(
             vouchers.insert().returning(vouchers.c.id),
             dict(
@@ -471,25 +472,34 @@ def write(conn: Connection, p: Plan, *, actor: str, ledger_closed: bool) -> int:
                 credit_total=v.credit_total,
             ),  # fmt: skip
         ).scalar_one()
-        first = None
-        for line in v.lines:
-            line_id = conn.execute(
-                voucher_lines.insert().returning(voucher_lines.c.id),
-                dict(
-                    voucher_id=voucher_id,
-                    seq=line.seq,
-                    summary=line.summary,
-                    subject_code=line.subject_code,
-                    subject_name=line.subject_name,
-                    aux=line.aux,
-                    debit=line.debit,
-                    credit=line.credit,
-                    rounding=line.summary.endswith(" 尾差"),
-                ),  # fmt: skip
-            ).scalar_one()
-            first = first or line_id
-        insert_int_rows(conn, "voucher_sources", ("entry_id", "batch_id", "line_id", "live"),
-                        ((i, batch_id, first, 1) for i in ids))  # fmt: skip
+        line_ids = (
+            conn.execute(
+                voucher_lines.insert().returning(voucher_lines.c.id, sort_by_parameter_order=True),
+                [
+                    dict(
+                        voucher_id=voucher_id,
+                        seq=line.seq,
+                        summary=line.summary,
+                        subject_code=line.subject_code,
+                        subject_name=line.subject_name,
+                        aux=line.aux,
+                        debit=line.debit,
+                        credit=line.credit,
+                        rounding=line.summary.endswith(" 尾差"),
+                    )
+                    for line in v.lines
+                ],  # fmt: skip
+            )
+            .scalars()
+            .all()
+        )
+        firsts.append(line_ids[0])
+    rows = (
+        (entry, batch_id, first, 1)
+        for first, ids in zip(firsts, p.sources, strict=True)
+        for entry in ids
+    )
+    insert_int_rows(conn, "voucher_sources", ("entry_id", "batch_id", "line_id", "live"), rows)
     return batch_id
 
 

@@ -137,8 +137,8 @@ def main() -> None:
         for backend in args.backend:
             for n in args.flows:
                 if backend == "postgresql":
-                    url = create_db(server, f"vouchers_{n}").replace("postgresql://",
-                                                                     "postgresql+psycopg://")  # fmt: skip
+                    url = create_db(server, f"vouchers_{n}")
+                    url = url.replace("postgresql://", "postgresql+psycopg://")
                 else:
                     path = os.path.join(tempfile.mkdtemp(), "v.sqlite3")
                     url = f"sqlite:///{path}"

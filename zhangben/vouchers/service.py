@@ -24,7 +24,7 @@ from zhangben.core.errors import NotFound, VoucherInvalid, VoucherState
 from zhangben.core.ledger import Ledger
 from zhangben.core.periods import Month
 from zhangben.store.engine import read_transaction, run_write, serialize
-from zhangben.store.voucher_tables import voucher_batches, voucher_sources
+from zhangben.store.voucher_tables import voucher_batches, voucher_books, voucher_sources
 from zhangben.vouchers import books as books_mod
 from zhangben.vouchers import generate as gen
 from zhangben.vouchers.books import Book
@@ -239,8 +239,6 @@ class Vouchers:
     # -- batches ----------------------------------------------------------------------------
 
     def _batches(self, conn, book: Book | None, month: str | None, states=None) -> list[Batch]:
-        from zhangben.store.voucher_tables import voucher_books
-
         q = sa.select(*[voucher_batches.c[f.name] for f in fields(Batch) if f.name != "book"],
                       voucher_books.c.name.label("book")).join(
             voucher_books, voucher_books.c.id == voucher_batches.c.book_id)  # fmt: skip
@@ -253,8 +251,6 @@ class Vouchers:
         return [_batch(r) for r in conn.execute(q.order_by(voucher_batches.c.id))]
 
     def _get_batch(self, conn, batch_id: int) -> Batch:
-        from zhangben.store.voucher_tables import voucher_books
-
         q = sa.select(*[voucher_batches.c[f.name] for f in fields(Batch) if f.name != "book"],
                       voucher_books.c.name.label("book")).join(
             voucher_books, voucher_books.c.id == voucher_batches.c.book_id
@@ -331,7 +327,5 @@ class Vouchers:
 
 
 def _template(conn, book: Book) -> bytes | None:
-    from zhangben.store.voucher_tables import voucher_books
-
     q = sa.select(voucher_books.c.template).where(voucher_books.c.id == book.id)
     return conn.execute(q).scalar()

@@ -165,7 +165,7 @@ def list_books(who: Principal = Depends(principal), ctx: ApiContext = Depends(co
 @router.post(
     "/vouchers/books", response_model=BookOut, status_code=201, tags=TAG,
     summary="Add a book: its 科目 from the standard, its rules the defaults",
-    responses=errors("forbidden", "conflict"),
+    responses=errors("forbidden", "conflict", "not_found"),
 )  # fmt: skip
 def add_book(body: BookIn, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)):
     who.require_staff()
@@ -176,7 +176,8 @@ def add_book(body: BookIn, who: Principal = Depends(principal), ctx: ApiContext 
 
 @router.get(
     "/vouchers/books/{book}/rules", response_model=list[dict[str, Any]], tags=TAG,
-    summary="The book's rules, in order (first match wins)", responses=errors("forbidden"),
+    summary="The book's rules, in order (first match wins)",
+    responses=errors("forbidden", "not_found"),
 )  # fmt: skip
 def get_rules(book: BookName, who: Principal = Depends(principal),
               ctx: ApiContext = Depends(context)):  # fmt: skip
@@ -187,7 +188,7 @@ def get_rules(book: BookName, who: Principal = Depends(principal),
 @router.put(
     "/vouchers/books/{book}/rules", response_model=list[dict[str, Any]], tags=TAG,
     summary="Replace the book's rules (each checked: balanced lines, known keys)",
-    responses=errors("forbidden", "voucher_invalid"),
+    responses=errors("forbidden", "voucher_invalid", "not_found"),
 )  # fmt: skip
 def put_rules(
     book: BookName,
@@ -204,7 +205,7 @@ def put_rules(
 @router.get(
     "/vouchers/books/{book}/test/{entry_id}", response_model=FlowTestOut, tags=TAG,
     summary="Which rule takes a flow, and the voucher it alone would make",
-    responses=errors("forbidden"),
+    responses=errors("forbidden", "not_found"),
 )  # fmt: skip
 def test_flow(
     book: BookName,
@@ -224,7 +225,7 @@ def test_flow(
 @router.post(
     "/vouchers/books/{book}/batches", response_model=BatchDetailOut, status_code=201, tags=TAG,
     summary="Generate the month's vouchers: every flow in no live voucher (a draft replaced)",
-    responses=errors("forbidden", "voucher_invalid", "voucher_state"),
+    responses=errors("forbidden", "voucher_invalid", "voucher_state", "not_found"),
 )  # fmt: skip
 def generate(
     book: BookName,
@@ -245,7 +246,8 @@ def generate(
 
 
 @router.get("/vouchers/batches", response_model=BatchesOut, tags=TAG,
-            summary="The batches, oldest first", responses=errors("forbidden"))  # fmt: skip
+            summary="The batches, oldest first",
+            responses=errors("forbidden", "not_found"))  # fmt: skip
 def list_batches(
     book: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
@@ -258,7 +260,8 @@ def list_batches(
 
 
 @router.get("/vouchers/batches/{batch_id}", response_model=BatchDetailOut, tags=TAG,
-            summary="A batch and its vouchers", responses=errors("forbidden"))  # fmt: skip
+            summary="A batch and its vouchers",
+            responses=errors("forbidden", "not_found"))  # fmt: skip
 def get_batch(batch_id: BatchId, who: Principal = Depends(principal),
               ctx: ApiContext = Depends(context)):  # fmt: skip
     who.require_staff()
@@ -271,7 +274,7 @@ def get_batch(batch_id: BatchId, who: Principal = Depends(principal),
 
 @router.post("/vouchers/batches/{batch_id}/void", response_model=BatchOut, tags=TAG,
              summary="Void a draft batch: its flows are free for the next one",
-             responses=errors("forbidden", "voucher_state"))  # fmt: skip
+             responses=errors("forbidden", "voucher_state", "not_found"))  # fmt: skip
 def void_batch(batch_id: BatchId, who: Principal = Depends(principal),
                ctx: ApiContext = Depends(context)):  # fmt: skip
     who.require_staff()
@@ -285,7 +288,7 @@ def void_batch(batch_id: BatchId, who: Principal = Depends(principal),
     summary="Download the batch as the product's import file (the book's own format exports "
     "a draft: from then on it is never edited)",
     responses={
-        **errors("forbidden", "voucher_invalid", "voucher_state"),
+        **errors("forbidden", "voucher_invalid", "voucher_state", "not_found"),
         200: {"description": "the import file, as an attachment",
               "content": {t: {"schema": {"type": "string", "format": "binary"}}
                           for t in FILE_TYPES}},

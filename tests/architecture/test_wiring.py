@@ -76,6 +76,18 @@ DOCUMENTED_COMMANDS = {
         "events",
         "verify",
     },  # fmt: skip
+    "voucher": {
+        "book",
+        "chart",
+        "map",
+        "rules",
+        "generate",
+        "test",
+        "batches",
+        "show",
+        "export",
+        "void",
+    },
     "transfer": set(),
     "reverse": set(),
     "flows": set(),
@@ -115,7 +127,7 @@ def test_help_lists_every_command():
 
 #: Where transactions are opened: the ledger core, the store, and the service facades.
 SERVICES = ("core/", "store/", "access/", "imports/service.py", "periods/service.py",
-            "recon/service.py")  # fmt: skip
+            "recon/service.py", "vouchers/service.py")  # fmt: skip
 TRANSACTION_HELPERS = {
     "run_write",
     "run_statements",

@@ -250,3 +250,31 @@ def test_sdk_month_workbook(client, ledger, make_key, make_session, tmp_path):
         with pytest.raises(ApiError) as bad:
             staff.month_workbook("2026-13", io.BytesIO())
         assert bad.value.status == 422 and bad.value.errors[0]["field"] == "month"
+
+
+def test_sdk_vouchers(client, ledger, make_session, tmp_path):
+    """A book added, the month generated, tested and downloaded; refusals are ApiErrors."""
+    from tests.vouchers.support import import_month as import_voucher_month
+    from tests.vouchers.support import month_entry_ids
+
+    import_voucher_month(ledger, tmp_path, shop="S7")
+    token, _ = make_session("boss", "staff")
+    with RestClient("http://testserver", token, transport=client._transport) as staff:
+        book = staff.add_voucher_book("星空", "k3cloud_xlsx", shop="S7", book_code="001")
+        assert [b["name"] for b in staff.voucher_books()] == [book["name"]]
+        made = staff.generate_vouchers("星空", "2024-03")
+        batch = made["batch"]["id"]
+        assert all(v["debit_total"] == v["credit_total"] for v in made["vouchers"])
+        tested = staff.test_voucher_flow("星空", month_entry_ids(ledger)[0])
+        assert tested["in_batch"] == batch and tested["rule"]
+        out = io.BytesIO()
+        assert staff.download_vouchers(batch, out) == len(out.getvalue()) > 0
+        assert staff.voucher_batch(batch)["batch"]["state"] == "exported"
+        assert [b["id"] for b in staff.voucher_batches(book="星空")] == [batch]
+        with pytest.raises(ApiError) as again:
+            staff.generate_vouchers("星空", "2024-03")
+        assert again.value.status == 409 and again.value.code == "voucher_state"
+        with pytest.raises(ApiError) as bad:
+            staff.set_voucher_rules("星空", [{"lines": []}])
+        assert bad.value.code == "voucher_invalid"
+        assert staff.voucher_rules("星空")[0]["name"] == "收款"

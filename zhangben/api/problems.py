@@ -56,6 +56,8 @@ PROBLEMS = {
         ProblemType("period_closed", 409, "The period this is dated in is closed"),
         ProblemType("period_not_ready", 409, "The period's close checks found problems"),
         ProblemType("period_state", 409, "The period's state does not allow this"),
+        ProblemType("voucher_invalid", 422, "The vouchers cannot be made from this input"),
+        ProblemType("voucher_state", 409, "The voucher batches' state does not allow this"),
         ProblemType("payload_too_large", 413, "The request body is too large"),
         ProblemType("rate_limited", 429, "Too many requests"),
         ProblemType("internal", 500, "Internal server error"),

@@ -23,6 +23,7 @@ from zhangben.cli import (
     serve,
     users,
     verify,
+    vouchers,
 )
 from zhangben.cli.common import state
 
@@ -73,6 +74,7 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.summaries_app, name="summaries")
 app.add_typer(periods.period_app, name="period")
 app.add_typer(recon.recon_app, name="recon")
+app.add_typer(vouchers.voucher_app, name="voucher")
 
 
 def main() -> None:

@@ -133,3 +133,22 @@ class ReconState(LedgerError):
     undone already, ignore of a matched row, void of a matched line)."""
 
     code = "recon_state"
+
+
+class VoucherInvalid(LedgerError):
+    """Voucher input that cannot be used (vouchers.md): an unmapped flow, a 科目 not a leaf or
+    not in the book, a rule whose lines do not balance, a template not in the product's format,
+    a chart with duplicate codes. ``problems`` names each thing wrong."""
+
+    code = "voucher_invalid"
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+class VoucherState(LedgerError):
+    """A voucher request the batches' state does not allow: a period already vouchered, the
+    book's period closed (结账), an exported batch edited or voided."""
+
+    code = "voucher_state"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import httpx
 
@@ -656,6 +657,59 @@ class RestClient:
     def verify_periods(self) -> PeriodsReport:
         """Every closed period's figures and hash, recomputed (staff)."""
         return _build(PeriodsReport, self._call("GET", "/periods/verify"))
+
+    # -- vouchers (记账凭证, staff) -------------------------------------------------------------
+
+    def voucher_books(self) -> list[dict]:
+        return self._call("GET", "/vouchers/books")["items"]
+
+    def add_voucher_book(self, name: str, product: str, **fields) -> dict:
+        """A book (账套) for ``product`` (k3cloud_xlsx, u8_xml, …); ``fields``: standard, shop,
+        book_code, org_code, voucher_word, currency_code, preparer."""
+        return self._call("POST", "/vouchers/books", json={"name": name, "product": product,
+                                                           **fields})  # fmt: skip
+
+    def voucher_rules(self, book: str) -> list[dict]:
+        return self._call("GET", f"/vouchers/books/{quote(book, safe='')}/rules")
+
+    def set_voucher_rules(self, book: str, rules: list[dict]) -> list[dict]:
+        return self._call("PUT", f"/vouchers/books/{quote(book, safe='')}/rules", json=rules)
+
+    def test_voucher_flow(self, book: str, entry_id: int) -> dict:
+        """Which rule takes flow ``entry_id``, and the voucher it alone would make."""
+        return self._call("GET", f"/vouchers/books/{quote(book, safe='')}/test/{entry_id}")
+
+    def generate_vouchers(self, book: str, month: str) -> dict:
+        """A draft batch of ``month`` (``{"batch": …, "vouchers": […], "rounding": […]}``);
+        ``ApiError`` ``voucher_invalid`` names every unmapped business type."""
+        path = f"/vouchers/books/{quote(book, safe='')}/batches"
+        return self._call("POST", path, json={"month": month})
+
+    def voucher_batches(self, *, book: str | None = None, month: str | None = None) -> list[dict]:
+        return self._call("GET", "/vouchers/batches", params={"book": book, "month": month})[
+            "items"
+        ]
+
+    def voucher_batch(self, batch_id: int) -> dict:
+        return self._call("GET", f"/vouchers/batches/{batch_id}")
+
+    def void_voucher_batch(self, batch_id: int) -> dict:
+        return self._call("POST", f"/vouchers/batches/{batch_id}/void")
+
+    def download_vouchers(self, batch_id: int, out: BinaryIO, *, product: str | None = None) -> int:
+        """The batch's import file written into ``out`` (the book's own format exports a
+        draft); returns the bytes written."""
+        with self._http.stream(
+            "GET", f"/vouchers/batches/{batch_id}/file", params=_clean({"product": product})
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _error(response)
+            written = 0
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+        return written
 
 
 def _error(response: httpx.Response) -> ApiError:

@@ -55,6 +55,7 @@ def target_metadata() -> sa.MetaData:
         recon_tables,
         summary_tables,
         tables,
+        voucher_tables,
     )
 
     return tables.metadata

@@ -1,0 +1,73 @@
+"""Many rows in one driver call: the statement is written once and the rows go to the driver
+as plain tuples (``executemany``; psycopg pipelines it), skipping SQLAlchemy's per-row
+parameter handling, which costs more than the database's own work on runs of 100,000 rows.
+
+Each column's SQLAlchemy bind processing (an aware instant to SQLite's naive UTC text) still
+applies, computed once per distinct value. Errors pass through SQLAlchemy as any statement's
+do (parameters hidden, PostgreSQL's details dropped: :mod:`zhangben.store.engine`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def insert(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence]):
+    """INSERT ``rows`` (tuples in the order of ``columns``) into ``table``."""
+    rows = list(rows)
+    if not rows:
+        return
+    dialect = conn.dialect
+    procs = [
+        (n, p)
+        for n, c in enumerate(columns)
+        if (p := table.c[c].type._cached_bind_processor(dialect)) is not None
+    ]
+    if procs:
+        memo: dict = {}
+        out = []
+        for row in rows:
+            row = list(row)
+            for n, p in procs:
+                v = row[n]
+                try:
+                    row[n] = memo[v]
+                except KeyError:
+                    row[n] = memo[v] = p(v)
+                except TypeError:  # unhashable: not memoised
+                    row[n] = p(v)
+            out.append(tuple(row))
+        rows = out
+    mark = _mark(conn)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
+
+
+def add(conn: Connection, table: sa.Table, key: str, column: str, amounts: Iterable[tuple]):
+    """``column += amount`` for each ``(key value, amount)``; amounts of one key summed first.
+    PostgreSQL: one ``UPDATE … FROM unnest(…)``; SQLite: one executemany (in-process)."""
+    sums: dict = {}
+    for k, a in amounts:
+        sums[k] = sums.get(k, 0) + a
+    if not sums:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"UPDATE {table.name} AS t SET {column} = t.{column} + v.a "
+            f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(k, a) WHERE t.{key} = v.k",
+            (list(sums), list(sums.values())),
+        )
+    else:
+        conn.exec_driver_sql(
+            f"UPDATE {table.name} SET {column} = {column} + ? WHERE {key} = ?",
+            [(a, k) for k, a in sums.items()],
+        )

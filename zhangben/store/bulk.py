@@ -44,30 +44,26 @@ def insert(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iter
                     row[n] = p(v)
             out.append(tuple(row))
         rows = out
-    mark = _mark(conn)
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
+    names = ", ".join(table.c[c].name for c in columns)
+    marks = ", ".join([_mark(conn)] * len(columns))
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 (schema names)
     conn.exec_driver_sql(sql, rows)
 
 
 def add(conn: Connection, table: sa.Table, key: str, column: str, amounts: Iterable[tuple]):
     """``column += amount`` for each ``(key value, amount)``; amounts of one key summed first.
+    ``key`` and ``column`` are names of ``table``'s columns (checked), never input.
     PostgreSQL: one ``UPDATE … FROM unnest(…)``; SQLite: one executemany (in-process)."""
+    key, column = table.c[key].name, table.c[column].name
     sums: dict = {}
     for k, a in amounts:
         sums[k] = sums.get(k, 0) + a
     if not sums:
         return
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            f"UPDATE {table.name} AS t SET {column} = t.{column} + v.a "
-            f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(k, a) WHERE t.{key} = v.k",
-            (list(sums), list(sums.values())),
-        )
+        pairs = "unnest(%s::bigint[], %s::bigint[]) AS v(k, a)"
+        sql = f"UPDATE {table.name} AS t SET {column} = t.{column} + v.a FROM {pairs} WHERE t.{key} = v.k"  # noqa: S608, E501
+        conn.exec_driver_sql(sql, (list(sums), list(sums.values())))
     else:
-        conn.exec_driver_sql(
-            f"UPDATE {table.name} SET {column} = {column} + ? WHERE {key} = ?",
-            [(a, k) for k, a in sums.items()],
-        )
+        sql = f"UPDATE {table.name} SET {column} = {column} + ? WHERE {key} = ?"  # noqa: S608
+        conn.exec_driver_sql(sql, [(a, k) for k, a in sums.items()])

@@ -82,9 +82,32 @@ def bucket(days: int) -> str:
 # -- the open items of a run -----------------------------------------------------------------
 
 
-def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=None):
+def page_end(conn, after, cut_b: int, cut_e: int, rows: int):
+    """The (shop, key) that ends the next page after ``after``: the lower of each side's
+    ``rows``-th open key (an index walk, no sort of what is left), or None when the rest fits.
+    The page then holds whole groups and at most about 2 × ``rows`` items, however many
+    items remain: each page costs the same, so a run stays linear in its items."""
+    e, r = expected_items.c, bill_recon.c
+    exp = sa.select(e.shop_code, e.order_no).where(
+        e.state == "open", e.amount != e.applied, e.id <= cut_e
+    )
+    act = sa.select(r.shop_code, r.match_key).where(
+        r.state == "open", r.scope == "order", r.match_key.is_not(None), r.bill_row_id <= cut_b
+    )
+    if after is not None:
+        exp = exp.where(sa.tuple_(e.shop_code, e.order_no) > sa.tuple_(*after))
+        act = act.where(sa.tuple_(r.shop_code, r.match_key) > sa.tuple_(*after))
+    ends = [
+        conn.execute(q.order_by(*q.selected_columns).limit(1).offset(rows - 1)).first()
+        for q in (exp, act)
+    ]
+    ends = [tuple(x) for x in ends if x is not None]
+    return min(ends) if ends else None
+
+
+def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=None, upto=None):
     """Open remainders with a key, expected and actual, ordered by (shop, key), after the
-    (shop, key) ``after`` (or exactly ``only``)."""
+    (shop, key) ``after`` (or exactly ``only``) and up to ``upto`` (inclusive)."""
     e, r, b = expected_items.c, bill_recon.c, bill_rows.c
     exp = sa.select(
         sa.literal("expected").label("side"), e.id, e.shop_code.label("shop"),
@@ -117,6 +140,9 @@ def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=N
     elif after is not None:
         exp = exp.where(sa.tuple_(e.shop_code, e.order_no) > sa.tuple_(*after))
         act = act.where(sa.tuple_(r.shop_code, r.match_key) > sa.tuple_(*after))
+    if upto is not None:
+        exp = exp.where(sa.tuple_(e.shop_code, e.order_no) <= sa.tuple_(*upto))
+        act = act.where(sa.tuple_(r.shop_code, r.match_key) <= sa.tuple_(*upto))
     u = sa.union_all(exp, act).subquery()
     query = sa.select(u).order_by(u.c.shop, u.c.key, u.c.side, u.c.id)
     if limit is not None:

@@ -633,23 +633,22 @@ def _one(values: set) -> str | None:
 
 
 def _page(conn: Connection, after, cut_b: int, cut_e: int):
-    """The next (shop, key) groups after ``after``, whole, about :data:`PAGE_ROWS` items."""
-    rows = queues.open_items(conn, after, cut_b, cut_e, PAGE_ROWS + 1)
+    """The next (shop, key) groups after ``after``, whole, about :data:`PAGE_ROWS` items of
+    each side (:func:`queues.page_end`)."""
+    while True:
+        end = queues.page_end(conn, after, cut_b, cut_e, PAGE_ROWS)
+        rows = queues.open_items(conn, after, cut_b, cut_e, None, upto=end)
+        if rows or end is None:
+            break
+        after = end  # a range of bill rows applied in full already: on to the next
     if not rows:
         return {}, after
-    if len(rows) > PAGE_ROWS:
-        last = (rows[-1].shop, rows[-1].key)
-        whole = [r for r in rows if (r.shop, r.key) != last]
-        if whole:
-            rows = whole
-        else:  # one group larger than a page: read it whole
-            rows = queues.open_items(conn, None, cut_b, cut_e, None, only=last)
     groups: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
     for r in rows:
         es, as_ = groups.setdefault((r.shop, r.key), ([], []))
         item = Item(r.id, r.side, r.remaining, r.at, r.kind, r.platform, r.shop, r.key)
         (es if r.side == st.E else as_).append(item)
-    return groups, (rows[-1].shop, rows[-1].key)
+    return groups, end or (rows[-1].shop, rows[-1].key)
 
 
 def _group_row(gid: int, shop: str, key: str | None, p: Proposal, run_id, now: datetime):

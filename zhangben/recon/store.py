@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import NotFound, OverApplied, ReconState
 from zhangben.recon.keys import extract_key
-from zhangben.store import recon_chain
+from zhangben.store import bulk, recon_chain
 from zhangben.store.bills_tables import bill_rows
 from zhangben.store.engine import serialize
 from zhangben.store.recon_tables import (
@@ -52,7 +52,10 @@ def sync_ids(conn: Connection, table: sa.Table) -> None:
 # -- keys on bill rows -----------------------------------------------------------------------
 
 
-def _key_row(row) -> dict:
+KEY_COLUMNS = ("bill_row_id", "shop_code", "match_key", "key_source", "scope", "updated_at")
+
+
+def _key_row(row, now: datetime) -> tuple:
     raw = row.raw or {}
     amount = (row.income or 0) - (row.expense or 0)
     facts = {
@@ -65,13 +68,7 @@ def _key_row(row) -> dict:
         "amount": amount,
     }
     k = extract_key(row.platform, facts)
-    return {
-        "bill_row_id": row.id,
-        "shop_code": row.shop_code or "",
-        "match_key": k.key,
-        "key_source": k.source or "none",
-        "scope": k.scope,
-    }
+    return (row.id, row.shop_code or "", k.key, k.source or "none", k.scope, now)
 
 
 def _unkeyed(ids: Iterable[int] | None = None, *, after: int = 0, upto: int | None = None):
@@ -111,15 +108,14 @@ def key_rows(conn: Connection, *, upto: int, now: datetime, page: int = 5000) ->
         rows = conn.execute(_unkeyed(after=after, upto=upto).limit(page)).all()
         if not rows:
             return done
-        conn.execute(bill_recon.insert(), [{**_key_row(r), "updated_at": now} for r in rows])
+        bulk.insert(conn, bill_recon, KEY_COLUMNS, [_key_row(r, now) for r in rows])
         done += len(rows)
         after = rows[-1].id
 
 
 def ensure_keyed(conn: Connection, ids: Sequence[int], now: datetime) -> None:
     rows = conn.execute(_unkeyed(ids)).all()
-    if rows:
-        conn.execute(bill_recon.insert(), [{**_key_row(r), "updated_at": now} for r in rows])
+    bulk.insert(conn, bill_recon, KEY_COLUMNS, [_key_row(r, now) for r in rows])
 
 
 # -- items under lock ------------------------------------------------------------------------
@@ -188,26 +184,24 @@ def _yuan(minor: int) -> str:
 
 def apply(conn: Connection, side: str, amounts: Iterable[tuple[int, int]], sign: int = 1) -> None:
     """Add (``sign`` 1) or release (-1) applied amounts: ``(item id, amount)``."""
-    rows = [{"i": i, "a": sign * a} for i, a in amounts]
-    if not rows:
-        return
+    pairs = ((i, sign * a) for i, a in amounts)
     if side == E:
-        t = expected_items
-        stmt = t.update().where(t.c.id == sa.bindparam("i"))
+        bulk.add(conn, expected_items, "id", "applied", pairs)
     else:
-        t = bill_recon
-        stmt = t.update().where(t.c.bill_row_id == sa.bindparam("i"))
-    conn.execute(stmt.values(applied=t.c.applied + sa.bindparam("a")), rows)
+        bulk.add(conn, bill_recon, "bill_row_id", "applied", pairs)
 
 
 # -- groups ----------------------------------------------------------------------------------
 
 
 def insert_groups(conn: Connection, groups: list[dict], lines: list[dict]) -> None:
+    """Groups and their lines (dicts of column values; the lines without ids)."""
     if groups:
-        conn.execute(match_groups.insert(), groups)
+        names = list(groups[0])
+        bulk.insert(conn, match_groups, names, [tuple(g[n] for n in names) for g in groups])
     if lines:
-        conn.execute(match_lines.insert(), lines)
+        names = list(lines[0])
+        bulk.insert(conn, match_lines, names, [tuple(ln[n] for n in names) for ln in lines])
 
 
 def group_no(gid: int, at: datetime) -> str:

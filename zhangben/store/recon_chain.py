@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from zhangben.store import bulk
 from zhangben.store.engine import serialize
 from zhangben.store.recon_tables import recon_events
 
@@ -75,7 +76,8 @@ def append(conn: Connection, events: list[dict], *, at: datetime) -> list[int]:
         }
         row["hash"] = prev = event_hash(prev, row)
         rows.append(row)
-    conn.execute(recon_events.insert(), rows)
+    names = list(rows[0])
+    bulk.insert(conn, recon_events, names, [tuple(r[n] for n in names) for r in rows])
     if conn.dialect.name == "postgresql":
         conn.execute(
             sa.text("SELECT setval(pg_get_serial_sequence('recon_events', 'id'), :n)"),

@@ -278,3 +278,36 @@ def test_sdk_vouchers(client, ledger, make_session, tmp_path):
             staff.set_voucher_rules("星空", [{"lines": []}])
         assert bad.value.code == "voucher_invalid"
         assert staff.voucher_rules("星空")[0]["name"] == "收款"
+
+
+def test_sdk_reconciliation(sdk, ledger, tmp_path):
+    from tests.recon.support import with_samples
+
+    _, files = with_samples(ledger, tmp_path)
+    assert sdk.recon_import_file(files["orders"].read_bytes(), shop="S001")["new"] == 56
+    line = {"order_no": "API1", "kind": "sale", "amount": "1.00", "occurred_at": "2024-03-01",
+            "source_ref": "erp-1"}  # fmt: skip
+    assert sdk.recon_import([line], shop="S001") == {"lines": 1, "new": 1, "existing": 0}
+    assert sdk.recon_import([line], shop="S001")["existing"] == 1
+    run = sdk.recon_run()
+    assert sdk.recon_runs()[0]["id"] == run["run_id"]
+    queues = {q["code"]: q["count"] for q in sdk.recon_queues()}
+    assert queues["paid_no_order"] == 1
+    [orphan] = sdk.recon_queue("paid_no_order")["rows"]
+    rows = sdk.recon_queue("shipped_not_paid")["rows"]
+    [unpaid] = [r for r in rows if (r["key"], r["amount"]) == ("W2403501", "520.0000")]
+    part = [{"id": unpaid["id"], "amount": "66.20"}]
+    assert sdk.recon_match(part, [{"id": orphan["id"]}], preview=True)["outcome"] == "exact"
+    group = sdk.recon_match(part, [{"id": orphan["id"]}])
+    assert sdk.recon_group(group["id"])["state"] == "active"
+    assert sdk.recon_undo(group["id"], "wrong order")["state"] == "undone"
+    with pytest.raises(ApiError) as refused:
+        sdk.recon_undo(group["id"], "again")
+    assert (refused.value.status, refused.value.code) == (409, "recon_state")
+    sdk.recon_ignore(orphan["id"], "a test payment")
+    with pytest.raises(ApiError) as refused:
+        sdk.recon_set_key(orphan["id"], "W2403501")
+    assert refused.value.code == "recon_state"
+    sdk.recon_void(unpaid["id"], "order cancelled")
+    assert sdk.recon_expected(unpaid["id"])["state"] == "void"
+    assert [e["action"] for e in sdk.recon_events(group=group["id"])] == ["undone", "matched"]

@@ -13,7 +13,16 @@ from starlette.routing import Match
 from zhangben.access.cache import TtlCache
 from zhangben.access.service import Access
 from zhangben.api.problems import MAX_BODY_BYTES, MEDIA_TYPE, problem_response, too_large
-from zhangben.api.routes import accounts, admin, entries, periods, postings, reports, vouchers
+from zhangben.api.routes import (
+    accounts,
+    admin,
+    entries,
+    periods,
+    postings,
+    recon,
+    reports,
+    vouchers,
+)
 from zhangben.api.writes import ApiContext
 from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings
@@ -28,7 +37,7 @@ def build_router() -> APIRouter:
     FastAPI builds the models of a router's routes once per router, about half a second that
     each app would pay again. The routes reach their app's ledger through ``request.app.state``."""
     api = APIRouter(prefix=PREFIX)
-    for module in (accounts, postings, entries, reports, periods, vouchers, admin):
+    for module in (accounts, postings, entries, reports, periods, recon, vouchers, admin):
         api.include_router(module.router)
     return api
 

@@ -107,6 +107,36 @@ class RunReport:
 
 
 @dataclass(frozen=True)
+class Expected:
+    id: int
+    shop: str
+    platform: str
+    order_no: str
+    kind: str
+    amount: int
+    applied: int
+    occurred_at: datetime
+    due_at: datetime
+    source: str
+    source_ref: str
+    memo: str | None
+    state: str
+    void_reason: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    actor: str
+    cut_bill_row_id: int
+    cut_expected_id: int
+    counts: dict
+    sha256: str
+    started_at: datetime
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
 class Event:
     id: int
     at: datetime
@@ -550,6 +580,40 @@ class Recon:
             .order_by(match_lines.c.id)
         ).all()
         return _group_record(g, lines)
+
+    def expected(self, expected_id: int) -> Expected:
+        def work(conn: Connection) -> Expected:
+            r = conn.execute(
+                sa.select(expected_items).where(expected_items.c.id == expected_id)
+            ).first()
+            if r is None:
+                raise NotFound(f"expected line {expected_id} does not exist")
+            return Expected(
+                r.id, r.shop_code, r.platform, r.order_no, r.kind, r.amount, r.applied,
+                r.occurred_at, r.due_at, r.source, r.source_ref, r.memo, r.state, r.void_reason,
+            )  # fmt: skip
+
+        return self._read(work)
+
+    def runs(self, *, limit: int = 20) -> list[Run]:
+        """The runs written (dry runs leave none), newest first."""
+        t = recon_runs.c
+        q = sa.select(recon_runs).order_by(t.id.desc()).limit(limit)
+        return self._read(
+            lambda c: [
+                Run(
+                    r.id,
+                    r.actor,
+                    r.cut_bill_row_id,
+                    r.cut_expected_id,
+                    json.loads(r.counts),
+                    r.report_sha256,
+                    r.started_at,
+                    r.finished_at,
+                )  # fmt: skip
+                for r in c.execute(q)
+            ]
+        )
 
     def groups(self, *, state: str | None = None, limit: int = 100) -> list[Group]:
         def work(conn: Connection) -> list[Group]:

@@ -711,6 +711,91 @@ class RestClient:
                 written += len(chunk)
         return written
 
+    # -- reconciliation (核销) -----------------------------------------------------------------
+    # Records are the JSON objects of docs/reconciliation.md#rest (amounts yuan as text).
+
+    def recon_import(
+        self, items: list[dict], *, shop: str | None = None, platform: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict:  # fmt: skip
+        """Expected lines (``order_no``, ``kind``, ``amount``, ``occurred_at``, …), checked
+        whole; a line stored already (shop, source, ``source_ref``) is left as it is."""
+        body = {"shop": shop, "platform": platform, "items": items}
+        return self._call(
+            "POST", "/recon/expected-items", json=body, idempotency_key=idempotency_key
+        )
+
+    def recon_import_file(
+        self, data: bytes, *, xlsx: bool = False, shop: str | None = None,
+        platform: str | None = None,
+    ) -> dict:  # fmt: skip
+        """An order file's bytes (CSV, or XLSX with ``xlsx=True``)."""
+        media = (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            if xlsx
+            else "text/csv"
+        )
+        response = self._http.post(
+            "/recon/expected-items/file",
+            content=data,
+            params=_clean({"shop": shop, "platform": platform}),
+            headers={"Content-Type": media},
+        )
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.json()
+
+    def recon_expected(self, item_id: int) -> dict:
+        return self._call("GET", f"/recon/expected-items/{item_id}")
+
+    def recon_run(self, *, dry_run: bool = False, idempotency_key: str | None = None) -> dict:
+        body = {"dry_run": dry_run}
+        return self._call("POST", "/recon/runs", json=body, idempotency_key=idempotency_key)
+
+    def recon_runs(self, *, limit: int = 20) -> list[dict]:
+        return self._call("GET", "/recon/runs", params={"limit": limit})["items"]
+
+    def recon_queues(self) -> list[dict]:
+        return self._call("GET", "/recon/queues")["items"]
+
+    def recon_queue(self, name: str, *, limit: int = 100, offset: int = 0) -> dict:
+        params = {"limit": limit, "offset": offset}
+        return self._call("GET", f"/recon/queues/{name}", params=params)
+
+    def recon_match(
+        self, expected: list[dict] = (), actual: list[dict] = (), *,
+        gap_type: str | None = None, force: bool = False, memo: str | None = None,
+        preview: bool = False, idempotency_key: str | None = None,
+    ) -> dict:  # fmt: skip
+        """A match by hand: items ``{"id": 53}`` or ``{"id": 53, "amount": "66.20"}``."""
+        body = {"expected": list(expected), "actual": list(actual), "gap_type": gap_type,
+                "force": force, "memo": memo, "preview": preview}  # fmt: skip
+        return self._call("POST", "/recon/groups", json=body, idempotency_key=idempotency_key)
+
+    def recon_group(self, group_id: int) -> dict:
+        return self._call("GET", f"/recon/groups/{group_id}")
+
+    def recon_undo(self, group_id: int, reason: str, *, idempotency_key=None) -> dict:
+        return self._call("POST", f"/recon/groups/{group_id}/undo", json={"reason": reason},
+                          idempotency_key=idempotency_key)  # fmt: skip
+
+    def recon_void(self, item_id: int, reason: str, *, idempotency_key=None) -> None:
+        self._call("POST", f"/recon/expected-items/{item_id}/void", json={"reason": reason},
+                   idempotency_key=idempotency_key)  # fmt: skip
+
+    def recon_ignore(self, row_id: int, reason: str, *, idempotency_key=None) -> None:
+        self._call("POST", f"/recon/bill-rows/{row_id}/ignore", json={"reason": reason},
+                   idempotency_key=idempotency_key)  # fmt: skip
+
+    def recon_set_key(
+        self, row_id: int, key: str, *, reason: str | None = None, idempotency_key=None
+    ) -> None:
+        self._call("PUT", f"/recon/bill-rows/{row_id}/key", json={"key": key, "reason": reason},
+                   idempotency_key=idempotency_key)  # fmt: skip
+
+    def recon_events(self, *, limit: int = 50, group: int | None = None) -> list[dict]:
+        return self._call("GET", "/recon/events", params={"limit": limit, "group": group})["items"]
+
 
 def _error(response: httpx.Response) -> ApiError:
     try:

@@ -27,9 +27,11 @@ import uvicorn
 from openpyxl import load_workbook
 
 from tests.console.support import bad_row_bill, demo_ledger
+from tests.recon.support import ACTOR, with_samples
 from tests.reliability.support import free_port
 from zhangben.app import create_app
 from zhangben.core.ledger import Ledger
+from zhangben.demo.orders import PLANTED
 from zhangben.demo.passwords import DEMO_PASSWORDS
 from zhangben.periods import Periods
 from zhangben.settings import Settings
@@ -334,3 +336,21 @@ def test_reports_chart_and_a_clerk_refused_a_close(page, live, shots):
     )
     assert answer.status == 403 and "结账需要主管权限，未作任何修改" in answer.text()
     assert Periods(live["ledger"]).list_periods() == []
+
+
+def test_recon_workspace_sums_the_ticked_lines(page, live, shots, tmp_path):
+    """Last in the module: it adds the sample orders to the shared ledger."""
+    recon, files = with_samples(live["ledger"], tmp_path)
+    recon.import_expected(files["orders"], shop="S001", actor=ACTOR)
+    recon.run(actor=ACTOR)
+    expected, actual = recon.order("S001", PLANTED.difference)
+    _login(page, "clerk")
+    page.click("nav >> text=对账")
+    page.click("#queue-amount_difference a >> nth=0")
+    page.click(f"#queue-rows a:has-text('{PLANTED.difference}')")
+    page.wait_for_selector("#match-form")
+    assert page.locator("#sum-diff").inner_text() == "0.00"
+    page.locator("#match-form input[data-amount]").evaluate_all("bs => bs.forEach(b => b.click())")
+    diff = Decimal(sum(a.remaining for a in actual) - sum(e.remaining for e in expected)) / 10_000
+    assert page.locator("#sum-diff").inner_text() == f"{diff:,.2f}"
+    _shot(page, shots, live, "recon-order")

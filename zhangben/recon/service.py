@@ -89,6 +89,20 @@ class Group:
 
 
 @dataclass(frozen=True)
+class OrderItem:
+    """An expected line or a bill row of one order, with what is left of it to match."""
+
+    side: str
+    id: int
+    amount: int
+    remaining: int
+    at: datetime
+    kind: str
+    state: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Preview:
     expected_total: int
     actual_total: int
@@ -631,6 +645,33 @@ class Recon:
                 ):
                     lines.setdefault(ln.group_id, []).append(ln)
             return [_group_record(g, lines.get(g.id, [])) for g in found]
+
+        return self._read(work)
+
+    def order(self, shop: str, key: str) -> tuple[list[OrderItem], list[OrderItem]]:
+        """The expected lines and the keyed bill rows of one order, oldest first."""
+
+        def work(conn: Connection):
+            e, r, b = expected_items.c, bill_recon.c, bill_rows.c
+            exp = conn.execute(
+                sa.select(expected_items)
+                .where(e.shop_code == shop, e.order_no == key)
+                .order_by(e.occurred_at, e.id)
+            )
+            act = conn.execute(
+                sa.select(b.id, b.income, b.expense, b.trade_time, b.business_type, b.remark,
+                          r.applied, r.state)
+                .select_from(bill_recon.join(bill_rows, b.id == r.bill_row_id))
+                .where(r.shop_code == shop, r.match_key == key)
+                .order_by(b.trade_time, b.id)
+            )  # fmt: skip
+            return (
+                [OrderItem(st.E, x.id, x.amount, x.amount - x.applied, x.occurred_at, x.kind,
+                           x.state, x.memo or x.source_ref) for x in exp],
+                [OrderItem(st.A, x.id, x.income - x.expense, x.income - x.expense - x.applied,
+                           x.trade_time, x.business_type or "", x.state, x.remark or "")
+                 for x in act],
+            )  # fmt: skip
 
         return self._read(work)
 

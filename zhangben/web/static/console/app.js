@@ -1,5 +1,5 @@
 // The console's only script (the CSP allows no inline script): the daily chart, the upload's
-// progress bar and drop zone, and confirmations of supervisor actions.
+// progress bar and drop zone, the 对账 workspace's sums, and confirmations of supervisor actions.
 (function () {
   "use strict";
 
@@ -68,10 +68,25 @@
     });
   }
 
+  // the 对账 workspace: Σ of the ticked lines' remaining amounts (1/10000 yuan) and the difference
+  function setupMatch(form) {
+    function sums() {
+      var t = { expected: 0, actual: 0 };
+      form.querySelectorAll("input[data-amount]:checked").forEach(function (c) { t[c.dataset.side] += Number(c.dataset.amount); });
+      document.getElementById("sum-expected").textContent = money(t.expected / 10000);
+      document.getElementById("sum-actual").textContent = money(t.actual / 10000);
+      document.getElementById("sum-diff").textContent = money((t.actual - t.expected) / 10000);
+    }
+    form.addEventListener("change", sums);
+    sums();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".chart[data-src]").forEach(drawChart);
     var upload = document.getElementById("upload");
     if (upload) setupUpload(upload);
+    var match = document.getElementById("match-form");
+    if (match) setupMatch(match);
     document.querySelectorAll("form.confirm").forEach(function (f) {
       f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
     });

@@ -1,0 +1,295 @@
+"""The console's 对账 screens (docs/reconciliation.md): the exception queues with their
+counts, totals and ageing (等待中 apart), each queue's rows and its XLSX; an order's
+workspace (expected lines beside bill rows, a live Σ in app.js, the match form); the match
+history with undo.
+
+Finance staff see them; matching needs a clerk, forcing and undo a supervisor. A refused
+action is a Chinese message on the page, which stays whole, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from zhangben.console.pages import ConsoleRoute, Refused, _console, render, viewer_of
+from zhangben.console.session import PATH, STALE_FORM, Viewer, same
+from zhangben.core.errors import (
+    LedgerError,
+    NotFound,
+    OverApplied,
+    PeriodClosed,
+    ReconState,
+    ValidationError,
+)
+from zhangben.periods.workbook import MEDIA_TYPE
+from zhangben.recon.queues import write_xlsx
+from zhangben.recon.service import Recon
+
+router = APIRouter(prefix=f"{PATH}/recon", include_in_schema=False, route_class=ConsoleRoute)
+
+QUEUE_ROWS = 500  # rows a queue's page shows; the XLSX has them all
+OUTCOMES = {
+    "exact": "完全一致",
+    "within_tolerance": "容差内",
+    "with_difference": "有差异",
+    "forced": "强制核销",
+}
+STATES = {"active": "有效", "undone": "已撤销", "suggested": "建议", "superseded": "已替代"}
+SUBJECTS = {"expected": "应收/应付", "bill_row": "账单行", "group": "对账组", "import": "导入批次"}
+ITEM_STATES = {"open": "未核销", "void": "已作废", "ignored": "已忽略"}
+
+
+def yuan(minor: int | None) -> Decimal:
+    """The facade's amounts are in 1/10000 yuan."""
+    return Decimal(minor or 0) / 10_000
+
+
+def _staff(viewer: Viewer) -> None:
+    if not viewer.user.is_staff:
+        raise Refused(viewer, "对账页面仅供财务人员查看。")
+
+
+def _page(request: Request, template: str, viewer: Viewer, status: int = 200, **context):
+    return render(
+        request,
+        template,
+        status,
+        viewer=viewer,
+        nav="recon",
+        yuan=yuan,
+        outcomes=OUTCOMES,
+        states=STATES,
+        **context,
+    )
+
+
+@router.get("")
+def queues_page(request: Request) -> HTMLResponse:
+    viewer = viewer_of(request)
+    _staff(viewer)
+    queues = Recon(_console(request).ledger).queues()
+    return _page(request, "recon.html", viewer, queues=queues)
+
+
+@router.get("/queues/{name}.xlsx")
+def queue_xlsx(request: Request, name: str) -> Response:
+    viewer = viewer_of(request)
+    _staff(viewer)
+    console = _console(request)
+    queue = _queue(viewer, Recon(console.ledger), name, None)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_xlsx(queue, Path(tmp) / "queue.xlsx", console.ledger.tz).read_bytes()
+    filename = f"对账-{queue.label}.xlsx"
+    return Response(
+        data,
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="recon-{queue.code}.xlsx"; '
+                f"filename*=UTF-8''{quote(filename)}"
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _queue(viewer: Viewer, recon: Recon, name: str, limit: int | None):
+    try:
+        return recon.queue(name, limit=limit)
+    except NotFound:
+        raise Refused(viewer, f"没有名为「{name[:40]}」的对账队列。", 404) from None
+
+
+@router.get("/queues/{name}")
+def queue_page(request: Request, name: str) -> HTMLResponse:
+    viewer = viewer_of(request)
+    _staff(viewer)
+    queue = _queue(viewer, Recon(_console(request).ledger), name, QUEUE_ROWS)
+    return _page(request, "recon_queue.html", viewer, queue=queue, subjects=SUBJECTS)
+
+
+# -- an order's workspace ----------------------------------------------------------------------
+
+
+def render_order(
+    request: Request,
+    viewer: Viewer,
+    shop: str,
+    key: str,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+    form: dict | None = None,
+) -> HTMLResponse:
+    _staff(viewer)
+    recon = Recon(_console(request).ledger)
+    expected, actual = recon.order(shop, key)
+    if not expected and not actual:
+        raise Refused(viewer, f"店铺「{shop[:32]}」没有订单「{key[:64]}」的对账项。", 404)
+    form = form or {}
+    return _page(
+        request,
+        "recon_order.html",
+        viewer,
+        status,
+        shop=shop,
+        key=key,
+        expected=expected,
+        actual=actual,
+        gap_types=recon.gap_types(),
+        item_states=ITEM_STATES,
+        chosen={("expected", int(i)) for i in form.get("e", []) if str(i).isdigit()}
+        | {("actual", int(i)) for i in form.get("a", []) if str(i).isdigit()},
+        form=form,
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/orders/{shop}/{key}")
+def order_page(request: Request, shop: str, key: str) -> HTMLResponse:
+    viewer = viewer_of(request)
+    done = request.query_params.get("matched")
+    notice = f"已核销，对账组 {done[:32]}。" if done else None
+    return render_order(request, viewer, shop, key, notice=notice)
+
+
+@router.post("/orders/{shop}/{key}/match")
+async def match_action(request: Request, shop: str, key: str):
+    raw = await request.form()
+    form = {
+        "csrf": str(raw.get("csrf") or ""),
+        "e": [str(v) for v in raw.getlist("e")],
+        "a": [str(v) for v in raw.getlist("a")],
+        "gap_type": str(raw.get("gap_type") or "").strip()[:32],
+        "force": raw.get("force") == "1",
+        "memo": str(raw.get("memo") or "").strip()[:500],
+    }
+    return await run_in_threadpool(_match, request, shop, key, form)
+
+
+def _ids(values: list[str]) -> list[tuple[int, None]] | None:
+    if not all(v.isdigit() and len(v) < 19 for v in values):
+        return None
+    return [(int(v), None) for v in values]
+
+
+def _match(request: Request, shop: str, key: str, form: dict):
+    viewer = viewer_of(request)
+
+    def again(status: int, error: str) -> HTMLResponse:
+        return render_order(request, viewer, shop, key, status, error=error, form=form)
+
+    _staff(viewer)
+    if not same(form["csrf"], viewer.csrf):
+        return again(403, STALE_FORM)
+    if not viewer.can("clerk"):
+        return again(403, "核销需要出纳权限，未作任何修改。")
+    if form["force"] and not viewer.can("supervisor"):
+        return again(403, "强制核销需要主管权限，未作任何修改。")
+    expected, actual = _ids(form["e"]), _ids(form["a"])
+    if expected is None or actual is None:
+        return again(400, "所选的对账项无效，未作任何修改。")
+    if not expected and not actual:
+        return again(400, "请至少勾选一行应收/应付或账单行。")
+    if form["force"] and len(form["memo"]) < 4:
+        return again(400, "强制核销必须填写说明（至少 4 个字）；未作任何修改。")
+    actor = f"user:{viewer.user.username}"
+    try:
+        group = Recon(_console(request).ledger).match(
+            expected,
+            actual,
+            actor=actor,
+            gap_type=form["gap_type"] or None,
+            force=form["force"],
+            memo=form["memo"] or None,
+        )
+    except ValidationError as exc:
+        return again(400, _match_error(exc))
+    except NotFound:
+        return again(404, "所选的对账项不存在，未作任何修改。")
+    except (OverApplied, ReconState) as exc:
+        return again(409, f"所选的对账项已核销或状态不允许核销（{exc}）；未作任何修改。")
+    except LedgerError as exc:
+        return again(409, f"未能核销：{exc}")
+    target = f"{PATH}/recon/orders/{quote(shop, safe='')}/{quote(key, safe='')}"
+    return RedirectResponse(f"{target}?matched={quote(group.group_no)}", status_code=303)
+
+
+def _match_error(exc: ValidationError) -> str:
+    if exc.field == "gap_type" and "unknown" in exc.reason:
+        return "差异类型无效，请从列表中选择；未作任何修改。"
+    if exc.field == "gap_type":
+        return "合计有差异，必须选择差异类型（或由主管强制核销）；未作任何修改。"
+    if exc.field == "memo":
+        return "强制核销必须填写说明（至少 4 个字）；未作任何修改。"
+    return f"输入无效（{exc}）；未作任何修改。"
+
+
+# -- the match history -----------------------------------------------------------------------
+
+
+def render_groups(
+    request: Request,
+    viewer: Viewer,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    _staff(viewer)
+    groups = Recon(_console(request).ledger).groups(limit=200)
+    shown = [g for g in groups if g.state in ("active", "undone")]
+    return _page(
+        request, "recon_groups.html", viewer, status, groups=shown, error=error, notice=notice
+    )
+
+
+@router.get("/groups")
+def groups_page(request: Request) -> HTMLResponse:
+    viewer = viewer_of(request)
+    done = request.query_params.get("undone")
+    return render_groups(request, viewer, notice=f"已撤销对账组 {done[:32]}。" if done else None)
+
+
+@router.post("/groups/{group_id}/undo")
+async def undo_action(request: Request, group_id: int):
+    raw = await request.form()
+    form = {k: str(raw.get(k) or "") for k in ("csrf", "reason")}
+    return await run_in_threadpool(_undo, request, group_id, form)
+
+
+def _undo(request: Request, group_id: int, form: dict):
+    viewer = viewer_of(request)
+    _staff(viewer)
+    if not same(form["csrf"], viewer.csrf):
+        return render_groups(request, viewer, 403, error=STALE_FORM)
+    if not viewer.can("supervisor"):
+        return render_groups(request, viewer, 403, error="撤销核销需要主管权限，未作任何修改。")
+    reason = form["reason"].strip()[:500]
+    if not reason:
+        return render_groups(request, viewer, 400, error="撤销核销必须填写原因；未作任何修改。")
+    try:
+        group = Recon(_console(request).ledger).undo(
+            group_id, reason=reason, actor=f"user:{viewer.user.username}"
+        )
+    except PeriodClosed as exc:
+        where = f"店铺 {exc.shop} 的" if exc.shop else "账本的"
+        message = (
+            f"该对账组的单据所在{where}账期 {exc.period} 已结账，不能撤销；"
+            "请先反结账。未作任何修改。"
+        )
+        return render_groups(request, viewer, 409, error=message)
+    except NotFound:
+        return render_groups(request, viewer, 404, error="对账组不存在，未作任何修改。")
+    except ReconState:
+        return render_groups(request, viewer, 409, error="该对账组已撤销，未作任何修改。")
+    except LedgerError as exc:
+        return render_groups(request, viewer, 409, error=f"未能撤销：{exc}")
+    return RedirectResponse(f"{PATH}/recon/groups?undone={quote(group.group_no)}", status_code=303)

@@ -36,6 +36,7 @@ from zhangben.demo.passwords import DEMO_PASSWORDS
 from zhangben.periods import Periods
 from zhangben.settings import Settings
 from zhangben.store.engine import make_engine
+from zhangben.vouchers.service import Vouchers
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("ZHANGBEN_CHROMIUM", "/usr/bin/chromium")
@@ -336,6 +337,24 @@ def test_reports_chart_and_a_clerk_refused_a_close(page, live, shots):
     )
     assert answer.status == 403 and "结账需要主管权限，未作任何修改" in answer.text()
     assert Periods(live["ledger"]).list_periods() == []
+
+
+def test_the_vouchers_preview_renders_its_totals(page, live, shots):
+    Vouchers(live["ledger"]).add_book("浏览器", product="k3cloud_xlsx")
+    _login(page, "supervisor")
+    page.click("nav >> text=凭证")
+    page.fill("input[name=month]", "2024-01")
+    page.click("button:has-text('预览')")
+    page.wait_for_selector("#preview")
+    debit = page.locator("#preview-debit").inner_text()
+    assert debit == page.locator("#preview-credit").inner_text()
+    assert Decimal(debit.replace(",", "")) > 0
+    assert page.locator("#preview-vouchers tr.voucher").count() > 0
+    _shot(page, shots, live, "vouchers")
+    preview = Vouchers(live["ledger"]).preview("浏览器", "2024-01")
+    assert page.locator("li.unmapped").count() == len(preview.unmapped)
+    assert page.locator("#generate-form").count() == (0 if preview.problems else 1)
+    assert Vouchers(live["ledger"]).batches("浏览器") == []
 
 
 def test_recon_workspace_sums_the_ticked_lines(page, live, shots, tmp_path):

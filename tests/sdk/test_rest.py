@@ -166,6 +166,7 @@ def test_sdk_verify_reads_every_check(client, make_session):
         "bills",
         "drift",
         "periods",
+        "recon",
     ]
 
 

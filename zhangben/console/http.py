@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zhangben.access.service import Access
-from zhangben.console import admin, finance, pages, recon
+from zhangben.console import admin, finance, pages, recon, vouchers
 from zhangben.console import format as fmt
 from zhangben.core.ledger import Ledger
 from zhangben.imports.service import Imports
@@ -54,6 +54,7 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
     app.include_router(pages.router)
     app.include_router(finance.router)
     app.include_router(recon.router)
+    app.include_router(vouchers.router)
     app.include_router(admin.router)
     app.add_exception_handler(pages.LoginNeeded, pages.login_needed)
     app.add_exception_handler(pages.Refused, pages.refused)

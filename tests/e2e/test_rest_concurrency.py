@@ -48,7 +48,9 @@ def start_server(db_url: str, workers: int = 2) -> tuple[subprocess.Popen, str]:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # a readiness wait, not a timing check: two workers each build the app (every router's
+    # models), which on a loaded 2-core machine took over 30 s
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(proc.stderr.read().decode()[-2000:])

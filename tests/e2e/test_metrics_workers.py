@@ -45,7 +45,7 @@ def start(db_url: str, tmp: Path, log: Path) -> tuple[subprocess.Popen, str]:
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # readiness, not timing: workers build the app
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text()[-3000:]
         try:

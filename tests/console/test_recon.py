@@ -74,6 +74,7 @@ def test_the_queues_show_the_planted_cases_with_rows_and_xlsx(app, recon):
 def _order(client, key: str):
     page = client.get(f"/console/recon/orders/S001/{key}")
     assert page.status_code == 200, key
+    assert "<td>销售</td>" in page.text and "<td>sale</td>" not in page.text  # labels in Chinese
     boxes = re.findall(r'name="([ea])" value="(\d+)"', page.text)
     return page, csrf_of(page.text), {"e": [i for s, i in boxes if s == "e"],
                                       "a": [i for s, i in boxes if s == "a"]}  # fmt: skip

@@ -29,6 +29,7 @@ from zhangben.core.errors import (
     ValidationError,
 )
 from zhangben.periods.workbook import MEDIA_TYPE
+from zhangben.recon.orders import KIND_LABELS
 from zhangben.recon.queues import write_xlsx
 from zhangben.recon.service import Recon
 
@@ -44,6 +45,10 @@ OUTCOMES = {
 STATES = {"active": "有效", "undone": "已撤销", "suggested": "建议", "superseded": "已替代"}
 SUBJECTS = {"expected": "应收/应付", "bill_row": "账单行", "group": "对账组", "import": "导入批次"}
 ITEM_STATES = {"open": "未核销", "void": "已作废", "ignored": "已忽略"}
+
+
+#: an expected line's kind as the order file names it (销售, 退款, …), for Chinese labels first
+KIND_NAMES = {kind: label for label, kind in KIND_LABELS.items()}
 
 
 def yuan(minor: int | None) -> Decimal:
@@ -64,6 +69,7 @@ def _page(request: Request, template: str, viewer: Viewer, status: int = 200, **
         viewer=viewer,
         nav="recon",
         yuan=yuan,
+        kinds=KIND_NAMES,
         outcomes=OUTCOMES,
         states=STATES,
         **context,

@@ -12,6 +12,8 @@ from zhangben.cli.common import console, friendly, ledger, open_engine, settings
 from zhangben.settings import get_settings
 from zhangben.store.migrate import upgrade
 
+WORKER_HEALTHCHECK_S = 60
+
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
@@ -69,6 +71,10 @@ def serve(
         log_level="info",
         access_log=False,
         log_config=log_config(s.log_format),
+        # how long a worker may take to answer the supervisor's ping before it is killed and
+        # replaced; uvicorn's 5 s is shorter than a worker's boot on a loaded machine, where
+        # workers were killed mid-start again and again and the server never came up
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
     with metrics_dir(s.metrics, workers):
         if workers > 1:

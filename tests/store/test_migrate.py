@@ -21,6 +21,7 @@ from zhangben.store.migrate import (
     OldHistoryError,
     alembic_config,
     current_heads,
+    head_revisions,
     is_up_to_date,
     upgrade,
 )
@@ -74,6 +75,7 @@ def test_sqlite_tables_keep_autoincrement(tmp_path):
 
 def test_history_is_linear_with_one_head():
     assert SCRIPT.get_heads() == [HEAD]
+    assert head_revisions() == {HEAD}  # the quick reading of the file names agrees
     assert SCRIPT.get_bases() == ["0001_core"]
     chain = [rev.revision for rev in SCRIPT.walk_revisions("base", "heads")][::-1]
     for rev in SCRIPT.walk_revisions():

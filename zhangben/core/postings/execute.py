@@ -27,7 +27,7 @@ from zhangben.core.queries import entries_of_posting, names_for
 from zhangben.core.records import Entry, PostingResult
 from zhangben.store.engine import run_write
 from zhangben.store.tables import postings
-from zhangben.store.writers import accounts, bulk, zb_post
+from zhangben.store.writers import accounts, bulk
 from zhangben.store.writers.outcomes import KeyRace, ReversedTwice, RuleBroken
 
 _RACE_RETRIES = 4
@@ -119,6 +119,8 @@ def broken(exc: RuleBroken, tz: ZoneInfo | None = None) -> errors.LedgerError:
 def _zb_post(engine: Engine, plan: Plan, tz: ZoneInfo) -> PostingResult:
     trade_no = trade_numbers(plan, [0], datetime.now(UTC), tz)[0]
     try:
+        from zhangben.store.writers import zb_post  # PostgreSQL's alone: psycopg on demand
+
         row = zb_post.post(engine, plan, trade_no, MAX_BALANCE_MINOR)
     except RuleBroken as exc:
         raise broken(exc, tz) from None

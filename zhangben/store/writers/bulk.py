@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-import psycopg
 import sqlalchemy as sa
 
 from zhangben.store.writers import period_guard
@@ -222,23 +221,30 @@ def _driver_errors(pg: bool) -> Iterator[None]:
     refusal (R13), as the core and ``run_write`` understand them."""
     try:
         yield
-    except psycopg.errors.UniqueViolation as exc:
+    except Exception as exc:
+        (_translate_pg if pg else _translate_sqlite)(exc)
+        raise
+
+
+def _translate_pg(exc: Exception) -> None:
+    import psycopg  # on demand: a SQLite process never loads the PostgreSQL driver
+
+    if isinstance(exc, psycopg.errors.UniqueViolation):
         name = exc.diag.constraint_name or ""
         if name == "uq_postings_idempotency_key":
             raise KeyRace from exc
         if name == "uq_entries_reverses_entry_id":
             raise ReversedTwice from exc
-        raise
-    except psycopg.Error as exc:
+    elif isinstance(exc, psycopg.Error):
         if exc.sqlstate == period_guard.SQLSTATE:
             raise period_guard.from_pg(exc) from None
         if exc.sqlstate in _TRANSIENT:
             raise sa.exc.OperationalError(None, None, exc) from exc
-        raise
-    except Exception as exc:  # sqlite3
-        text = str(exc)
-        if "UNIQUE constraint failed: postings.idempotency_key" in text:
-            raise KeyRace from exc
-        if "UNIQUE constraint failed: entries.reverses_entry_id" in text:
-            raise ReversedTwice from exc
-        raise
+
+
+def _translate_sqlite(exc: Exception) -> None:
+    text = str(exc)
+    if "UNIQUE constraint failed: postings.idempotency_key" in text:
+        raise KeyRace from exc
+    if "UNIQUE constraint failed: entries.reverses_entry_id" in text:
+        raise ReversedTwice from exc

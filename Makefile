@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: run test test-reliability install system-deps lint format bench clean
+.PHONY: run test test-all test-reliability install system-deps lint format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: install system-deps lint
 	@# PYTHONDONTWRITEBYTECODE is set each of them would compile the package from source again
 	$(BIN)/python -m compileall -q zhangben tests bench >/dev/null
 	$(BIN)/pytest
+
+## Every test on both databases, the surfaces' tests too (`make test` runs those on SQLite
+## alone: tests/README.md, "Which tests run on PostgreSQL").
+test-all: install system-deps
+	$(BIN)/python -m compileall -q zhangben tests bench >/dev/null
+	ZHANGBEN_TEST_BACKENDS=all $(BIN)/pytest
 
 ## The full reliability run (the nightly one: more kills, restarts and bursts, the hostile bill
 ## corpus at full size, 400 fuzz examples per test), then its figures written into

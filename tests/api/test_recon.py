@@ -1,4 +1,4 @@
-"""/api/v1/recon over real HTTP on SQLite and PostgreSQL: the walk-through of
+"""/api/v1/recon over real HTTP (on SQLite; the facade runs on both databases): the walk-through of
 docs/reconciliation.md (order file in, runs, queues, a match by hand, undo, force, void,
 ignore, key, events), and bad input refused with a stable problem type, writing nothing."""
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.api.support import bearer
 
 V1 = "/api/v1"
@@ -126,6 +128,7 @@ def test_a_stale_claim_is_taken_over_and_the_core_key_prevents_a_double_post(two
     assert count(api) == before and caller.startswith("key:")
 
 
+@pytest.mark.both_backends  # PostgreSQL's writers race; SQLite's queue
 def test_concurrent_duplicates_write_once(two_accounts):
     api = two_accounts
     before = count(api)

@@ -1,6 +1,5 @@
 """``zhangben flows … --export`` and ``zhangben find``: files that hold the listed rows, no
-overwrite without --force, nothing left behind, a progress bar on a terminal. On SQLite and
-PostgreSQL."""
+overwrite without --force, nothing left behind, a progress bar on a terminal. On SQLite."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``zhangben period close|reopen|list|show|check|verify`` and the refusal of a posting dated into
-a closed period, through Typer's runner on SQLite and PostgreSQL."""
+a closed period, through Typer's runner (on SQLite; the facade on both databases)."""
 
 import pytest
 

@@ -1,6 +1,5 @@
-"""Postings from the command line: the operator's workflow (accounts, postings, transfers,
-flows, balances, verify, reversal, chart) and bad input, through Typer's runner on SQLite and
-PostgreSQL."""
+"""Postings from the command line: the operator's workflow (accounts, postings, transfers, flows,
+balances, verify, reversal, chart) and bad input, through Typer's runner on SQLite."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""``zhangben recon …`` through Typer's runner on SQLite and PostgreSQL: the newcomer's walk
+"""``zhangben recon …`` through Typer's runner, on SQLite: the newcomer's walk
 through the samples (docs/reconciliation.md), every planted case in its queue, a match by
 hand, its undo, a forced match, an exported queue and the audit trail."""
 

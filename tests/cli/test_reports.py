@@ -1,5 +1,5 @@
 """``zhangben report …`` (``report month --xlsx``: the 月结 workbook), ``zhangben summaries …``
-and ``balance --as-of`` through Typer's runner on SQLite and PostgreSQL: the tables, the
+and ``balance --as-of`` through Typer's runner, on SQLite: the tables, the
 errors (one line, exit 1, nothing written)."""
 
 from datetime import datetime

@@ -1,6 +1,6 @@
-"""``zhangben voucher …`` on both databases: books, 科目 imported, accounts mapped, rules
-replaced, a preview listing unmapped flows, a flow tested; every refusal one line, exit 1,
-nothing written."""
+"""``zhangben voucher …`` (on SQLite; the facade runs on both databases): books, 科目 imported,
+accounts mapped, rules replaced, a preview listing unmapped flows, a flow tested; every refusal
+one line, exit 1, nothing written."""
 
 from __future__ import annotations
 

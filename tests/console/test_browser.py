@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's chromium driven by Playwright, against uvicorn on a
-loopback port, on SQLite and PostgreSQL. One browser for the session, one server per backend,
-a fresh browser context per test.
+loopback port, on SQLite (``ZHANGBEN_TEST_BACKENDS=all``: also PostgreSQL). One browser for the
+session, one server per backend, a fresh browser context per test.
 
 Every test runs behind a route guard that aborts, and fails the test for, any request outside
 the test server, and fails on any error in the browser's console (a CSP violation is one).

@@ -1,4 +1,4 @@
-"""The console over real HTTP (the whole app, TestClient), on SQLite and PostgreSQL: logging
+"""The console over real HTTP (the whole app, TestClient), on SQLite: logging
 in and out, CSRF, expired sessions, the account scope, filters, totals against the REST API,
 exports, uploads and a supervisor's action. The browser tests are in test_browser.py."""
 

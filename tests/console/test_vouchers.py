@@ -1,4 +1,4 @@
-"""The console's 凭证 screen over real HTTP (the whole app, TestClient) on SQLite and PostgreSQL:
+"""The console's 凭证 screen over real HTTP (the whole app, TestClient) on SQLite:
 a month's preview with balanced totals and nothing written, its unmapped flows in red,
 generating (supervisors only, with CSRF), exporting and downloading a batch, the rules and the
 "test this flow" form, and an unknown book, bad month or entry as a message on the page."""

@@ -82,6 +82,7 @@ def test_max_entry_id_below_every_row_is_an_empty_list(flow):
     assert (data["count"], data["lists"], data["max_entry_id"]) == (0, [], "1")
 
 
+@pytest.mark.both_backends  # each database's own plan
 def test_the_statement_reads_pages_from_the_time_index(flow, ledger):
     """One account's page ids, in time order, come from (account_id, trade_time, id) alone
     and in index order: the LIMIT/OFFSET walks the index, only the page itself is sorted."""

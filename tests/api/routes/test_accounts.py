@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 V1 = "/api/v1"
 
 
@@ -49,6 +51,7 @@ def test_accounts_with_owner(api, make_session):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "owner_id"
 
 
+@pytest.mark.both_backends
 def test_balance_as_of_never_leaves_the_ledgers_range(api, ledger):
     """Back-dated postings can make the sum at an earlier instant larger than any balance the
     account ever held: ten incomes of the maximum dated in January, each followed by an

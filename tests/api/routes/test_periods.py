@@ -1,6 +1,7 @@
-"""/api/v1/periods over real HTTP on SQLite and PostgreSQL: staff close, list, show, check,
-reopen and verify; a posting dated into a closed period is a 409 ``period_closed``; bad input
-and the state's refusals are problems; restricted callers read only their shops' periods."""
+"""/api/v1/periods over real HTTP (on SQLite; the facade runs on both databases): staff close, list,
+show, check, reopen and verify; a posting dated into a closed period is a 409 ``period_closed``;
+bad input and the state's refusals are problems; restricted callers read only their shops'
+periods."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The 月结 workbook over REST, on SQLite and PostgreSQL: the download (status, media type, a
-UTF-8 file name), its figures, what each caller sees (shops, accounts, the period, the checks
-for staff), the OpenAPI schema, and bad input as problem+json."""
+"""The 月结 workbook over REST (on SQLite; the workbook itself on both databases): the download
+(status, media type, a UTF-8 file name), its figures, what each caller sees (shops, accounts, the
+period, the checks for staff), the OpenAPI schema, and bad input as problem+json."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""/api/v1/vouchers over real HTTP on SQLite and PostgreSQL: a book added, the month generated
-and downloaded as the 星空 workbook, a flow tested; bad input and the state's refusals are
-problems, and only staff may make vouchers."""
+"""/api/v1/vouchers over real HTTP (on SQLite; the facade runs on both databases): a book added, the
+month generated and downloaded as the 星空 workbook, a flow tested; bad input and the state's
+refusals are problems, and only staff may make vouchers."""
 
 from __future__ import annotations
 

@@ -328,18 +328,35 @@ COLUMNS = (
     Column("at", "起算时间", "datetime", 20),
     Column("age_days", "账龄(天)", "integer", 10),
     Column("text", "说明", "text", 30),
-    Column("action", "动作", "text", 24),
+    Column("gap_type", "差异类型", "text", 14),
+    Column("match_amount", "核销金额", "money", 14),
+    Column("memo", "备注", "text", 30),
+    Column("action", "动作", "text", 12),
 )
 
 
 def write_xlsx(queue: Queue, path: str | Path, tz: tzinfo) -> Path:
-    """The queue's rows as one sheet, an empty ``动作`` column to fill in."""
+    """The queue's rows as one sheet, the ``动作`` column and the cells an action reads
+    (差异类型, 核销金额, 备注) empty, to fill in and upload (:mod:`.actions`)."""
     stream = XlsxStream(COLUMNS, tz, sheet_name=queue.label)
     out = Path(path)
     with out.open("wb") as f:
         f.write(
             stream.add(
-                (r.subject, r.id, r.shop, r.key or "", r.amount, r.at, r.age_days, r.text, "")
+                (
+                    r.subject,
+                    r.id,
+                    r.shop,
+                    r.key or "",
+                    r.amount,
+                    r.at,
+                    r.age_days,
+                    r.text,
+                    "",
+                    None,
+                    "",
+                    "",
+                )
                 for r in queue.rows
             )
         )

@@ -90,6 +90,7 @@ class Group:
     created_by: str
     created_at: datetime
     lines: tuple[Line, ...] = ()
+    period: str | None = None  # yyyy-mm booked in (a match; a suggestion has none)
 
 
 @dataclass(frozen=True)
@@ -428,6 +429,7 @@ class Recon:
             g.update().where(g.c.state == "suggested").values(state="superseded")
         ).rowcount
         rules = self._rules(conn)
+        closed = closed_months(conn)
         run_id = st.next_id(conn, recon_runs)
         gid = st.next_id(conn, match_groups)
         after = None
@@ -439,11 +441,16 @@ class Recon:
             applied_e, applied_a = [], []
             for (shop, key), (es, as_) in groups.items():
                 counts["groups"] += 1
+                at = {(i.side, i.id): i.at for i in (*es, *as_)}
                 for p in match_group(es, as_, rules):
                     row, ls = _group_row(gid, shop, key, p, run_id, started)
                     rows.append(row)
                     lines.extend(ls)
                     if p.auto:
+                        latest = max(at[ln["side"], ln["item_id"]] for ln in ls)
+                        row["period"] = booked(closed, {shop}, latest, self.ledger.tz)
+                        if row["period"] != _month(latest, self.ledger.tz):
+                            counts["booked_forward"] += 1
                         counts[f"auto_{p.outcome}"] += 1
                         counts["auto_amount"] += abs(row["actual_total"]) or abs(
                             row["expected_total"]
@@ -516,7 +523,9 @@ class Recon:
             origin="manual",
         )  # fmt: skip
         row, ls = _group_row(gid, ",".join(sorted(shops))[:64], _one(keys), p, None, now)
-        row.update(state="active", created_by=actor[:128], memo=memo)
+        latest = max(i.at for i in (*es, *as_))
+        row.update(state="active", created_by=actor[:128], memo=memo,
+                   period=booked(closed_months(conn), shops, latest, self.ledger.tz))  # fmt: skip
         st.insert_groups(conn, [row], ls)
         st.sync_ids(conn, match_groups)
         st.apply(conn, st.E, p.expected)
@@ -1009,7 +1018,7 @@ def _group_row(gid: int, shop: str, key: str | None, p: Proposal, run_id, now: d
         "difference": total_a - total_e, "gap_type_code": p.gap_type, "rule_id": p.rule_id,
         "memo": None, "run_id": run_id, "state": "active" if p.auto else "suggested",
         "created_by": f"rule:{p.rule_id}" if p.rule_id else "system", "created_at": now,
-        "undone_event_id": None,
+        "undone_event_id": None, "period": None,
     }  # fmt: skip
     lines = [
         {"group_id": gid, "side": st.E, "item_id": i, "amount_applied": a} for i, a in p.expected
@@ -1025,6 +1034,7 @@ def _event_after(row: dict, lines: list[dict]) -> dict:
         "group_no": row["group_no"], "outcome": row["outcome"],
         "difference": row["difference"], "gap_type": row["gap_type_code"],
         "lines": [[ln["side"], ln["item_id"], ln["amount_applied"]] for ln in lines],
+        "period": row["period"],
     }  # fmt: skip
 
 
@@ -1033,7 +1043,35 @@ def _group_record(g, lines) -> Group:
         g.id, g.group_no, g.shop_code, g.match_key, g.origin, g.outcome, g.expected_total,
         g.actual_total, g.difference, g.gap_type_code, g.memo, g.state, g.created_by,
         g.created_at, tuple(Line(ln.side, ln.item_id, ln.amount_applied) for ln in lines),
+        g.period,
     )  # fmt: skip
+
+
+def closed_months(conn: Connection) -> dict[str, set[str]]:
+    """The closed months (yyyy-mm) by shop (``""``: the whole ledger)."""
+    p = periods.c
+    out: dict[str, set[str]] = {}
+    for shop, month in conn.execute(sa.select(p.shop_code, p.month).where(p.status == "closed")):
+        out.setdefault(shop, set()).add(month)
+    return out
+
+
+def _month(at: datetime, tz) -> str:
+    return at.astimezone(tz).strftime("%Y-%m")
+
+
+def booked(closed: dict[str, set[str]], shops: Iterable[str], latest: datetime, tz) -> str:
+    """The month a match is booked in: its latest line's, or, while that month is closed for
+    one of its shops or the whole ledger, the month after (跨期: a late row never lands in a
+    closed period)."""
+    shut = set(closed.get("", ()))
+    for shop in shops:
+        shut |= closed.get(shop, set())
+    month = _month(latest, tz)
+    while month in shut:
+        year, mon = int(month[:4]), int(month[5:])
+        month = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+    return month
 
 
 def _refuse_closed(conn: Connection, dated: list[tuple[str, datetime]], tz) -> None:

@@ -293,12 +293,12 @@ def groups(
     """The matches (核销单), newest first."""
     table = Table()
     for col in ("id", "group no", "order", "origin", "outcome", "expected", "actual",
-                "difference", "gap type", "state", "by"):  # fmt: skip
+                "difference", "gap type", "state", "period", "by"):  # fmt: skip
         table.add_column(col)
     for g in _recon().groups(state=state, limit=limit):
         table.add_row(str(g.id), g.group_no, g.key or "", g.origin, g.outcome,
                       _m(g.expected_total), _m(g.actual_total), _m(g.difference),
-                      g.gap_type or "", g.state, g.created_by)  # fmt: skip
+                      g.gap_type or "", g.state, g.period or "", g.created_by)  # fmt: skip
     console.print(table)
 
 

@@ -197,6 +197,11 @@ class GroupOut(BaseModel):
     state: str | None = Field(None, description="active | undone | suggested | superseded")
     created_by: str | None = None
     created_at: datetime | None = None
+    period: str | None = Field(
+        None,
+        description="yyyy-mm the match is booked in (the next open month, when its "
+        "latest line's is closed); none for a suggestion or a preview",
+    )
     lines: list[LineOut] = []
 
 
@@ -257,7 +262,7 @@ def _group_out(g, ctx: ApiContext) -> GroupOut:
         outcome=g.outcome, expected_total=_m(g.expected_total),
         actual_total=_m(g.actual_total), difference=_m(g.difference), gap_type=g.gap_type,
         memo=g.memo, state=g.state, created_by=g.created_by,
-        created_at=g.created_at.astimezone(ctx.tz),
+        created_at=g.created_at.astimezone(ctx.tz), period=g.period,
         lines=[LineOut(side=ln.side, item_id=ln.item_id, amount=_m(ln.amount)) for ln in g.lines],
     )  # fmt: skip
 

@@ -584,13 +584,16 @@ def get_queue(
     "/recon/actions",
     response_model=ActionsOut,
     tags=TAGS,
-    summary="A queue's XLSX with its 动作 column filled in: per row, what it does "
-    "(`dry_run=true`: nothing written), all or nothing",
+    summary="A queue's XLSX (or a CSV of its columns) with its 动作 column filled in: per row, "
+    "what it does (`dry_run=true`: nothing written), all or nothing",
     responses=errors("action_file", "not_found", "forbidden"),
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
         }
     },
 )

@@ -733,6 +733,8 @@ class Recon:
     def _confirm(self, conn: Connection, row: actions.ActionRow, actor: str, dry_run: bool):
         """核销 on a suggestion (a 金额差异 row): its lines, as suggested, become a match."""
         found = self._group(conn, row.id)
+        if row.amount is not None:
+            raise _Cell("核销金额", "a suggestion is confirmed as it stands: leave it blank")
         if row.shop and row.shop != found.shop:
             raise _Cell("店铺", f"group {row.id} is of shop {found.shop}, not {row.shop}")
         if found.state == "active":

@@ -167,3 +167,54 @@ def test_limited_and_read_only_callers_are_refused(books, client, make_key):
     reader = bearer(make_key(scopes=("read",)))
     assert client.get(f"{V1}/queues", headers=reader).status_code == 200
     _problem(client.post(f"{V1}/runs", json={}, headers=reader), 403, "forbidden")
+
+
+def test_the_excel_round_trip_over_rest(books, ledger):
+    import io
+
+    import openpyxl
+
+    from tests.recon.test_actions import fill
+
+    api, files = books
+    _upload(api, files["orders"])
+    api.post(f"{V1}/runs", json={})
+    orphan = row_id(ledger, PLANTED.no_order)
+    sale = expected_id(ledger, PLANTED.never_paid, "sale")
+    got = api.get(f"{V1}/queues/paid_no_order?format=xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(got.content))
+    cells = {"动作": "核销", "订单号": PLANTED.never_paid, "差异类型": "PAID_NO_ORDER",
+             "备注": "paid in part"}  # fmt: skip
+    data = fill(book, **{str(orphan): cells})
+
+    def post(body: bytes, dry: str = "false"):
+        return api.post(f"{V1}/actions?dry_run={dry}", content=body, headers={"Content-Type": XLSX})
+
+    before = counts(ledger)
+    dry = post(data, "true")
+    assert dry.status_code == 200, dry.text
+    body = dry.json()
+    assert (body["dry_run"], body["applied"], body["errors"]) == (True, 0, 0)
+    [row] = body["rows"]
+    assert (row["row"], row["action"], row["status"], row["id"]) == (2, "match", "apply", orphan)
+    assert "with_difference" in row["message"] and f"E{sale}" in row["message"]
+    assert counts(ledger) == before
+    applied = post(data).json()
+    assert (applied["applied"], applied["rows"][0]["status"]) == (1, "applied")
+    assert api.get(f"{V1}/queues/paid_no_order").json()["count"] == 0
+    assert api.get(f"{V1}/expected-items/{sale}").json()["applied"] != "0.0000"
+    [event] = api.get(f"{V1}/events?limit=1").json()["items"]
+    assert event["action"] == "file_applied" and event["subject_id"] == applied["sha256"]
+    again = post(data).json()
+    assert (again["applied"], again["done"]) == (0, 1)
+
+    bad = fill(openpyxl.load_workbook(io.BytesIO(data)), **{str(orphan): {"动作": "撤销"}})
+    after = counts(ledger)
+    problem = _problem(post(bad), 422, "action_file")
+    assert problem["detail"].startswith("row 2, 动作: unknown action '撤销'")
+    assert problem["errors"] == [
+        {"field": "row 2, 动作", "message": problem["detail"].split(": ", 1)[1]}
+    ]
+    assert post(bad, "true").json()["rows"][0]["column"] == "动作"
+    _problem(post(b"not a workbook"), 422, "action_file")
+    assert counts(ledger) == after

@@ -67,6 +67,7 @@ DOCUMENTED_COMMANDS = {
         "run",
         "queues",
         "queue",
+        "apply",
         "match",
         "undo",
         "void",

@@ -82,3 +82,48 @@ def test_a_bad_order_file_names_line_and_column_and_writes_nothing(cli, tmp_path
     assert "0 exception(s)" in cli("recon", "queues").output
     out = cli("recon", "events").output
     assert "imported" not in out
+
+
+def _recon_ready(cli, tmp_path) -> None:
+    cli("import-samples", str(tmp_path), "--rows", "20")
+    cli("account", "add", "WX-S001", "微信支付-旗舰店", "--type", "wechat", "--shop", "S001")
+    cli("import", str(tmp_path / "wechat_2024-03.csv"), "--account", "WX-S001")
+    cli("recon", "import", str(tmp_path / "orders_2024-03.csv"), "--shop", "S001")
+    cli("recon", "run")
+
+
+def test_recon_apply_dry_runs_applies_and_refuses_a_bad_file(cli, tmp_path):
+    _recon_ready(cli, tmp_path)
+    xlsx = tmp_path / "orphans.xlsx"
+    cli("recon", "queue", "到账无订单", "--xlsx", str(xlsx))
+    book = load_workbook(xlsx)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    orphan = sheet.cell(2, header.index("ID") + 1).value
+    sheet.cell(2, header.index("动作") + 1).value = "忽略"
+    sheet.cell(2, header.index("备注") + 1).value = "a test payment"
+    book.save(xlsx)
+
+    dry = cli("recon", "apply", str(xlsx), "--dry-run").output
+    assert "would apply" in dry and "dry run (nothing written): 1 would apply" in dry
+    assert f"忽略 bill row {orphan}: a test payment" in dry
+    assert "1 row(s), total 66.20" in cli("recon", "queue", "到账无订单").output  # still there
+    out = cli("recon", "apply", str(xlsx)).output
+    assert "applied 1 row(s), 0 done already" in out
+    assert "0 row(s)" in cli("recon", "queue", "到账无订单").output
+    assert "applied 0 row(s), 1 done already" in cli("recon", "apply", str(xlsx)).output
+    events = cli("recon", "events", "--limit", "2").output
+    assert "file_applied" in events and "ignored" in events
+
+    sheet.cell(2, header.index("动作") + 1).value = "删除"
+    sheet.append(["bill_row", 999_999, "", "", None, None, None, "", "", None, "", "忽略"])
+    book.save(xlsx)
+    before = cli("recon", "events").output
+    out = cli("recon", "apply", str(xlsx), ok=False)
+    assert out.exit_code == 1
+    assert "row 2, 动作: unknown action '删除'" in out.output
+    assert "row 3, ID: bill row 999999 does not exist" in out.output
+    assert "2 problem(s); nothing applied" in out.output
+    assert cli("recon", "events").output == before
+    out = cli("recon", "apply", str(tmp_path / "orders_2024-03.csv"), ok=False)
+    assert "file: no header row with the columns 对象, ID, 动作" in out.output

@@ -6,6 +6,7 @@ reason, refused in a closed period). A refused action writes nothing."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 
@@ -158,3 +159,51 @@ def test_force_needs_a_memo_and_undo_in_a_closed_period_is_refused(app, recon):
         assert closed.status_code == 409 and "2024-03 已结账" in closed.text
         assert 'id="groups"' in closed.text  # the page is whole
         assert recon.group(auto.id).state == "active" and _written(recon) == before
+
+
+def test_a_filled_queue_is_uploaded_dry_run_then_applied(app, recon):
+    from tests.recon.test_actions import fill
+
+    orphan = recon.queue("paid_no_order").rows[0].id
+    with _as(app, "clerk") as client:
+        page = client.get("/console/recon/queues/paid_no_order")
+        assert 'id="actions-upload"' in page.text
+        csrf = csrf_of(page.text)
+        book = load_workbook(io.BytesIO(client.get(
+            "/console/recon/queues/paid_no_order.xlsx").content))  # fmt: skip
+        data = fill(book, **{str(orphan): {"动作": "忽略", "备注": "a test payment"}})
+        url = "/console/recon/queues/paid_no_order/actions"
+        before = _written(recon)
+        stale = client.post(url, data={"csrf": "nope"}, files={"file": ("q.xlsx", data)})
+        assert stale.status_code == 403 and _written(recon) == before
+        dry = client.post(url, data={"csrf": csrf}, files={"file": ("q.xlsx", data)})
+        assert dry.status_code == 200, dry.text
+        report = re.search(r'<table class="grid" id="actions-report">(.*?)</table>', dry.text, re.S)
+        assert "将执行" in report.group(1) and f"忽略 bill row {orphan}" in report.group(1)
+        assert _written(recon) == before  # the dry run wrote nothing
+        apply_form = re.search(r'<form id="actions-apply".*?</form>', dry.text, re.S).group(0)
+        carried = re.search(r'name="data" value="([^"]+)"', apply_form).group(1)
+        done = client.post(url, data={"csrf": csrf, "data": carried, "apply": "1"})
+        assert done.status_code == 200 and "已执行 1 行" in done.text
+        assert recon.queue("paid_no_order").count == 0
+        assert [e.action for e in recon.events(limit=2)] == ["file_applied", "ignored"]
+        again = client.post(url, data={"csrf": csrf, "data": carried, "apply": "1"})
+        assert "已执行 0 行，1 行此前已处理" in again.text
+
+        bad = fill(load_workbook(io.BytesIO(data)), **{str(orphan): {"动作": "删除"}})
+        written = _written(recon)
+        shown = client.post(url, data={"csrf": csrf}, files={"file": ("q.xlsx", bad)})
+        assert "错误" in shown.text and 'id="actions-apply"' not in shown.text
+        refused = client.post(
+            url, data={"csrf": csrf, "data": base64.b64encode(bad).decode(), "apply": "1"}
+        )
+        assert refused.status_code == 422 and "row 2, 动作" in refused.text
+        assert _written(recon) == written
+    with _as(app, "viewer") as client:  # may look, may not apply
+        page = client.get("/console/recon/queues/paid_no_order")
+        applied = client.post(
+            "/console/recon/queues/paid_no_order/actions",
+            data={"csrf": csrf_of(page.text), "data": base64.b64encode(data).decode(),
+                  "apply": "1"},
+        )  # fmt: skip
+        assert applied.status_code == 403 and recon.queue("paid_no_order").count == 0

@@ -312,3 +312,24 @@ def test_sdk_reconciliation(sdk, ledger, tmp_path):
     sdk.recon_void(unpaid["id"], "order cancelled")
     assert sdk.recon_expected(unpaid["id"])["state"] == "void"
     assert [e["action"] for e in sdk.recon_events(group=group["id"])] == ["undone", "matched"]
+
+
+def test_sdk_queue_workbook_round_trip(sdk, ledger, tmp_path):
+    import openpyxl
+
+    from tests.recon.support import with_samples
+    from tests.recon.test_actions import fill
+
+    _, files = with_samples(ledger, tmp_path)
+    sdk.recon_import_file(files["orders"].read_bytes(), shop="S001")
+    sdk.recon_run()
+    [orphan] = sdk.recon_queue("paid_no_order")["rows"]
+    book = openpyxl.load_workbook(io.BytesIO(sdk.recon_queue_xlsx("到账无订单")))
+    data = fill(book, **{str(orphan["id"]): {"动作": "ignore", "备注": "a test payment"}})
+    assert sdk.recon_apply(data, dry_run=True)["rows"][0]["status"] == "apply"
+    assert sdk.recon_queue("paid_no_order")["count"] == 1
+    assert sdk.recon_apply(data)["applied"] == 1
+    assert sdk.recon_queue("paid_no_order")["count"] == 0
+    with pytest.raises(ApiError) as refused:
+        sdk.recon_apply(b"a,b\n")
+    assert refused.value.code == "action_file" and refused.value.body["errors"]

@@ -17,7 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from zhangben.core.errors import LedgerError, NotFound, PeriodNotReady, ValidationError
+from zhangben.core.errors import (
+    ActionFileError,
+    LedgerError,
+    NotFound,
+    PeriodNotReady,
+    ValidationError,
+)
 from zhangben.web import outage
 
 log = logging.getLogger("zhangben.api")
@@ -59,6 +65,7 @@ PROBLEMS = {
         ProblemType("voucher_invalid", 422, "The vouchers cannot be made from this input"),
         ProblemType("voucher_state", 409, "The voucher batches' state does not allow this"),
         ProblemType("order_file", 422, "The order file or batch is refused whole"),
+        ProblemType("action_file", 422, "The queue's action file is refused whole"),
         ProblemType("over_applied", 409, "A line would be applied beyond its amount"),
         ProblemType("recon_state", 409, "The reconciliation state does not allow this"),
         ProblemType("payload_too_large", 413, "The request body is too large"),
@@ -168,7 +175,9 @@ def from_exception(exc: Exception, path: str | None = None) -> JSONResponse:
         )
     if isinstance(exc, LedgerError):
         errors = None
-        if isinstance(exc, ValidationError):
+        if isinstance(exc, ActionFileError):
+            errors = [FieldError(field=w, message=m) for w, m in exc.problems]
+        elif isinstance(exc, ValidationError):
             errors = [FieldError(field=exc.field, message=exc.reason)]
         headers = {"Retry-After": "1"} if exc.code == "idempotency_in_progress" else None
         findings = None

@@ -1,5 +1,5 @@
-"""Reconciliation (核销): ``zhangben recon import|run|queues|queue|match|undo|void|ignore|key|
-groups|events`` (docs/reconciliation.md)."""
+"""Reconciliation (核销): ``zhangben recon import|run|queues|queue|apply|match|undo|void|ignore|
+key|groups|events`` (docs/reconciliation.md)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from rich.table import Table
 
 from zhangben.cli.common import console, fail, friendly, ledger, local, money, settings
 from zhangben.cli.periods import Operator, _actor
+from zhangben.core.errors import ActionFileError
 from zhangben.core.money import from_minor, parse_amount, to_minor
+from zhangben.recon.actions import NAMES
 from zhangben.recon.queues import Queue, write_xlsx
-from zhangben.recon.service import Group, Recon
+from zhangben.recon.service import ActionResult, Group, Recon
 
 recon_app = typer.Typer(
     help="Reconciliation (核销): orders' expected money against the bills, queues, undo.",
@@ -145,6 +147,54 @@ def queue(
         console.print(f"wrote {xlsx} ({len(q.rows)} rows)", highlight=False)
 
 
+STATUS = {"apply": "would apply", "applied": "applied", "done": "done already", "error": "ERROR"}
+
+
+def _print_report(rows: tuple[ActionResult, ...] | list) -> None:
+    table = Table()
+    for col in ("row", "action", "subject", "id", "status", "column", "what"):
+        table.add_column(col, justify="right" if col in ("row", "id") else "left")
+    for r in rows:
+        table.add_row(str(r.line), NAMES.get(r.action or "", ""), r.subject or "",
+                      "" if r.id is None else str(r.id), STATUS[r.status], r.column or "",
+                      r.message)  # fmt: skip
+    console.print(table)
+
+
+@friendly
+def apply(
+    file: Annotated[Path, typer.Argument(help="a queue's XLSX with its 动作 column filled in")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="what each row would do; write nothing")
+    ] = False,
+    operator: Operator = None,
+) -> None:
+    """Apply a queue's workbook: each row's 动作 (忽略, 作废, 设订单号, 核销), all or nothing."""
+    service = _recon()
+    try:
+        report = service.apply_actions(file, actor=_actor(operator), dry_run=dry_run)
+    except ActionFileError as exc:
+        for where, message in exc.problems:
+            console.print(f"  {where}: {message}", markup=False, highlight=False)
+        fail(f"{file.name} refused: {len(exc.problems)} problem(s); nothing applied")
+    _print_report(report.rows)
+    n = {s: report.count(s) for s in STATUS}
+    if dry_run:
+        console.print(
+            f"dry run (nothing written): {n['apply']} would apply, {n['done']} done already, "
+            f"{n['error']} error(s)",
+            highlight=False,
+        )
+        if n["error"]:
+            raise typer.Exit(1)
+        return
+    console.print(
+        f"applied {n['applied']} row(s), {n['done']} done already (file sha256 "
+        f"{report.sha256[:12]}…)",
+        highlight=False,
+    )
+
+
 def _print_group(g: Group, verb: str) -> None:
     gap = f", gap type {g.gap_type}" if g.gap_type else ""
     console.print(
@@ -243,12 +293,12 @@ def groups(
     """The matches (核销单), newest first."""
     table = Table()
     for col in ("id", "group no", "order", "origin", "outcome", "expected", "actual",
-                "difference", "gap type", "state", "by"):  # fmt: skip
+                "difference", "gap type", "state", "period", "by"):  # fmt: skip
         table.add_column(col)
     for g in _recon().groups(state=state, limit=limit):
         table.add_row(str(g.id), g.group_no, g.key or "", g.origin, g.outcome,
                       _m(g.expected_total), _m(g.actual_total), _m(g.difference),
-                      g.gap_type or "", g.state, g.created_by)  # fmt: skip
+                      g.gap_type or "", g.state, g.period or "", g.created_by)  # fmt: skip
     console.print(table)
 
 
@@ -285,6 +335,7 @@ recon_app.command("import")(import_command)
 recon_app.command("run")(run)
 recon_app.command("queues")(queues)
 recon_app.command("queue")(queue)
+recon_app.command("apply")(apply)
 recon_app.command("match")(match)
 recon_app.command("undo")(undo)
 recon_app.command("void")(void)

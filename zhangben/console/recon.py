@@ -9,6 +9,7 @@ action is a Chinese message on the page, which stays whole, and writes nothing.
 
 from __future__ import annotations
 
+import base64
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from zhangben.console.pages import ConsoleRoute, Refused, _console, render, viewer_of
 from zhangben.console.session import PATH, STALE_FORM, Viewer, same
 from zhangben.core.errors import (
+    ActionFileError,
     LedgerError,
     NotFound,
     OverApplied,
@@ -29,6 +31,7 @@ from zhangben.core.errors import (
     ValidationError,
 )
 from zhangben.periods.workbook import MEDIA_TYPE
+from zhangben.recon.actions import NAMES as ACTION_NAMES
 from zhangben.recon.orders import KIND_LABELS
 from zhangben.recon.queues import write_xlsx
 from zhangben.recon.service import Recon
@@ -44,6 +47,7 @@ OUTCOMES = {
 }
 STATES = {"active": "有效", "undone": "已撤销", "suggested": "建议", "superseded": "已替代"}
 SUBJECTS = {"expected": "应收/应付", "bill_row": "账单行", "group": "对账组", "import": "导入批次"}
+ACTION_STATES = {"apply": "将执行", "applied": "已执行", "done": "此前已处理", "error": "错误"}
 ITEM_STATES = {"open": "未核销", "void": "已作废", "ignored": "已忽略"}
 
 
@@ -115,10 +119,70 @@ def _queue(viewer: Viewer, recon: Recon, name: str, limit: int | None):
 
 @router.get("/queues/{name}")
 def queue_page(request: Request, name: str) -> HTMLResponse:
-    viewer = viewer_of(request)
+    return render_queue(request, viewer_of(request), name)
+
+
+def render_queue(request: Request, viewer: Viewer, name: str, status: int = 200, **context):
     _staff(viewer)
     queue = _queue(viewer, Recon(_console(request).ledger), name, QUEUE_ROWS)
-    return _page(request, "recon_queue.html", viewer, queue=queue, subjects=SUBJECTS)
+    return _page(
+        request, "recon_queue.html", viewer, status, queue=queue, subjects=SUBJECTS,
+        action_names=ACTION_NAMES, action_states=ACTION_STATES, **context,
+    )  # fmt: skip
+
+
+# -- the Excel round trip: upload → the dry run's table → apply --------------------------------
+
+
+@router.post("/queues/{name}/actions")
+async def actions_action(request: Request, name: str):
+    """An uploaded workbook is dry-run and shown row by row; the apply form carries the same
+    bytes back (base64, CSRF-protected), so what is applied is exactly what was reviewed."""
+    raw = await request.form()
+    try:
+        upload = raw.get("file")
+        data = None
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            data = await upload.read()
+        elif raw.get("data"):
+            try:
+                data = base64.b64decode(str(raw.get("data")), validate=True)
+            except ValueError:
+                data = b""
+        form = {"csrf": str(raw.get("csrf") or ""), "apply": raw.get("apply") == "1"}
+    finally:
+        await raw.close()
+    return await run_in_threadpool(_actions, request, name, form, data)
+
+
+def _actions(request: Request, name: str, form: dict, data: bytes | None):
+    viewer = viewer_of(request)
+
+    def again(status: int, error: str | None = None, **context) -> HTMLResponse:
+        return render_queue(request, viewer, name, status, error=error, **context)
+
+    _staff(viewer)
+    if not same(form["csrf"], viewer.csrf):
+        return again(403, STALE_FORM)
+    if not data:
+        return again(400, "请选择填好「动作」列的 XLSX 文件。")
+    recon = Recon(_console(request).ledger)
+    actor = f"user:{viewer.user.username}"
+    if not form["apply"]:
+        try:
+            report = recon.apply_actions(data, actor=actor, dry_run=True)
+        except ActionFileError as exc:
+            return again(422, f"无法读取该文件，未作任何修改：{exc}")
+        return again(200, report=report, data=base64.b64encode(data).decode())
+    if not viewer.can("clerk"):
+        return again(403, "按文件执行动作需要出纳权限，未作任何修改。")
+    try:
+        report = recon.apply_actions(data, actor=actor)
+    except ActionFileError as exc:
+        lines = "；".join(f"{w}：{m}" for w, m in exc.problems[:20])
+        return again(422, f"文件中有错误的行，整份文件未执行，未作任何修改：{lines}")
+    notice = f"已执行 {report.count('applied')} 行，{report.count('done')} 行此前已处理。"
+    return again(200, report=report, notice=notice)
 
 
 # -- an order's workspace ----------------------------------------------------------------------

@@ -122,6 +122,20 @@ class OrderFileError(ValidationError):
         self.line, self.column = line, column
 
 
+class ActionFileError(ValidationError):
+    """A queue's workbook of actions (reconciliation's Excel round trip) refused: ``problems``
+    holds ``(where, message)`` of every problem found, ``where`` naming the sheet row and the
+    column (``file``: the file or its header). Nothing has been applied."""
+
+    code = "action_file"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        where, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(where, message + more)
+        self.problems = problems
+
+
 class OverApplied(LedgerError):
     """A match that would apply a line beyond its amount (or one already matched)."""
 

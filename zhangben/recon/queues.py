@@ -235,19 +235,22 @@ def _differences(conn: Connection) -> Iterator[tuple]:
 
 
 def _cross_period(conn: Connection, tz: tzinfo) -> Iterator[tuple]:
+    """Matches whose lines lie in different months, or booked in a later month than their
+    latest line (that month was closed: the match went to the next open one)."""
     g, ln = match_groups.c, match_lines.c
     e, b = expected_items.c, bill_rows.c
     at = sa.func.coalesce(e.occurred_at, b.trade_time)
     q = (
         sa.select(g.id, g.shop_code, g.match_key, g.actual_total, g.created_at, g.group_no,
-                  sa.func.min(at).label("first"), sa.func.max(at).label("last"))
+                  g.period, sa.func.min(at).label("first"), sa.func.max(at).label("last"))
         .select_from(
             match_groups.join(match_lines, ln.group_id == g.id)
             .outerjoin(expected_items, sa.and_(ln.side == "expected", e.id == ln.item_id))
             .outerjoin(bill_rows, sa.and_(ln.side == "actual", b.id == ln.item_id))
         )
         .where(g.state == "active")
-        .group_by(g.id, g.shop_code, g.match_key, g.actual_total, g.created_at, g.group_no)
+        .group_by(g.id, g.shop_code, g.match_key, g.actual_total, g.created_at, g.group_no,
+                  g.period)
         .order_by(g.id)
     )  # fmt: skip
     from zhangben.store.types import UTCDateTime
@@ -259,9 +262,12 @@ def _cross_period(conn: Connection, tz: tzinfo) -> Iterator[tuple]:
             first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
             first, last = conv(first, conn.dialect), conv(last, conn.dialect)
         m1, m2 = first.astimezone(tz).strftime("%Y-%m"), last.astimezone(tz).strftime("%Y-%m")
-        if m1 != m2:
-            yield ("group", r.id, r.shop_code, r.match_key, r.actual_total, r.created_at,
-                   f"{r.group_no}: {m1} → {m2}")  # fmt: skip
+        forward = r.period is not None and r.period != m2
+        if m1 != m2 or forward:
+            text = f"{r.group_no}: {m1} → {m2}" if m1 != m2 else f"{r.group_no}: {m1}"
+            if forward:
+                text += f", booked in {r.period} ({m2} closed)"
+            yield ("group", r.id, r.shop_code, r.match_key, r.actual_total, r.created_at, text)
 
 
 def _breaks(conn: Connection) -> Iterator[tuple]:
@@ -328,18 +334,35 @@ COLUMNS = (
     Column("at", "起算时间", "datetime", 20),
     Column("age_days", "账龄(天)", "integer", 10),
     Column("text", "说明", "text", 30),
-    Column("action", "动作", "text", 24),
+    Column("gap_type", "差异类型", "text", 14),
+    Column("match_amount", "核销金额", "money", 14),
+    Column("memo", "备注", "text", 30),
+    Column("action", "动作", "text", 12),
 )
 
 
 def write_xlsx(queue: Queue, path: str | Path, tz: tzinfo) -> Path:
-    """The queue's rows as one sheet, an empty ``动作`` column to fill in."""
+    """The queue's rows as one sheet, the ``动作`` column and the cells an action reads
+    (差异类型, 核销金额, 备注) empty, to fill in and upload (:mod:`.actions`)."""
     stream = XlsxStream(COLUMNS, tz, sheet_name=queue.label)
     out = Path(path)
     with out.open("wb") as f:
         f.write(
             stream.add(
-                (r.subject, r.id, r.shop, r.key or "", r.amount, r.at, r.age_days, r.text, "")
+                (
+                    r.subject,
+                    r.id,
+                    r.shop,
+                    r.key or "",
+                    r.amount,
+                    r.at,
+                    r.age_days,
+                    r.text,
+                    "",
+                    None,
+                    "",
+                    "",
+                )
                 for r in queue.rows
             )
         )

@@ -23,16 +23,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import (
+    ActionFileError,
+    LedgerError,
     NotFound,
+    OverApplied,
     PeriodClosed,
     ReconState,
     ValidationError,
 )
 from zhangben.core.ledger import Ledger
-from zhangben.recon import orders, queues
+from zhangben.recon import actions, orders, queues
 from zhangben.recon import store as st
 from zhangben.recon.conditions import parse_conditions
 from zhangben.recon.defaults import DEFAULT_RULES
+from zhangben.recon.keys import normalise
 from zhangben.recon.matching import Item, Proposal, Rule, choose_rule, match_group, tolerance
 from zhangben.recon.orders import OrderLine
 from zhangben.store import recon_chain
@@ -86,6 +90,7 @@ class Group:
     created_by: str
     created_at: datetime
     lines: tuple[Line, ...] = ()
+    period: str | None = None  # yyyy-mm booked in (a match; a suggestion has none)
 
 
 @dataclass(frozen=True)
@@ -164,8 +169,45 @@ class Event:
     hash: str
 
 
+@dataclass(frozen=True)
+class ActionResult:
+    """What one row of an action file does: ``status`` is ``apply`` (a dry run: it would),
+    ``applied``, ``done`` (nothing to do: the row's effect is in place already, so a file
+    uploaded twice applies nothing twice) or ``error`` (``column`` names the cell)."""
+
+    line: int
+    action: str | None
+    subject: str | None
+    id: int | None
+    status: str
+    message: str
+    column: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"row {self.line}" + (f", {self.column}" if self.column else "")
+
+
+@dataclass(frozen=True)
+class ActionReport:
+    dry_run: bool
+    sha256: str  # of the file
+    rows: tuple[ActionResult, ...]
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.rows)
+
+
+class _Cell(Exception):
+    """A row's cell that does not fit (the column, the message)."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column, self.message = column, message
+
+
 class _DryRun(Exception):
-    def __init__(self, report: RunReport) -> None:
+    def __init__(self, report) -> None:
         self.report = report
 
 
@@ -264,76 +306,69 @@ class Recon:
     def void(self, expected_id: int, *, reason: str, actor: str) -> None:
         """Cancel an expected line (a cancelled order): it leaves every queue."""
         reason = _text("reason", reason)
+        self._write(lambda c: self._void(c, expected_id, reason, actor))
 
-        def work(conn: Connection) -> None:
-            row = st.locked_items(conn, st.E, [expected_id])[expected_id]
-            if row.state != "open" or row.applied:
-                state = row.state if row.state != "open" else "matched"
-                raise ReconState(f"expected line {expected_id} is {state}; undo its matches first")
-            t = expected_items
-            conn.execute(
-                t.update().where(t.c.id == expected_id).values(state="void", void_reason=reason)
-            )
-            self._event(conn, actor, "voided", "expected", expected_id, {"state": "open"},
-                        {"state": "void"}, reason)  # fmt: skip
-
-        self._write(work)
+    def _void(self, conn: Connection, expected_id: int, reason: str, actor: str) -> None:
+        row = st.locked_items(conn, st.E, [expected_id])[expected_id]
+        if row.state != "open" or row.applied:
+            state = row.state if row.state != "open" else "matched"
+            raise ReconState(f"expected line {expected_id} is {state}; undo its matches first")
+        t = expected_items
+        conn.execute(
+            t.update().where(t.c.id == expected_id).values(state="void", void_reason=reason)
+        )
+        self._event(conn, actor, "voided", "expected", expected_id, {"state": "open"},
+                    {"state": "void"}, reason)  # fmt: skip
 
     # -- bill rows ---------------------------------------------------------------------------
 
     def set_key(self, bill_row_id: int, key: str, *, actor: str, reason: str | None = None) -> None:
         """Set a bill row's order key by hand (its scope becomes ``order``)."""
-        from zhangben.recon.keys import normalise
+        norm = _key(key)
+        self._write(lambda c: self._set_key(c, bill_row_id, norm, actor, reason))
 
-        norm = normalise(key)
-        if norm is None:
-            raise ValidationError("key", "is not an order number (1–64 characters)")
-
-        def work(conn: Connection) -> None:
-            now = _now()
-            st.ensure_keyed(conn, [bill_row_id], now)
-            row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
-            if row.state != "open" or row.applied:
-                state = row.state if row.state != "open" else "matched"
-                raise ReconState(f"bill row {bill_row_id} is {state}; undo or reopen it first")
-            r = bill_recon
-            before = conn.execute(
-                sa.select(r.c.match_key, r.c.key_source, r.c.scope).where(
-                    r.c.bill_row_id == bill_row_id
-                )
-            ).one()
-            conn.execute(
-                r.update()
-                .where(r.c.bill_row_id == bill_row_id)
-                .values(match_key=norm, key_source=f"manual:{actor}"[:64], scope="order",
-                        updated_at=now)
-            )  # fmt: skip
-            self._event(conn, actor, "key_set", "bill_row", bill_row_id, dict(before._mapping),
-                        {"match_key": norm, "scope": "order"}, reason)  # fmt: skip
-
-        self._write(work)
+    def _set_key(self, conn: Connection, bill_row_id: int, norm: str, actor, reason) -> None:
+        now = _now()
+        st.ensure_keyed(conn, [bill_row_id], now)
+        row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
+        if row.state != "open" or row.applied:
+            state = row.state if row.state != "open" else "matched"
+            raise ReconState(f"bill row {bill_row_id} is {state}; undo or reopen it first")
+        r = bill_recon
+        before = conn.execute(
+            sa.select(r.c.match_key, r.c.key_source, r.c.scope).where(
+                r.c.bill_row_id == bill_row_id
+            )
+        ).one()
+        conn.execute(
+            r.update()
+            .where(r.c.bill_row_id == bill_row_id)
+            .values(match_key=norm, key_source=f"manual:{actor}"[:64], scope="order",
+                    updated_at=now)
+        )  # fmt: skip
+        self._event(conn, actor, "key_set", "bill_row", bill_row_id, dict(before._mapping),
+                    {"match_key": norm, "scope": "order"}, reason)  # fmt: skip
 
     def ignore(self, bill_row_id: int, *, reason: str, actor: str) -> None:
         """Take a bill row out of reconciliation, with a reason."""
         reason = _text("reason", reason)
+        self._write(lambda c: self._ignore(c, bill_row_id, reason, actor))
 
-        def work(conn: Connection) -> None:
-            now = _now()
-            st.ensure_keyed(conn, [bill_row_id], now)
-            row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
-            if row.state != "open" or row.applied:
-                state = row.state if row.state != "open" else "matched"
-                raise ReconState(f"bill row {bill_row_id} is {state}; undo its matches first")
-            r = bill_recon
-            conn.execute(
-                r.update()
-                .where(r.c.bill_row_id == bill_row_id)
-                .values(state="ignored", ignore_reason=reason, updated_at=now)
-            )
-            self._event(conn, actor, "ignored", "bill_row", bill_row_id, {"state": "open"},
-                        {"state": "ignored"}, reason)  # fmt: skip
-
-        self._write(work)
+    def _ignore(self, conn: Connection, bill_row_id: int, reason: str, actor: str) -> None:
+        now = _now()
+        st.ensure_keyed(conn, [bill_row_id], now)
+        row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
+        if row.state != "open" or row.applied:
+            state = row.state if row.state != "open" else "matched"
+            raise ReconState(f"bill row {bill_row_id} is {state}; undo its matches first")
+        r = bill_recon
+        conn.execute(
+            r.update()
+            .where(r.c.bill_row_id == bill_row_id)
+            .values(state="ignored", ignore_reason=reason, updated_at=now)
+        )
+        self._event(conn, actor, "ignored", "bill_row", bill_row_id, {"state": "open"},
+                    {"state": "ignored"}, reason)  # fmt: skip
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -394,6 +429,7 @@ class Recon:
             g.update().where(g.c.state == "suggested").values(state="superseded")
         ).rowcount
         rules = self._rules(conn)
+        closed = closed_months(conn)
         run_id = st.next_id(conn, recon_runs)
         gid = st.next_id(conn, match_groups)
         after = None
@@ -405,11 +441,16 @@ class Recon:
             applied_e, applied_a = [], []
             for (shop, key), (es, as_) in groups.items():
                 counts["groups"] += 1
+                at = {(i.side, i.id): i.at for i in (*es, *as_)}
                 for p in match_group(es, as_, rules):
                     row, ls = _group_row(gid, shop, key, p, run_id, started)
                     rows.append(row)
                     lines.extend(ls)
                     if p.auto:
+                        latest = max(at[ln["side"], ln["item_id"]] for ln in ls)
+                        row["period"] = booked(closed, {shop}, latest, self.ledger.tz)
+                        if row["period"] != _month(latest, self.ledger.tz):
+                            counts["booked_forward"] += 1
                         counts[f"auto_{p.outcome}"] += 1
                         counts["auto_amount"] += abs(row["actual_total"]) or abs(
                             row["expected_total"]
@@ -466,31 +507,32 @@ class Recon:
         writes it off as ``forced`` and needs a memo of at least 4 characters."""
         if force:
             memo = _text("memo", memo, minimum=MIN_MEMO)
+        return self._write(lambda c: self._match(c, expected, actual, actor, gap_type, force, memo))
 
-        def work(conn: Connection) -> Group:
-            now = _now()
-            prev, es, as_ = self._plan(conn, expected, actual, gap_type, force, lock=True)
-            gid = st.next_id(conn, match_groups)
-            shops = {i.shop for i in (*es, *as_)}
-            keys = {i.key for i in (*es, *as_)}
-            p = Proposal(
-                expected=tuple((i.id, i.amount) for i in es),
-                actual=tuple((i.id, i.amount) for i in as_),
-                outcome=prev.outcome, difference=prev.difference,
-                gap_type=gap_type if prev.difference else None, rule_id=None, auto=False,
-                origin="manual",
-            )  # fmt: skip
-            row, ls = _group_row(gid, ",".join(sorted(shops))[:64], _one(keys), p, None, now)
-            row.update(state="active", created_by=actor[:128], memo=memo)
-            st.insert_groups(conn, [row], ls)
-            st.sync_ids(conn, match_groups)
-            st.apply(conn, st.E, p.expected)
-            st.apply(conn, st.A, p.actual)
-            self._event(conn, actor, "forced" if force else "matched", "group", gid, None,
-                        _event_after(row, ls), memo)  # fmt: skip
-            return self._group(conn, gid)
-
-        return self._write(work)
+    def _match(self, conn, expected, actual, actor, gap_type, force, memo) -> Group:
+        now = _now()
+        prev, es, as_ = self._plan(conn, expected, actual, gap_type, force, lock=True)
+        gid = st.next_id(conn, match_groups)
+        shops = {i.shop for i in (*es, *as_)}
+        keys = {i.key for i in (*es, *as_)}
+        p = Proposal(
+            expected=tuple((i.id, i.amount) for i in es),
+            actual=tuple((i.id, i.amount) for i in as_),
+            outcome=prev.outcome, difference=prev.difference,
+            gap_type=gap_type if prev.difference else None, rule_id=None, auto=False,
+            origin="manual",
+        )  # fmt: skip
+        row, ls = _group_row(gid, ",".join(sorted(shops))[:64], _one(keys), p, None, now)
+        latest = max(i.at for i in (*es, *as_))
+        row.update(state="active", created_by=actor[:128], memo=memo,
+                   period=booked(closed_months(conn), shops, latest, self.ledger.tz))  # fmt: skip
+        st.insert_groups(conn, [row], ls)
+        st.sync_ids(conn, match_groups)
+        st.apply(conn, st.E, p.expected)
+        st.apply(conn, st.A, p.actual)
+        self._event(conn, actor, "forced" if force else "matched", "group", gid, None,
+                    _event_after(row, ls), memo)  # fmt: skip
+        return self._group(conn, gid)
 
     def _plan(self, conn, expected, actual, gap_type, force, *, lock: bool):
         if not expected and not actual:
@@ -578,6 +620,148 @@ class Recon:
             return self._group(conn, group_id)
 
         return self._write(work)
+
+    # -- the Excel round trip ----------------------------------------------------------------
+
+    def apply_actions(
+        self, source: str | Path | bytes, *, actor: str, dry_run: bool = False
+    ) -> ActionReport:
+        """A queue's workbook with its 动作 column filled in (:mod:`.actions`): every row with
+        an action, in sheet order, in ONE transaction. A dry run reports what each row would
+        do and writes nothing; an apply is all or nothing: any row in error refuses the whole
+        file (:class:`ActionFileError`, every bad row and column named), so what a person
+        reviewed in the dry run is what lands. A row applied from the same file before (its
+        SHA-256 and row, in the ``file_applied`` event), or whose effect is in place already
+        (a row ignored, a line void, the same key, a line applied in full), is ``done``: a
+        file uploaded twice applies nothing twice."""
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        parsed = list(actions.read_file(data))
+        try:
+            with write_transaction(self._engine) as conn:
+                st.lock(conn)
+                before = _applied_lines(conn, digest)
+                rows = tuple(
+                    ActionResult(row.line, row.action, row.subject, row.id, "done",
+                                 f"applied from this file already (event {before[row.line]})")
+                    if row.line in before
+                    else self._action(conn, row, actor, dry_run)
+                    for row in parsed
+                )  # fmt: skip
+                report = ActionReport(dry_run, digest, rows)
+                if dry_run:
+                    raise _DryRun(report)
+                bad = [(r.where, r.message) for r in rows if r.status == "error"]
+                if bad:
+                    raise ActionFileError(bad)
+                applied = [r.line for r in rows if r.status == "applied"]
+                if applied:
+                    self._event(conn, actor, "file_applied", "file", digest, None,
+                                {"lines": applied, "done": report.count("done")},
+                                None)  # fmt: skip
+                return report
+        except _DryRun as done:
+            return done.report
+
+    def _action(self, conn: Connection, row, actor: str, dry_run: bool) -> ActionResult:
+        if isinstance(row, actions.RowError):
+            return ActionResult(row.line, None, None, None, "error", row.message, row.column)
+        point = conn.begin_nested()
+        try:
+            status, message = self._do(conn, row, actor, dry_run)
+        except _Cell as exc:
+            point.rollback()
+            status, message, column = "error", exc.message, exc.column
+        except LedgerError as exc:
+            point.rollback()
+            status, message, column = "error", exc.message, _column_of(exc, row)
+        else:
+            point.commit()
+            column = None
+            if status == "apply" and not dry_run:
+                status = "applied"
+        return ActionResult(row.line, row.action, row.subject, row.id, status, message, column)
+
+    def _do(self, conn: Connection, row: actions.ActionRow, actor: str, dry_run: bool):
+        name = actions.NAMES[row.action]
+        wants = {"ignore": "bill_row", "set_key": "bill_row", "void": "expected"}.get(row.action)
+        if wants and row.subject != wants:
+            raise _Cell("对象", f"{name} applies to a {wants} row, not a {row.subject} row")
+        if row.subject == "group":
+            return self._confirm(conn, row, actor, dry_run)
+        side = st.E if row.subject == "expected" else st.A
+        if side == st.A:
+            st.ensure_keyed(conn, [row.id], _now())
+        item = st.locked_items(conn, side, [row.id])[row.id]
+        what = f"{'expected line' if side == st.E else 'bill row'} {row.id}"
+        if row.shop and row.shop != item.shop:
+            raise _Cell("店铺", f"{what} is of shop {item.shop}, not {row.shop}")
+        if row.action == "ignore":
+            if item.state == "ignored":
+                return "done", f"{what} is ignored already"
+            self._ignore(conn, row.id, _cell_text("备注", row.memo), actor)
+            return "apply", f"忽略 {what}: {row.memo}"
+        if row.action == "void":
+            if item.state == "void":
+                return "done", f"{what} is void already"
+            self._void(conn, row.id, _cell_text("备注", row.memo), actor)
+            return "apply", f"作废 {what}: {row.memo}"
+        key = normalise(row.key or "")
+        if key is None:
+            raise _Cell("订单号", "the order key is required (1–64 characters)")
+        if row.action == "set_key":
+            if item.key == key:
+                return "done", f"{what} has the key {key} already"
+            self._set_key(conn, row.id, key, actor, row.memo)
+            return "apply", f"设订单号 {what}: {item.key or '(none)'} → {key}"
+        if item.state != "open":
+            raise _Cell("动作", f"{what} is {item.state}")
+        if item.amount == item.applied:
+            return "done", f"{what} is applied in full already"
+        others = _open_under(conn, st.A if side == st.E else st.E, item.shop, key)
+        if not others:
+            lines = "bill rows" if side == st.E else "expected lines"
+            raise _Cell("订单号", f"no open {lines} under the order key {key} in shop {item.shop}")
+        mine = [(row.id, row.amount)]
+        es, as_ = (mine, [(i, None) for i in others]) if side == st.E else (
+            [(i, None) for i in others], mine)  # fmt: skip
+        group = self._match(
+            conn, es, as_, actor, self._gap_code(conn, row.gap_type), False, row.memo
+        )
+        return "apply", _matched(group, dry_run)
+
+    def _confirm(self, conn: Connection, row: actions.ActionRow, actor: str, dry_run: bool):
+        """核销 on a suggestion (a 金额差异 row): its lines, as suggested, become a match."""
+        found = self._group(conn, row.id)
+        if row.amount is not None:
+            raise _Cell("核销金额", "a suggestion is confirmed as it stands: leave it blank")
+        if row.shop and row.shop != found.shop:
+            raise _Cell("店铺", f"group {row.id} is of shop {found.shop}, not {row.shop}")
+        if found.state == "active":
+            return "done", f"group {found.group_no} is a match already"
+        if found.state != "suggested" and _all_applied(conn, found):
+            return "done", f"the suggestion {found.group_no} is matched already"
+        if found.state != "suggested":
+            raise _Cell("动作", f"group {found.group_no} is {found.state}, not a suggestion: "
+                        "download the queue again")  # fmt: skip
+        es = [(ln.item_id, abs(ln.amount)) for ln in found.lines if ln.side == st.E]
+        as_ = [(ln.item_id, abs(ln.amount)) for ln in found.lines if ln.side == st.A]
+        group = self._match(
+            conn, es, as_, actor, self._gap_code(conn, row.gap_type), False, row.memo
+        )
+        g = match_groups
+        conn.execute(g.update().where(g.c.id == row.id).values(state="superseded"))
+        return "apply", _matched(group, dry_run)
+
+    def _gap_code(self, conn: Connection, text: str | None) -> str | None:
+        """A gap type by its code or its Chinese name (佣金差异 is COMMISSION)."""
+        if not text:
+            return None
+        t = gap_types.c
+        code = conn.execute(
+            sa.select(t.code).where(sa.or_(t.name == text, t.code == text.upper()))
+        ).scalar()
+        return code or text
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -733,6 +917,76 @@ class Recon:
         )  # fmt: skip
 
 
+def _key(key: str | None) -> str:
+    norm = normalise(key or "")
+    if norm is None:
+        raise ValidationError("key", "is not an order number (1–64 characters)")
+    return norm
+
+
+def _cell_text(column: str, value: str | None) -> str:
+    if not (value or "").strip():
+        raise _Cell(column, "the reason is required")
+    return value.strip()
+
+
+_COLUMNS = {"gap_type": "差异类型", "memo": "备注", "reason": "备注", "key": "订单号"}
+
+
+def _column_of(exc: LedgerError, row: actions.ActionRow) -> str:
+    if isinstance(exc, ValidationError):
+        return _COLUMNS.get(exc.field, "动作")
+    if isinstance(exc, NotFound):
+        return "ID"
+    if isinstance(exc, OverApplied) and row.amount is not None:
+        return "核销金额"
+    return "动作"
+
+
+def _open_under(conn: Connection, side: str, shop: str, key: str) -> list[int]:
+    """The ids of the open items of ``side`` under the order key, oldest first."""
+    if side == st.E:
+        e = expected_items.c
+        q = sa.select(e.id).where(
+            e.shop_code == shop, e.order_no == key, e.state == "open", e.amount != e.applied
+        )
+        return list(conn.execute(q.order_by(e.occurred_at, e.id)).scalars())
+    r, b = bill_recon.c, bill_rows.c
+    q = (
+        sa.select(b.id)
+        .select_from(bill_recon.join(bill_rows, b.id == r.bill_row_id))
+        .where(r.shop_code == shop, r.match_key == key, r.state == "open",
+               b.income - b.expense != r.applied)
+    )  # fmt: skip
+    return list(conn.execute(q.order_by(b.trade_time, b.id)).scalars())
+
+
+def _applied_lines(conn: Connection, digest: str) -> dict[int, int]:
+    """The sheet rows of this file (by its SHA-256) applied before: row → the event."""
+    t = recon_events.c
+    found = conn.execute(
+        sa.select(t.id, t.after).where(
+            t.subject_type == "file", t.subject_id == digest, t.action == "file_applied"
+        )
+    )
+    return {line: r.id for r in found for line in json.loads(r.after)["lines"]}
+
+
+def _all_applied(conn: Connection, group: Group) -> bool:
+    for side in (st.E, st.A):
+        ids = sorted({ln.item_id for ln in group.lines if ln.side == side})
+        if ids and any(r.amount != r.applied for r in st.locked_items(conn, side, ids).values()):
+            return False
+    return True
+
+
+def _matched(group: Group, dry_run: bool) -> str:
+    lines = ", ".join(f"{'E' if ln.side == st.E else 'B'}{ln.item_id}" for ln in group.lines)
+    gap = f" ({group.gap_type})" if group.gap_type else ""
+    head = "核销" if dry_run else f"核销 → group {group.group_no}"
+    return f"{head}: {lines}; {group.outcome}, difference {st._yuan(group.difference)}{gap}"
+
+
 def _one(values: set) -> str | None:
     return next(iter(values)) if len(values) == 1 else None
 
@@ -766,7 +1020,7 @@ def _group_row(gid: int, shop: str, key: str | None, p: Proposal, run_id, now: d
         "difference": total_a - total_e, "gap_type_code": p.gap_type, "rule_id": p.rule_id,
         "memo": None, "run_id": run_id, "state": "active" if p.auto else "suggested",
         "created_by": f"rule:{p.rule_id}" if p.rule_id else "system", "created_at": now,
-        "undone_event_id": None,
+        "undone_event_id": None, "period": None,
     }  # fmt: skip
     lines = [
         {"group_id": gid, "side": st.E, "item_id": i, "amount_applied": a} for i, a in p.expected
@@ -782,6 +1036,7 @@ def _event_after(row: dict, lines: list[dict]) -> dict:
         "group_no": row["group_no"], "outcome": row["outcome"],
         "difference": row["difference"], "gap_type": row["gap_type_code"],
         "lines": [[ln["side"], ln["item_id"], ln["amount_applied"]] for ln in lines],
+        "period": row["period"],
     }  # fmt: skip
 
 
@@ -790,7 +1045,35 @@ def _group_record(g, lines) -> Group:
         g.id, g.group_no, g.shop_code, g.match_key, g.origin, g.outcome, g.expected_total,
         g.actual_total, g.difference, g.gap_type_code, g.memo, g.state, g.created_by,
         g.created_at, tuple(Line(ln.side, ln.item_id, ln.amount_applied) for ln in lines),
+        g.period,
     )  # fmt: skip
+
+
+def closed_months(conn: Connection) -> dict[str, set[str]]:
+    """The closed months (yyyy-mm) by shop (``""``: the whole ledger)."""
+    p = periods.c
+    out: dict[str, set[str]] = {}
+    for shop, month in conn.execute(sa.select(p.shop_code, p.month).where(p.status == "closed")):
+        out.setdefault(shop, set()).add(month)
+    return out
+
+
+def _month(at: datetime, tz) -> str:
+    return at.astimezone(tz).strftime("%Y-%m")
+
+
+def booked(closed: dict[str, set[str]], shops: Iterable[str], latest: datetime, tz) -> str:
+    """The month a match is booked in: its latest line's, or, while that month is closed for
+    one of its shops or the whole ledger, the month after (跨期: a late row never lands in a
+    closed period)."""
+    shut = set(closed.get("", ()))
+    for shop in shops:
+        shut |= closed.get(shop, set())
+    month = _month(latest, tz)
+    while month in shut:
+        year, mon = int(month[:4]), int(month[5:])
+        month = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+    return month
 
 
 def _refuse_closed(conn: Connection, dated: list[tuple[str, datetime]], tz) -> None:

@@ -762,6 +762,29 @@ class RestClient:
         params = {"limit": limit, "offset": offset}
         return self._call("GET", f"/recon/queues/{name}", params=params)
 
+    def recon_queue_xlsx(self, name: str) -> bytes:
+        """A queue's rows as the XLSX to fill in: its 动作 column, 差异类型, 核销金额, 备注."""
+        response = self._http.get(f"/recon/queues/{name}", params={"format": "xlsx"})
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.content
+
+    def recon_apply(self, data: bytes, *, dry_run: bool = False) -> dict:
+        """A filled queue XLSX: each row's action (``dry_run``: what it would do, nothing
+        written). A file with a bad row is refused whole: ``ApiError`` ``action_file``, its
+        ``errors`` naming each row and column."""
+        response = self._http.post(
+            "/recon/actions",
+            content=data,
+            params={"dry_run": "true" if dry_run else "false"},
+            headers={
+                "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            },
+        )
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.json()
+
     def recon_match(
         self, expected: list[dict] = (), actual: list[dict] = (), *,
         gap_type: str | None = None, force: bool = False, memo: str | None = None,

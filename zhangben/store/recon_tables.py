@@ -78,6 +78,8 @@ match_groups = sa.Table(
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("undone_event_id", BigId),
+    #: the month (yyyy-mm) the match is booked in: its latest line's, or the next open one
+    sa.Column("period", sa.String(7)),
     sa.Index("ix_match_groups_state_shop_code", "state", "shop_code"),
     sqlite_autoincrement=True,
 )

@@ -197,6 +197,11 @@ class GroupOut(BaseModel):
     state: str | None = Field(None, description="active | undone | suggested | superseded")
     created_by: str | None = None
     created_at: datetime | None = None
+    period: str | None = Field(
+        None,
+        description="yyyy-mm the match is booked in (the next open month, when its "
+        "latest line's is closed); none for a suggestion or a preview",
+    )
     lines: list[LineOut] = []
 
 
@@ -230,13 +235,34 @@ class EventsOut(BaseModel):
     items: list[EventOut]
 
 
+class ActionRowOut(BaseModel):
+    row: int = Field(description="the sheet row (the header is row 1)")
+    action: Literal["ignore", "void", "set_key", "match"] | None
+    subject: str | None
+    id: int | None
+    status: Literal["apply", "applied", "done", "error"] = Field(
+        description="apply: a dry run would; done: in place already (nothing applied twice)"
+    )
+    column: str | None = Field(description="error: the column at fault")
+    message: str
+
+
+class ActionsOut(BaseModel):
+    dry_run: bool
+    sha256: str = Field(description="of the file; its rows applied are recorded under it")
+    applied: int
+    done: int
+    errors: int
+    rows: list[ActionRowOut]
+
+
 def _group_out(g, ctx: ApiContext) -> GroupOut:
     return GroupOut(
         id=g.id, group_no=g.group_no, shop=g.shop, key=g.key, origin=g.origin,
         outcome=g.outcome, expected_total=_m(g.expected_total),
         actual_total=_m(g.actual_total), difference=_m(g.difference), gap_type=g.gap_type,
         memo=g.memo, state=g.state, created_by=g.created_by,
-        created_at=g.created_at.astimezone(ctx.tz),
+        created_at=g.created_at.astimezone(ctx.tz), period=g.period,
         lines=[LineOut(side=ln.side, item_id=ln.item_id, amount=_m(ln.amount)) for ln in g.lines],
     )  # fmt: skip
 
@@ -552,6 +578,45 @@ def get_queue(
 
 
 # -- matches --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/recon/actions",
+    response_model=ActionsOut,
+    tags=TAGS,
+    summary="A queue's XLSX (or a CSV of its columns) with its 动作 column filled in: per row, "
+    "what it does (`dry_run=true`: nothing written), all or nothing",
+    responses=errors("action_file", "not_found", "forbidden"),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def apply_actions(
+    request: Request,
+    dry_run: bool = False,
+    who: Principal = Depends(principal),
+    ctx: ApiContext = Depends(context),
+) -> Response:
+    recon = _recon(ctx, who, "write")
+    data = await request.body()
+
+    def work() -> ActionsOut:
+        r = recon.apply_actions(data, actor=_actor(who), dry_run=dry_run)
+        return ActionsOut(
+            dry_run=r.dry_run, sha256=r.sha256, applied=r.count("applied"),
+            done=r.count("done"), errors=r.count("error"),
+            rows=[ActionRowOut(row=x.line, action=x.action, subject=x.subject, id=x.id,
+                               status=x.status, column=x.column, message=x.message)
+                  for x in r.rows],
+        )  # fmt: skip
+
+    return json_response(await run_in_threadpool(work))
 
 
 @router.post(

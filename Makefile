@@ -50,7 +50,7 @@ test-all: install system-deps
 	ZHANGBEN_TEST_BACKENDS=all $(BIN)/pytest
 
 ## The full reliability run (the nightly one: more kills, restarts and bursts, the hostile bill
-## corpus at full size, 400 fuzz examples per test), then its figures written into
+## corpus at full size, 400 fuzz examples per test, 50 per API operation), then its figures written into
 ## docs/reliability.md.
 RELIABILITY_RESULTS ?= $(or $(TMPDIR),/tmp)/zhangben-reliability.jsonl
 test-reliability: install system-deps
@@ -59,6 +59,7 @@ test-reliability: install system-deps
 		$(BIN)/pytest tests/reliability
 	ZHANGBEN_RELIABILITY=full $(BIN)/pytest -m reliability tests/imports
 	ZHANGBEN_FUZZ_EXAMPLES=400 $(BIN)/pytest tests/shopex/test_http_fuzz.py tests/yichuan/test_http_fuzz.py
+	ZHANGBEN_SCHEMA_EXAMPLES=50 $(BIN)/pytest tests/api/test_http_schemathesis.py
 	$(BIN)/python -m tests.reliability.report $(RELIABILITY_RESULTS) docs/reliability.md
 
 format: install

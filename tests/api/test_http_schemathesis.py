@@ -4,6 +4,7 @@ every resource is tested on both backends elsewhere."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -29,7 +30,9 @@ from zhangben.core.ledger import Ledger
 from zhangben.settings import Settings
 from zhangben.store.engine import make_engine, run_write
 
-EXAMPLES = 20
+#: examples per operation and mode: few in `make test` (every operation is still generated for,
+#: positively and negatively, the same examples each run), many in `make test-reliability`
+EXAMPLES = int(os.environ.get("ZHANGBEN_SCHEMA_EXAMPLES", "8"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

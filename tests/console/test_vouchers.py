@@ -81,11 +81,38 @@ def test_unmapped_flows_are_listed_in_red_and_not_generated(app, vouchers):
     with _as(app, "supervisor") as client:
         page = client.get(PAGE)
         assert page.status_code == 200
-        assert re.search(r'<li class="unmapped">支付宝/转账：\d+ 笔</li>', page.text)
+        assert re.search(
+            r'<li class="unmapped">支付宝/转账：\d+ 笔，合计 [\d,]+\.\d\d</li>', page.text
+        )
         assert 'id="generate-form"' not in page.text
         refused = _generate(client, csrf_of(page.text))
         assert refused.status_code == 409 and "未能生成凭证" in refused.text
     assert vouchers.batches(BOOK) == []
+
+
+def test_each_unmapped_type_is_listed_once_with_its_count_and_total(app, vouchers):
+    """The demo ledger's January 2024 in a book over every account, its rules without the
+    ones for opening balances, other income and expense and purchases: three types unmapped."""
+    vouchers.add_book("全部", product="u8_xml")
+    gone = {"期初余额", "其他收入", "其他支出", "采购付款"}
+    vouchers.set_rules("全部", [r for r in vouchers.rules("全部") if r["name"] not in gone])
+    with _as(app, "supervisor") as client:
+        page = client.get("/console/vouchers?book=全部&month=2024-01")
+        assert page.status_code == 200
+        listed = re.findall(r'<li class="unmapped">([^<]+)</li>', page.text)
+        assert listed == [
+            "backup/收入：1 笔，合计 5,000.00",
+            "main/收入：1 笔，合计 10,000.00",
+            "main/采购付款：1 笔，合计 500.00",
+        ]
+        for kind in ("backup/收入", "main/收入", "main/采购付款"):
+            assert page.text.count(kind) == 1, kind  # not again among the problems
+        assert "未映射业务类型" not in page.text and 'id="generate-form"' not in page.text
+    # with the default rules, nothing of the demo ledger is unmapped
+    vouchers.set_rules("全部", vouchers.rules(BOOK))
+    with _as(app, "supervisor") as client:
+        page = client.get("/console/vouchers?book=全部&month=2024-01")
+        assert 'class="unmapped"' not in page.text and 'id="generate-form"' in page.text
 
 
 def test_a_clerk_may_look_but_not_generate(app, vouchers):

@@ -9,7 +9,7 @@ message on the page, which stays whole; a refused generate or export writes noth
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -21,6 +21,7 @@ from zhangben.console.pages import ConsoleRoute, Refused, _console, render, view
 from zhangben.console.session import PATH, STALE_FORM, Viewer, same
 from zhangben.core.errors import LedgerError, NotFound, ValidationError
 from zhangben.core.periods import Month
+from zhangben.vouchers.generate import LEDGER_DECIMALS, UNMAPPED
 from zhangben.vouchers.service import Vouchers
 
 router = APIRouter(prefix=PATH, include_in_schema=False, route_class=ConsoleRoute)
@@ -117,7 +118,22 @@ def render_vouchers(
         state_labels=STATE_LABELS,
         decimals=book.decimals if book else 2,
         preview_totals=_totals(preview.vouchers if preview else []),
+        unmapped=_unmapped(preview, book.decimals if book else 2),
+        problems=[p for p in preview.problems if not p.startswith(UNMAPPED)] if preview else [],
     )
+
+
+def _unmapped(preview, decimals: int) -> list[tuple[str, int, str]]:
+    """Each unmapped (platform/type) once: its count and total (the book's decimals)."""
+    if preview is None:
+        return []
+    unit = Decimal(1).scaleb(-decimals)
+
+    def total(kind: str) -> str:
+        value = Decimal(preview.unmapped_totals.get(kind, 0)).scaleb(-LEDGER_DECIMALS)
+        return f"{value.quantize(unit, ROUND_HALF_UP):,}"
+
+    return [(kind, n, total(kind)) for kind, n in sorted(preview.unmapped.items())]
 
 
 def _totals(found) -> tuple[int, int]:

@@ -42,6 +42,7 @@ from zhangben.vouchers.rules import (
 )
 
 LEDGER_DECIMALS = 4
+UNMAPPED = "未映射业务类型"  # the problem that lists the unmapped flows (its first, if any)
 LIVE = ("draft", "exported")
 
 
@@ -103,8 +104,9 @@ class Plan:
     rule_names: list[str]  # per voucher: the rule that made it
     rounding: list[tuple[int, int]]  # (voucher number, residual in book minor units)
     flows: int
-    unmapped: dict[str, int]
+    unmapped: dict[str, int]  # "platform/business type" → how many flows no rule takes
     problems: list[str]
+    unmapped_totals: dict[str, int] = field(default_factory=dict)  # → Σ their amounts
 
     @property
     def report(self) -> dict:
@@ -258,6 +260,7 @@ def plan(
     start, end = month_range(m, tz) if entry_ids is None else (None, None)
     groups: dict[tuple, _Group] = {}
     unmapped: Counter = Counter()
+    unmapped_totals: Counter = Counter()
     kinds: dict[tuple, tuple[int, ...]] = {}
     day_of = _Days(m, tz)
     count = 0
@@ -284,7 +287,9 @@ def plan(
             i = next((c for c in candidates if rules[c].matches_remark(remark, description)), None)
             if i is None:
                 name = PLATFORM_NAMES.get(platform, platform)
-                unmapped[f"{name}/{btype or subject or category or etype}"] += 1
+                what = f"{name}/{btype or subject or category or etype}"
+                unmapped[what] += 1
+                unmapped_totals[what] += base
                 continue
             rule = rules[i]
             aggregate = rule.aggregate
@@ -308,7 +313,7 @@ def plan(
     mapping = account_map(conn, book.id)
     originals = _original_vouchers(conn, [g for g in groups.values() if g.red])
     out = Plan(book, month, rules_sha256(rule_data(conn, book.id)), [], [], [], [], count,
-               dict(unmapped), [])  # fmt: skip
+               dict(unmapped), [], dict(unmapped_totals))  # fmt: skip
     ordered = sorted(groups.items(), key=lambda kv: (kv[1].day, kv[0][0], kv[1].flow.account,
                                                      kv[1].red, kv[0][4], kv[0][5]))  # fmt: skip
     number = number_from
@@ -321,7 +326,7 @@ def plan(
         number += 1
     if unmapped:
         listed = ", ".join(f"{k}, {n} 笔" for k, n in sorted(unmapped.items()))
-        out.problems.insert(0, f"未映射业务类型: {listed}")
+        out.problems.insert(0, f"{UNMAPPED}: {listed}")
     return out
 
 

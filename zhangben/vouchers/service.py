@@ -12,7 +12,7 @@ records whether the ledger's month was closed when it was made."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,8 +61,9 @@ class Generated:
     vouchers: list[Voucher]
     rounding: list[tuple[int, int]]
     problems: list[str]
-    unmapped: dict[str, int]
+    unmapped: dict[str, int]  # "platform/business type" → how many flows no rule takes
     flows: int
+    unmapped_totals: dict[str, int] = field(default_factory=dict)  # → Σ, ledger minor units
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,8 @@ class Vouchers:
             month_ = str(Month.parse(month))
             p = gen.plan(conn, book, month_, self.ledger.tz,
                          number_from=gen.next_number(conn, book, month_))  # fmt: skip
-            return Generated(None, p.vouchers, p.rounding, p.problems, p.unmapped, p.flows)
+            return Generated(None, p.vouchers, p.rounding, p.problems, p.unmapped, p.flows,
+                             p.unmapped_totals)  # fmt: skip
 
         return self._read(work)
 

@@ -11,8 +11,9 @@ Matching keys (all optional, all must hold): ``platform`` (the account's type),
 ``business_type`` (the bill row's 业务类型; ``""``: none), ``direction`` (in | out | any),
 ``entry_type`` (income, expense, transfer_in, transfer_out), ``category`` / ``subject`` (the
 flow's chart names), ``remark_regex`` (searched in the remark and description), ``gap_type``
-(a reconciliation difference written off: the extension point for #17, which no flow
-matches). A string or a list of strings each.
+(a reconciliation difference written off, by its gap type; ``""``: a forced match with none).
+A string or a list of strings each. A rule naming ``gap_type`` takes only differences, and a
+rule without it only flows.
 
 A line's ``subject`` is a 科目 code, ``@account`` (the 科目 the flow's account maps to) or
 ``@counterparty_account``; ``amount`` is ``gross`` (default), ``net:RATE`` or ``tax:RATE`` (the
@@ -76,12 +77,19 @@ class Rule:
         """Every match key but the remark's (what flows of one kind share)."""
         if self.direction != "any" and flow.direction != self.direction:
             return False
+        if (flow.gap_type is not None) != self.recon:
+            return False  # a difference only by a gap_type rule, a flow only by the others
         return all(getattr(flow, key) in wanted for key, wanted in self.match)
 
     def matches_remark(self, remark: str | None, description: str | None) -> bool:
         if self.remark is None:
             return True
         return bool(self.remark.search(remark or "") or self.remark.search(description or ""))
+
+    @property
+    def recon(self) -> bool:
+        """A rule for reconciliation differences (it names ``gap_type``)."""
+        return any(key == "gap_type" for key, _ in self.match)
 
     @property
     def gross_only(self) -> bool:

@@ -24,7 +24,12 @@ from zhangben.core.errors import NotFound, VoucherInvalid, VoucherState
 from zhangben.core.ledger import Ledger
 from zhangben.core.periods import Month
 from zhangben.store.engine import read_transaction, run_write, serialize
-from zhangben.store.voucher_tables import voucher_batches, voucher_books, voucher_sources
+from zhangben.store.voucher_tables import (
+    voucher_batches,
+    voucher_books,
+    voucher_recon_sources,
+    voucher_sources,
+)
 from zhangben.vouchers import books as books_mod
 from zhangben.vouchers import generate as gen
 from zhangben.vouchers.books import Book
@@ -64,6 +69,7 @@ class Generated:
     unmapped: dict[str, int]  # "platform/business type" → how many flows no rule takes
     flows: int
     unmapped_totals: dict[str, int] = field(default_factory=dict)  # → Σ, ledger minor units
+    differences: int = 0  # reconciliation differences written off (or red, their undo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +165,7 @@ class Vouchers:
             p = gen.plan(conn, book, month_, self.ledger.tz,
                          number_from=gen.next_number(conn, book, month_))  # fmt: skip
             return Generated(None, p.vouchers, p.rounding, p.problems, p.unmapped, p.flows,
-                             p.unmapped_totals)  # fmt: skip
+                             p.unmapped_totals, p.differences)  # fmt: skip
 
         return self._read(work)
 
@@ -199,7 +205,7 @@ class Vouchers:
                 conn, p, actor=actor or "", ledger_closed=self._closed(conn, book, month_)
             )
             batch = self._get_batch(conn, batch_id)
-            return Generated(batch, p.vouchers, p.rounding, [], {}, p.flows)
+            return Generated(batch, p.vouchers, p.rounding, [], {}, p.flows, {}, p.differences)
 
         try:
             return self._write(work)
@@ -292,6 +298,8 @@ class Vouchers:
     def _void(self, conn, batch_id: int) -> None:
         conn.execute(voucher_sources.update().where(voucher_sources.c.batch_id == batch_id)
                      .values(live=False))  # fmt: skip
+        rs = voucher_recon_sources
+        conn.execute(rs.update().where(rs.c.batch_id == batch_id).values(live=False))
         conn.execute(voucher_batches.update().where(voucher_batches.c.id == batch_id)
                      .values(state="void"))  # fmt: skip
 

@@ -1,6 +1,8 @@
 """The Vouchers facade over a real ledger on both databases: a month of sample bills made into
 balanced vouchers with the default rules, every flow in exactly one live voucher, red vouchers
-for flows reversed after export, and each bad input refused with nothing written."""
+for flows reversed after export, and each bad input refused with nothing written; the
+reconciliation samples' differences written off as vouchers by gap type, and a red voucher for
+a match undone after export."""
 
 from __future__ import annotations
 

@@ -5,7 +5,11 @@ only the aggregates (and each flow's id, 8 bytes), classifies each by the book's
 match wins), and builds the vouchers; :func:`check` refuses the plan before anything is written
 when a flow is unmapped, a 科目 is missing or not a leaf, a dimension is missing, or the sides
 differ; :func:`write` stores the batch. A reversal (冲正) entry takes the rule of the entry it
-reverses, with a negative amount on the same sides: a red (红字) voucher of its own."""
+reverses, with a negative amount on the same sides: a red (红字) voucher of its own.
+
+Beside the flows, :func:`writeoffs` gives the month's reconciliation differences written off
+(vouchers.md#reconciliation-differences) as flows only ``gap_type`` rules take; their sources
+are ``voucher_recon_sources``, and a match undone after export is a red one."""
 
 from __future__ import annotations
 

@@ -170,9 +170,11 @@ class Vouchers:
         return self._read(work)
 
     def generate(self, name: str, month: str, *, actor: str = "") -> Generated:
-        """A draft batch of every flow of ``month`` in no live voucher. A draft of the month is
-        replaced (voided); after an exported batch, only the flows since go into the new one,
-        numbered on; with none left the month is already vouchered."""
+        """A draft batch of every flow of ``month`` in no live voucher, and of the month's
+        reconciliation differences written off (and the red ones of matches undone after
+        export: :func:`generate.writeoffs`). A draft of the month is replaced (voided); after
+        an exported batch, only the flows since go into the new one, numbered on; with none
+        left the month is already vouchered."""
 
         def work(conn: Connection) -> Generated:
             book = books_mod.get_book(conn, name)

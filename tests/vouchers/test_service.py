@@ -1,19 +1,26 @@
 """The Vouchers facade over a real ledger on both databases: a month of sample bills made into
 balanced vouchers with the default rules, every flow in exactly one live voucher, red vouchers
-for flows reversed after export, and each bad input refused with nothing written."""
+for flows reversed after export, and each bad input refused with nothing written; the
+reconciliation samples' differences written off as vouchers by gap type, and a red voucher for
+a match undone after export."""
 
 from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from tests.recon.support import ACTOR, with_samples
 from tests.vouchers.support import MONTH, ROWS, import_month, month_entry_ids
 from zhangben.core.errors import NotFound, ValidationError, VoucherInvalid, VoucherState
-from zhangben.store.voucher_tables import voucher_batches, voucher_sources
+from zhangben.demo.orders import PLANTED
+from zhangben.store.bills_tables import bill_rows
+from zhangben.store.recon_tables import expected_items
+from zhangben.store.voucher_tables import voucher_batches, voucher_recon_sources, voucher_sources
 from zhangben.vouchers.service import Vouchers
 
 
@@ -269,3 +276,107 @@ def test_rounding_from_four_to_two_decimals_is_one_line_per_voucher(ledger):
     ]
     assert made.rounding == [(1, -1), (2, -1)]
     assert made.batch.rounding == 2
+
+
+# -- reconciliation differences written off -----------------------------------------------
+
+
+@pytest.fixture
+def reconciled(ledger, tmp_path):
+    """The reconciliation samples (a WeChat bill of March 2024, shop S001, and its order file)
+    run: three commission differences confirmed by the default rule; a book over the shop."""
+    recon, files = with_samples(ledger, tmp_path)
+    recon.import_expected(files["orders"], shop="S001", actor=ACTOR)
+    recon.run(actor=ACTOR)
+    v = Vouchers(ledger)
+    v.add_book("微信", product="u8_xml", shop="S001")
+    return recon, v
+
+
+def _item(ledger, table, **where) -> int:
+    with ledger.engine.connect() as conn:
+        q = sa.select(table.c.id).where(*(table.c[k] == v for k, v in where.items()))
+        return conn.execute(q.order_by(table.c.id)).scalars().first()
+
+
+def _recon_sources(engine) -> list[tuple[int, bool, int, bool]]:
+    with engine.connect() as conn:
+        rs = voucher_recon_sources.c
+        q = sa.select(rs.group_id, rs.red, rs.batch_id, rs.live).order_by(rs.batch_id, rs.group_id)
+        return [tuple(r) for r in conn.execute(q)]
+
+
+def _writeoffs(made) -> list:
+    return [v for v in made.vouchers if "核销差异" in v.summary]
+
+
+def test_differences_written_off_become_vouchers_and_an_undo_a_red_one(reconciled, ledger):
+    recon, vouchers = reconciled
+    commission = [g for g in recon.groups(state="active") if g.gap_type == "COMMISSION"]
+    assert len(commission) == len(PLANTED.commission) and all(g.difference < 0 for g in commission)
+    # the order paid short by 298.20: matched by hand with gap type OTHER
+    sale, fee = (_item(ledger, expected_items, order_no=PLANTED.difference, kind=k)
+                 for k in ("sale", "service_fee"))  # fmt: skip
+    paid = _item(ledger, bill_rows, order_no=PLANTED.difference)
+    other = recon.match([(sale, None), (fee, None)], [(paid, None)], actor=ACTOR,
+                        gap_type="OTHER")  # fmt: skip
+    assert other.outcome == "with_difference" and other.difference == -2_982_000
+
+    made = vouchers.generate("微信", MONTH)
+    assert made.differences == len(commission) + 1
+    assert all(v.debit_total == v.credit_total for v in made.vouchers)
+    lines = [(x.subject_code, x.debit, x.credit) for v in _writeoffs(made) for x in v.lines]
+    # less money came than expected: the expense 借, the order's receivable (1122.01) 贷
+    spent = sum(-g.difference for g in commission) // 100
+    assert sum(d for c, d, _ in lines if c == "6601.01") == spent > 0
+    assert sum(d for c, d, _ in lines if c == "6711") == 29_820
+    assert sum(c_ for c, _, c_ in lines if c == "1122.01") == spent + 29_820
+    live = {g for g, red, _, ok in _recon_sources(ledger.engine) if ok and not red}
+    assert live == {g.id for g in commission} | {other.id}
+
+    # a commission match undone while its voucher is a draft: generated again, it is gone
+    recon.undo(commission[0].id, reason="wrong order", actor=ACTOR)
+    again = vouchers.generate("微信", MONTH)
+    assert again.differences == len(commission)
+    live = {g for g, red, b, ok in _recon_sources(ledger.engine) if ok}
+    assert live == {g.id for g in commission[1:]} | {other.id}
+    # each difference in one live voucher: the database refuses a second
+    rs = voucher_recon_sources.c
+    with ledger.engine.connect() as conn:
+        line = conn.execute(sa.select(rs.line_id).where(rs.group_id == other.id, rs.live)).scalar()
+    with pytest.raises(sa.exc.IntegrityError), ledger.engine.begin() as conn:
+        row = dict(group_id=other.id, red=False, batch_id=made.batch.id, line_id=line, live=True)
+        conn.execute(voucher_recon_sources.insert().values(**row))
+
+    # exported, then the OTHER match undone: a red voucher in the next batch, of the undo's month
+    vouchers.export(again.batch.id)
+    original = next(v for v in _writeoffs(again) if any(x.subject_code == "6711" for x in v.lines))
+    recon.undo(other.id, reason="paid later", actor=ACTOR)
+    now = f"{datetime.now(ledger.tz):%Y-%m}"
+    red = vouchers.generate("微信", now)
+    (v,) = red.vouchers
+    assert red.differences == 1 and red.flows == 0
+    assert v.summary.startswith(f"冲销 {MONTH} 记-{original.number} ")
+    assert v.debit_total == v.credit_total == -29_820  # 红字: the same sides, negative
+    assert [x.subject_code for x in v.lines] == [x.subject_code for x in original.lines]
+    assert (other.id, True, red.batch.id, True) in _recon_sources(ledger.engine)
+    # nothing left: March is vouchered, and the red is not made twice
+    with pytest.raises(VoucherState, match="already vouchered"):
+        vouchers.generate("微信", MONTH)
+    assert vouchers.generate("微信", now).differences == 1  # the draft made anew
+    assert sum(1 for g, r, _, ok in _recon_sources(ledger.engine) if r and ok) == 1
+
+
+def test_an_unmapped_gap_type_stops_the_batch(reconciled, ledger):
+    recon, vouchers = reconciled
+    rules = [r for r in vouchers.rules("微信") if r.get("gap_type") != "COMMISSION"]
+    vouchers.set_rules("微信", rules)
+    with pytest.raises(VoucherInvalid, match=r"未映射业务类型: 核销差异/COMMISSION, 3 笔"):
+        vouchers.generate("微信", MONTH)
+    assert _recon_sources(ledger.engine) == [] and vouchers.batches("微信") == []
+    # a flow rule never takes a difference, nor a gap_type rule a flow
+    catch_all = {"name": "全部", "lines": [{"dc": "D", "subject": "1221.99"},
+                                          {"dc": "C", "subject": "@account"}]}  # fmt: skip
+    vouchers.set_rules("微信", [catch_all])
+    preview = vouchers.preview("微信", MONTH)
+    assert set(preview.unmapped) == {"核销差异/COMMISSION"}

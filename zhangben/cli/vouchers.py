@@ -206,7 +206,9 @@ def generate(
     b = made.batch
     debit = sum(v.debit_total for v in made.vouchers)
     console.print(
-        f"batch {b.id}: {b.vouchers} vouchers of {b.flows} flows, {month} of book {book} "
+        f"batch {b.id}: {b.vouchers} vouchers of {b.flows} flows"
+        + (f" and {made.differences} reconciliation differences" if made.differences else "")
+        + f", {month} of book {book} "
         f"(借 = 贷 = {_amount(debit, decimals)}); rounding lines: {len(made.rounding)}",
         highlight=False,
     )

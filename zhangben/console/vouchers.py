@@ -9,7 +9,7 @@ message on the page, which stays whole; a refused generate or export writes noth
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -21,6 +21,8 @@ from zhangben.console.pages import ConsoleRoute, Refused, _console, render, view
 from zhangben.console.session import PATH, STALE_FORM, Viewer, same
 from zhangben.core.errors import LedgerError, NotFound, ValidationError
 from zhangben.core.periods import Month
+from zhangben.vouchers.generate import LEDGER_DECIMALS, UNMAPPED
+from zhangben.vouchers.rules import rules_sha256
 from zhangben.vouchers.service import Vouchers
 
 router = APIRouter(prefix=PATH, include_in_schema=False, route_class=ConsoleRoute)
@@ -59,6 +61,7 @@ def render_vouchers(
     status: int = 200,
     error: str | None = None,
     notice: str | None = None,
+    rule_form: dict | None = None,
 ) -> HTMLResponse:
     _staff(viewer)
     service = Vouchers(_console(request).ledger)
@@ -69,13 +72,18 @@ def render_vouchers(
     entry = (params.get("entry") or "").strip()[:20]
     errors: list[str] = []
     book = preview = rules = test = None
+    rule_items: list[tuple[int, str, str]] = []
+    params_sha = ""
     if name:
         try:
             book = service.book(name)
         except NotFound:
             errors.append(no_book(name))
     if book is not None:
-        rules = json.dumps(service.rules(book.name), ensure_ascii=False, indent=1)
+        stored = service.rules(book.name)
+        rules = json.dumps(stored, ensure_ascii=False, indent=1)
+        rule_items = [(i, str(d.get("name") or ""), _rule_text(d)) for i, d in enumerate(stored)]
+        params_sha = rules_sha256(stored)
         if month:
             try:
                 month = str(Month.parse(month))
@@ -95,6 +103,8 @@ def render_vouchers(
     done = params.get("done") or ""
     if notice is None and done.isdigit():
         notice = f"已生成凭证批次 {done}（草稿）。"
+    if notice is None and done == "rules":
+        notice = "规则已保存。"
     return render(
         request,
         "vouchers.html",
@@ -108,6 +118,9 @@ def render_vouchers(
         entry=entry,
         preview=preview,
         rules=rules,
+        rule_items=rule_items,
+        rules_sha=params_sha,
+        rule_form=rule_form or {},
         test=test,
         history=_history(service, book.name if book else None, decimals),
         errors=errors,
@@ -117,7 +130,89 @@ def render_vouchers(
         state_labels=STATE_LABELS,
         decimals=book.decimals if book else 2,
         preview_totals=_totals(preview.vouchers if preview else []),
+        unmapped=_unmapped(preview, book.decimals if book else 2),
+        problems=[p for p in preview.problems if not p.startswith(UNMAPPED)] if preview else [],
     )
+
+
+def _unmapped(preview, decimals: int) -> list[tuple[str, int, str]]:
+    """Each unmapped (platform/type) once: its count and total (the book's decimals)."""
+    if preview is None:
+        return []
+    unit = Decimal(1).scaleb(-decimals)
+
+    def total(kind: str) -> str:
+        value = Decimal(preview.unmapped_totals.get(kind, 0)).scaleb(-LEDGER_DECIMALS)
+        return f"{value.quantize(unit, ROUND_HALF_UP):,}"
+
+    return [(kind, n, total(kind)) for kind, n in sorted(preview.unmapped.items())]
+
+
+def _rule_text(rule: dict) -> str:
+    return json.dumps(rule, ensure_ascii=False, indent=1)
+
+
+RULE_ACTIONS = {"add": "添加", "edit": "保存", "delete": "删除", "up": "上移", "down": "下移"}
+
+
+def _rules_action(request: Request, viewer: Viewer, form: dict):
+    """A supervisor's change to a book's rules: ``add`` (at ``index``, or the end), ``edit``,
+    ``delete``, ``up`` or ``down`` the rule at ``index``. The whole list then goes through
+    ``Vouchers.set_rules``, the check the CLI and REST use: a bad rule is an inline error and
+    nothing is written. ``sha`` is the list the form was made from: if it changed meanwhile,
+    the change is refused rather than applied at a moved index."""
+    params = {k: str(form.get(k) or "") for k in ("book", "month")}
+    op = str(form.get("op") or "")
+    text = str(form.get("rule") or "")
+    index_text = str(form.get("index") or "").strip()
+    position = str(form.get("position") or "").strip()  # add: 1-based, as the list shows
+    if op == "add" and position:
+        index_text = str(int(position) - 1) if position.isdigit() else position
+    kept = {"op": op, "index": index_text, "rule": text}
+
+    def refuse(status: int, message: str):
+        return render_vouchers(request, viewer, params, status, error=message, rule_form=kept)
+
+    if op not in RULE_ACTIONS:
+        return refuse(400, "未知的规则操作，未作任何修改。")
+    service = Vouchers(_console(request).ledger)
+    name = params["book"].strip()
+    try:
+        rules = service.rules(name)
+    except NotFound:
+        return refuse(404, no_book(name))
+    if str(form.get("sha") or "") != rules_sha256(rules):
+        return refuse(409, "规则已被他人修改：请查看最新的规则后再操作，未作任何修改。")
+    try:
+        index = int(index_text) if index_text else len(rules)
+    except ValueError:
+        return refuse(400, f"规则序号「{index_text[:20]}」无效，未作任何修改。")
+    if not 0 <= index < len(rules) + (op == "add"):
+        return refuse(400, f"规则序号 {index} 不存在，未作任何修改。")
+    if op in ("add", "edit"):
+        try:
+            rule = json.loads(text)
+        except ValueError as exc:
+            return refuse(400, f"规则不是有效的 JSON（{exc}），未作任何修改。")
+        if op == "add":
+            rules.insert(index, rule)
+        else:
+            rules[index] = rule
+    elif op == "delete":
+        del rules[index]
+    else:
+        other = index - 1 if op == "up" else index + 1
+        if not 0 <= other < len(rules):
+            return refuse(
+                400, f"规则 {index + 1} 已在{'最前' if op == 'up' else '最后'}，未作任何修改。"
+            )
+        rules[index], rules[other] = rules[other], rules[index]
+    try:
+        service.set_rules(name, rules)
+    except LedgerError as exc:
+        return refuse(400, f"规则未保存：{exc}")
+    target = urlencode({"book": name, "month": params["month"], "done": "rules"})
+    return RedirectResponse(f"{PATH}/vouchers?{target}#mapping", status_code=303)
 
 
 def _totals(found) -> tuple[int, int]:
@@ -170,7 +265,7 @@ def _voucher_action(request: Request, action: str, form: dict):
     viewer = viewer_of(request)
     _staff(viewer)
     params = {k: str(form.get(k) or "") for k in ("book", "month")}
-    verb = {"generate": "生成凭证", "export": "导出凭证"}.get(action)
+    verb = {"generate": "生成凭证", "export": "导出凭证", "rules": "修改规则"}.get(action)
     if verb is None:
         raise Refused(viewer, "页面不存在。", 404)
     if not same(form.get("csrf"), viewer.csrf):
@@ -179,6 +274,8 @@ def _voucher_action(request: Request, action: str, form: dict):
         return render_vouchers(
             request, viewer, params, 403, error=f"{verb}需要主管权限，未作任何修改。"
         )
+    if action == "rules":
+        return _rules_action(request, viewer, form)
     service = Vouchers(_console(request).ledger)
     name, month = params["book"].strip(), params["month"].strip()
     try:

@@ -143,3 +143,27 @@ voucher_sources = sa.Table(
         postgresql_where=sa.text("live"),
     ),
 )
+
+#: Which reconciliation difference (a match group's, written off) went into which voucher line:
+#: the write-off itself (``red`` false), or the red voucher of a match undone after its
+#: voucher was exported (``red`` true). Few rows (one per difference), so foreign keys.
+voucher_recon_sources = sa.Table(
+    "voucher_recon_sources",
+    metadata,
+    sa.Column("group_id", BigId, sa.ForeignKey("match_groups.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("red", sa.Boolean, primary_key=True),
+    sa.Column("batch_id", BigId, sa.ForeignKey("voucher_batches.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("line_id", BigId, sa.ForeignKey("voucher_lines.id"), nullable=False),
+    sa.Column("live", sa.Boolean, nullable=False),
+    sa.Index("ix_voucher_recon_sources_batch_id", "batch_id"),
+    sa.Index(
+        "ix_voucher_recon_sources_live_group",
+        "group_id",
+        "red",
+        unique=True,
+        sqlite_where=sa.text("live"),
+        postgresql_where=sa.text("live"),
+    ),
+)  # fmt: skip

@@ -5,7 +5,11 @@ only the aggregates (and each flow's id, 8 bytes), classifies each by the book's
 match wins), and builds the vouchers; :func:`check` refuses the plan before anything is written
 when a flow is unmapped, a 科目 is missing or not a leaf, a dimension is missing, or the sides
 differ; :func:`write` stores the batch. A reversal (冲正) entry takes the rule of the entry it
-reverses, with a negative amount on the same sides: a red (红字) voucher of its own."""
+reverses, with a negative amount on the same sides: a red (红字) voucher of its own.
+
+Beside the flows, :func:`writeoffs` gives the month's reconciliation differences written off
+(vouchers.md#reconciliation-differences) as flows only ``gap_type`` rules take; their sources
+are ``voucher_recon_sources``, and a match undone after export is a red one."""
 
 from __future__ import annotations
 
@@ -23,10 +27,18 @@ from zhangben.core.errors import VoucherInvalid
 from zhangben.core.periods import Month
 from zhangben.store.bills_tables import bill_rows
 from zhangben.store.bulk_rows import insert_int_rows
+from zhangben.store.recon_tables import (
+    expected_items,
+    gap_types,
+    match_groups,
+    match_lines,
+    recon_events,
+)
 from zhangben.store.tables import accounts, chart, entries
 from zhangben.store.voucher_tables import (
     voucher_batches,
     voucher_lines,
+    voucher_recon_sources,
     voucher_sources,
     vouchers,
 )
@@ -42,6 +54,7 @@ from zhangben.vouchers.rules import (
 )
 
 LEDGER_DECIMALS = 4
+UNMAPPED = "未映射业务类型"  # the problem that lists the unmapped flows (its first, if any)
 LIVE = ("draft", "exported")
 
 
@@ -68,7 +81,7 @@ class Flow:
     day: date
     red: bool
     reverses: int | None
-    gap_type: str | None = None  # a reconciliation difference (#17): none yet
+    gap_type: str | None = None  # a reconciliation difference's ("": none); None: a flow
 
     @property
     def kind(self) -> str:
@@ -99,12 +112,15 @@ class Plan:
     month: str
     rules_sha256: str
     vouchers: list[Voucher]
-    sources: list[array]  # per voucher: the entry ids
+    sources: list[array]  # per voucher: the entry ids (the match group ids of a difference's)
     rule_names: list[str]  # per voucher: the rule that made it
     rounding: list[tuple[int, int]]  # (voucher number, residual in book minor units)
     flows: int
-    unmapped: dict[str, int]
+    unmapped: dict[str, int]  # "platform/business type" → how many flows no rule takes
     problems: list[str]
+    unmapped_totals: dict[str, int] = field(default_factory=dict)  # → Σ their amounts
+    kinds: list[str] = field(default_factory=list)  # per voucher: flows | writeoff | red_writeoff
+    differences: int = 0  # reconciliation differences written off
 
     @property
     def report(self) -> dict:
@@ -258,6 +274,7 @@ def plan(
     start, end = month_range(m, tz) if entry_ids is None else (None, None)
     groups: dict[tuple, _Group] = {}
     unmapped: Counter = Counter()
+    unmapped_totals: Counter = Counter()
     kinds: dict[tuple, tuple[int, ...]] = {}
     day_of = _Days(m, tz)
     count = 0
@@ -284,7 +301,9 @@ def plan(
             i = next((c for c in candidates if rules[c].matches_remark(remark, description)), None)
             if i is None:
                 name = PLATFORM_NAMES.get(platform, platform)
-                unmapped[f"{name}/{btype or subject or category or etype}"] += 1
+                what = f"{name}/{btype or subject or category or etype}"
+                unmapped[what] += 1
+                unmapped_totals[what] += base
                 continue
             rule = rules[i]
             aggregate = rule.aggregate
@@ -304,11 +323,35 @@ def plan(
                     sums[j] += t.value(base)
             group.ids.append(entry_id)
     result.close()
+    differences = 0
+    if entry_ids is None:
+        for flow in writeoffs(conn, book, start, end, tz):
+            differences += 1
+            i = classify(rules, flow)
+            if i is None:
+                what = f"核销差异/{flow.gap_type or '无'}"
+                unmapped[what] += 1
+                unmapped_totals[what] += flow.base
+                continue
+            rule = rules[i]
+            day = last_day if rule.aggregate == "per_period_type" else flow.day
+            per_row = flow.entry_id if rule.aggregate == "per_row" else 0
+            gkey = (i, flow.account_id, flow.red, day, flow.kind, per_row)
+            group = groups.get(gkey)
+            if group is None:
+                group = groups[gkey] = _Group(i, flow, day, flow.red, [0] * len(rule.lines))
+            for j, t in enumerate(rule.lines):
+                group.sums[j] += t.value(flow.base)
+            group.ids.append(flow.entry_id)
     chart_ = subjects(conn, book.id)
     mapping = account_map(conn, book.id)
-    originals = _original_vouchers(conn, [g for g in groups.values() if g.red])
+    reds = [g for g in groups.values() if g.red]
+    originals = (
+        _original_vouchers(conn, [g for g in reds if not rules[g.rule].recon]),
+        _original_writeoffs(conn, [g.flow.reverses for g in reds if rules[g.rule].recon]),
+    )
     out = Plan(book, month, rules_sha256(rule_data(conn, book.id)), [], [], [], [], count,
-               dict(unmapped), [])  # fmt: skip
+               dict(unmapped), [], dict(unmapped_totals))  # fmt: skip
     ordered = sorted(groups.items(), key=lambda kv: (kv[1].day, kv[0][0], kv[1].flow.account,
                                                      kv[1].red, kv[0][4], kv[0][5]))  # fmt: skip
     number = number_from
@@ -318,10 +361,12 @@ def plan(
         out.vouchers.append(voucher)
         out.sources.append(g.ids)
         out.rule_names.append(rule.name)
+        out.kinds.append(("red_writeoff" if g.red else "writeoff") if rule.recon else "flows")
         number += 1
+    out.differences = differences
     if unmapped:
         listed = ", ".join(f"{k}, {n} 笔" for k, n in sorted(unmapped.items()))
-        out.problems.insert(0, f"未映射业务类型: {listed}")
+        out.problems.insert(0, f"{UNMAPPED}: {listed}")
     return out
 
 
@@ -333,7 +378,7 @@ def _voucher(book, rule, g, number, m, chart_, mapping, originals, out) -> Vouch
                    counterparty=f.counterparty, trade_no=f.trade_no, remark=f.remark)  # fmt: skip
     summary = rule.summary.format(**fields_)
     if g.red:
-        label = originals.get(f.reverses)
+        label = originals[1 if rule.recon else 0].get(f.reverses)
         summary = f"冲销 {label} {summary}" if label else f"冲销 {summary}"
     unit = 10 ** (LEDGER_DECIMALS - book.decimals)
     sums = g.line_sums()
@@ -412,6 +457,105 @@ def _original_vouchers(conn: Connection, red: list[_Group]) -> dict[int, str]:
     return {r.entry_id: f"{r.month} {r.word}-{r.number}" for r in conn.execute(q)}
 
 
+#: the outcomes of a match whose difference is written off (recon/service.py OUTCOMES)
+WRITEOFF_OUTCOMES = ("within_tolerance", "with_difference", "forced")
+
+
+def writeoffs(conn: Connection, book: Book, start, end, tz: ZoneInfo) -> list[Flow]:
+    """The reconciliation differences of ``[start, end)`` in no live voucher, as flows a
+    ``gap_type`` rule takes: each active match that wrote a difference off (dated by its latest
+    item: the money's arrival or the order line), and each match undone after the voucher of
+    its write-off was exported (a red one, dated when it was undone). ``base`` is the
+    difference's size; ``direction`` ``out`` when less money came than expected."""
+    g, ml, rs = match_groups, match_lines, voucher_recon_sources
+    live = sa.exists().where(rs.c.group_id == g.c.id, rs.c.live)
+    actual = (
+        sa.select(sa.func.max(bill_rows.c.trade_time))
+        .join(ml, sa.and_(ml.c.side == "actual", ml.c.item_id == bill_rows.c.id))
+        .where(ml.c.group_id == g.c.id)
+        .scalar_subquery()
+    )
+    expected = (
+        sa.select(sa.func.max(expected_items.c.occurred_at))
+        .join(ml, sa.and_(ml.c.side == "expected", ml.c.item_id == expected_items.c.id))
+        .where(ml.c.group_id == g.c.id)
+        .scalar_subquery()
+    )
+    account = (
+        sa.select(sa.func.min(bill_rows.c.account_id))
+        .join(ml, sa.and_(ml.c.side == "actual", ml.c.item_id == bill_rows.c.id))
+        .where(ml.c.group_id == g.c.id)
+        .scalar_subquery()
+    )
+    exported = (
+        sa.exists()
+        .where(rs.c.group_id == g.c.id, rs.c.live, ~rs.c.red)
+        .where(voucher_batches.c.id == rs.c.batch_id, voucher_batches.c.state == "exported")
+    )
+    red_live = sa.exists().where(rs.c.group_id == g.c.id, rs.c.live, rs.c.red)
+    cols = (g.c.id, g.c.group_no, g.c.shop_code, g.c.difference, g.c.gap_type_code, g.c.memo,
+            gap_types.c.name.label("gap_name"), actual.label("at_actual"),
+            expected.label("at_expected"), recon_events.c.at.label("undone_at"),
+            account.label("account_id"))  # fmt: skip
+    q = (
+        sa.select(*cols)
+        .outerjoin(gap_types, gap_types.c.code == g.c.gap_type_code)
+        .outerjoin(recon_events, recon_events.c.id == g.c.undone_event_id)
+        .where(g.c.difference != 0, g.c.outcome.in_(WRITEOFF_OUTCOMES))
+        .where(
+            sa.or_(
+                sa.and_(g.c.state == "active", ~live),
+                sa.and_(g.c.state == "undone", exported, ~red_live),
+            )
+        )
+        .order_by(g.c.id)
+    )
+    if book.shop_code is not None:
+        q = q.where(g.c.shop_code == book.shop_code)
+    rows = conn.execute(q).all()
+    names = {}
+    ids = {r.account_id for r in rows if r.account_id is not None}
+    if ids:
+        a = accounts.c
+        names = {x.id: x for x in conn.execute(
+            sa.select(a.id, a.number, a.name, a.type).where(a.id.in_(ids)))}  # fmt: skip
+    out = []
+    for r in rows:
+        red = r.undone_at is not None
+        dates = [t for t in (r.at_actual, r.at_expected) if t is not None]
+        at = r.undone_at if red else max(dates, default=None)
+        if at is None or not start <= at < end:
+            continue
+        acc = names.get(r.account_id)
+        out.append(Flow(
+            entry_id=r.id, account_id=r.account_id or 0, account=acc.number if acc else "",
+            account_name=acc.name if acc else "", platform=acc.type if acc else "",
+            shop=r.shop_code, business_type="", direction="in" if r.difference > 0 else "out",
+            entry_type="writeoff", category=None,
+            subject=r.gap_name or r.gap_type_code or "核销差异", remark=r.memo or "",
+            description="", counterparty="", trade_no=r.group_no,
+            base=-abs(r.difference) if red else abs(r.difference),
+            day=at.astimezone(tz).date(), red=red, reverses=r.id if red else None,
+            gap_type=r.gap_type_code or "",
+        ))  # fmt: skip
+    return out
+
+
+def _original_writeoffs(conn: Connection, group_ids: list[int]) -> dict[int, str]:
+    """The voucher each undone match's write-off is in, for the red vouchers' summaries."""
+    if not group_ids:
+        return {}
+    rs = voucher_recon_sources
+    q = (
+        sa.select(rs.c.group_id, vouchers.c.word, vouchers.c.number, voucher_batches.c.month)
+        .join(voucher_lines, voucher_lines.c.id == rs.c.line_id)
+        .join(vouchers, vouchers.c.id == voucher_lines.c.voucher_id)
+        .join(voucher_batches, voucher_batches.c.id == vouchers.c.batch_id)
+        .where(rs.c.live, ~rs.c.red, rs.c.group_id.in_(group_ids))
+    )
+    return {r.group_id: f"{r.month} {r.word}-{r.number}" for r in conn.execute(q)}
+
+
 def check(p: Plan) -> None:
     """Refuse the plan (nothing written) when anything is wrong; the first problems named."""
     numbers = [v.number for v in p.vouchers]
@@ -450,7 +594,7 @@ def write(conn: Connection, p: Plan, *, actor: str, ledger_closed: bool) -> int:
             rules_sha256=p.rules_sha256,
             state="draft",
             vouchers=len(p.vouchers),
-            flows=sum(len(s) for s in p.sources),
+            flows=sum(len(s) for s, k in zip(p.sources, p.kinds, strict=True) if k == "flows"),
             rounding=sum(abs(a) for _, a in p.rounding),
             ledger_closed=ledger_closed,
             created_by=actor,
@@ -496,10 +640,19 @@ def write(conn: Connection, p: Plan, *, actor: str, ledger_closed: bool) -> int:
         firsts.append(line_ids[0])
     rows = (
         (entry, batch_id, first, 1)
-        for first, ids in zip(firsts, p.sources, strict=True)
+        for first, ids, kind in zip(firsts, p.sources, p.kinds, strict=True)
+        if kind == "flows"
         for entry in ids
     )
     insert_int_rows(conn, "voucher_sources", ("entry_id", "batch_id", "line_id", "live"), rows)
+    recon = [
+        dict(group_id=g, red=kind == "red_writeoff", batch_id=batch_id, line_id=first, live=True)
+        for first, ids, kind in zip(firsts, p.sources, p.kinds, strict=True)
+        if kind != "flows"
+        for g in ids
+    ]
+    if recon:
+        conn.execute(voucher_recon_sources.insert(), recon)
     return batch_id
 
 

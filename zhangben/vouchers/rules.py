@@ -11,8 +11,9 @@ Matching keys (all optional, all must hold): ``platform`` (the account's type),
 ``business_type`` (the bill row's 业务类型; ``""``: none), ``direction`` (in | out | any),
 ``entry_type`` (income, expense, transfer_in, transfer_out), ``category`` / ``subject`` (the
 flow's chart names), ``remark_regex`` (searched in the remark and description), ``gap_type``
-(a reconciliation difference written off: the extension point for #17, which no flow
-matches). A string or a list of strings each.
+(a reconciliation difference written off, by its gap type; ``""``: a forced match with none).
+A string or a list of strings each. A rule naming ``gap_type`` takes only differences, and a
+rule without it only flows.
 
 A line's ``subject`` is a 科目 code, ``@account`` (the 科目 the flow's account maps to) or
 ``@counterparty_account``; ``amount`` is ``gross`` (default), ``net:RATE`` or ``tax:RATE`` (the
@@ -29,6 +30,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from zhangben.core.errors import VoucherInvalid
+from zhangben.recon.defaults import GAP_TYPES
 from zhangben.vouchers.chart import standard_code
 
 AGGREGATES = ("per_row", "per_day_type", "per_period_type")
@@ -75,12 +77,19 @@ class Rule:
         """Every match key but the remark's (what flows of one kind share)."""
         if self.direction != "any" and flow.direction != self.direction:
             return False
+        if (flow.gap_type is not None) != self.recon:
+            return False  # a difference only by a gap_type rule, a flow only by the others
         return all(getattr(flow, key) in wanted for key, wanted in self.match)
 
     def matches_remark(self, remark: str | None, description: str | None) -> bool:
         if self.remark is None:
             return True
         return bool(self.remark.search(remark or "") or self.remark.search(description or ""))
+
+    @property
+    def recon(self) -> bool:
+        """A rule for reconciliation differences (it names ``gap_type``)."""
+        return any(key == "gap_type" for key, _ in self.match)
 
     @property
     def gross_only(self) -> bool:
@@ -204,6 +213,55 @@ def _rule(name: str, debit: dict | str, credit: dict | str, **match) -> dict:
     return {"name": name, **match, "lines": [line(_D, debit), line(_C, credit)]}
 
 
+#: a reconciliation difference written off, by gap type (recon/defaults.py): the 科目 that
+#: takes what the order's receivable (1122.01) keeps after its money came in, when less came
+#: (out: 借 科目, 贷 1122.01) or more (in: 借 1122.01, 贷 科目; None: the "other" subjects)
+WRITEOFF_SUBJECTS = {
+    "ROUNDING": "6603.99",  # 财务费用-尾差
+    "COMMISSION": "6601.01",  # 销售费用-平台佣金
+    "FREIGHT": "6601.04",  # 销售费用-运费
+    "PROMO": "6601.02",  # 销售费用-推广及保险
+    "PARTIAL_REFUND": "6001",  # 主营业务收入 (a sales allowance)
+}
+WRITEOFF_OTHER = {"out": "6711", "in": "6301"}  # 营业外支出 / 营业外收入
+#: the seeded gap types the "other" rules take, and "": a forced match with no gap type
+_ANY_GAP = [g.code for g in GAP_TYPES if g.code not in WRITEOFF_SUBJECTS] + [""]
+WRITEOFF_SUMMARY = "{shop} {date:%m-%d} 核销差异 {business_type} {count}笔"
+
+
+def _writeoff_rules() -> list[dict]:
+    rows = []
+    for code, subject in WRITEOFF_SUBJECTS.items():
+        rows.append(_rule(f"核销差异-{code}", subject, _AR, gap_type=code, direction="out"))
+        rows.append(_rule(f"核销差异-{code}", _AR, subject, gap_type=code, direction="in"))
+    # every other gap type, and a forced match with none (""): 营业外支出 / 营业外收入
+    rows.append(_rule("核销差异-其他", WRITEOFF_OTHER["out"], _AR, gap_type=_ANY_GAP,
+                      direction="out"))  # fmt: skip
+    rows.append(_rule("核销差异-其他", _AR, WRITEOFF_OTHER["in"], gap_type=_ANY_GAP,
+                      direction="in"))  # fmt: skip
+    for r in rows:
+        r["summary"] = WRITEOFF_SUMMARY
+    return rows
+
+
+def _opening_rules() -> list[dict]:
+    rows = [
+        _rule("期初余额", "@account", "2241.98", direction="in", category="期初余额"),
+        _rule("期初余额", "2241.98", "@account", direction="out", category="期初余额"),
+        _rule(
+            "期初余额",
+            "@account",
+            "2241.98",
+            direction="in",
+            category="收入",
+            remark_regex="期初余额",
+        ),  # fmt: skip
+    ]
+    for r in rows:
+        r["summary"] = "{shop} {date:%m-%d} {platform_name}期初余额 {count}笔"
+    return rows
+
+
 def default_rules(standard: str) -> list[dict]:
     """Rules covering every business type of the platforms' bills (vouchers.md#default-rules),
     with the codes of ``standard``."""
@@ -294,6 +352,19 @@ def default_rules(standard: str) -> list[dict]:
         ),
         _rule("提现", "1002", "@account", direction="out", subject="提现到银行卡"),
         _rule("充值", "@account", "1002", direction="in", subject="账户充值"),
+        _rule("采购付款", "2202", "@account", direction="out", subject="采购付款"),
+        # an opening balance (期初余额: a bill account's, or one posted by hand): the money
+        # was there before zhangben; the accountant clears 2241.98 against the book's own 期初
+        *_opening_rules(),
+        # postings by hand with a category and no (known) subject
+        _rule("其他收入", "@account", "6051", direction="in", category="收入"),
+        _rule("其他支出", "6602", "@account", direction="out", category="支出"),
+        _rule("手续费", "6603.01", "@account", direction="out", category="手续费"),
+        _rule("提现", "1002", "@account", direction="out", category="提现"),
+        _rule("充值", "@account", "1002", direction="in", category="充值"),
+        _rule("销售退款", _AR, "@account", direction="out", category="退款"),
+        _rule("退款收回", "@account", _AR, direction="in", category="退款"),
+        *_writeoff_rules(),
     ]
     for r in rows:
         for line in r["lines"]:

@@ -12,7 +12,7 @@ records whether the ledger's month was closed when it was made."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +24,12 @@ from zhangben.core.errors import NotFound, VoucherInvalid, VoucherState
 from zhangben.core.ledger import Ledger
 from zhangben.core.periods import Month
 from zhangben.store.engine import read_transaction, run_write, serialize
-from zhangben.store.voucher_tables import voucher_batches, voucher_books, voucher_sources
+from zhangben.store.voucher_tables import (
+    voucher_batches,
+    voucher_books,
+    voucher_recon_sources,
+    voucher_sources,
+)
 from zhangben.vouchers import books as books_mod
 from zhangben.vouchers import generate as gen
 from zhangben.vouchers.books import Book
@@ -61,8 +66,10 @@ class Generated:
     vouchers: list[Voucher]
     rounding: list[tuple[int, int]]
     problems: list[str]
-    unmapped: dict[str, int]
+    unmapped: dict[str, int]  # "platform/business type" → how many flows no rule takes
     flows: int
+    unmapped_totals: dict[str, int] = field(default_factory=dict)  # → Σ, ledger minor units
+    differences: int = 0  # reconciliation differences written off (or red, their undo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +164,17 @@ class Vouchers:
             month_ = str(Month.parse(month))
             p = gen.plan(conn, book, month_, self.ledger.tz,
                          number_from=gen.next_number(conn, book, month_))  # fmt: skip
-            return Generated(None, p.vouchers, p.rounding, p.problems, p.unmapped, p.flows)
+            return Generated(None, p.vouchers, p.rounding, p.problems, p.unmapped, p.flows,
+                             p.unmapped_totals, p.differences)  # fmt: skip
 
         return self._read(work)
 
     def generate(self, name: str, month: str, *, actor: str = "") -> Generated:
-        """A draft batch of every flow of ``month`` in no live voucher. A draft of the month is
-        replaced (voided); after an exported batch, only the flows since go into the new one,
-        numbered on; with none left the month is already vouchered."""
+        """A draft batch of every flow of ``month`` in no live voucher, and of the month's
+        reconciliation differences written off (and the red ones of matches undone after
+        export: :func:`generate.writeoffs`). A draft of the month is replaced (voided); after
+        an exported batch, only the flows since go into the new one, numbered on; with none
+        left the month is already vouchered."""
 
         def work(conn: Connection) -> Generated:
             book = books_mod.get_book(conn, name)
@@ -197,7 +207,7 @@ class Vouchers:
                 conn, p, actor=actor or "", ledger_closed=self._closed(conn, book, month_)
             )
             batch = self._get_batch(conn, batch_id)
-            return Generated(batch, p.vouchers, p.rounding, [], {}, p.flows)
+            return Generated(batch, p.vouchers, p.rounding, [], {}, p.flows, {}, p.differences)
 
         try:
             return self._write(work)
@@ -290,6 +300,8 @@ class Vouchers:
     def _void(self, conn, batch_id: int) -> None:
         conn.execute(voucher_sources.update().where(voucher_sources.c.batch_id == batch_id)
                      .values(live=False))  # fmt: skip
+        rs = voucher_recon_sources
+        conn.execute(rs.update().where(rs.c.batch_id == batch_id).values(live=False))
         conn.execute(voucher_batches.update().where(voucher_batches.c.id == batch_id)
                      .values(state="void"))  # fmt: skip
 

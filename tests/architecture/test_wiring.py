@@ -68,6 +68,8 @@ DOCUMENTED_COMMANDS = {
         "queues",
         "queue",
         "match",
+        "approve",
+        "reject",
         "undo",
         "void",
         "ignore",

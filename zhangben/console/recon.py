@@ -1,10 +1,11 @@
 """The console's 对账 screens (docs/reconciliation.md): the exception queues with their
 counts, totals and ageing (等待中 apart), each queue's rows and its XLSX; an order's
 workspace (expected lines beside bill rows, a live Σ in app.js, the match form); the match
-history with undo.
+history with undo, and the approval (复核) of a forced match above the approval amount.
 
-Finance staff see them; matching needs a clerk, forcing and undo a supervisor. A refused
-action is a Chinese message on the page, which stays whole, and writes nothing.
+Finance staff see them; matching needs a clerk, forcing, undo and approving a supervisor
+(approving another person's forced match). A refused action is a Chinese message on the
+page, which stays whole, and writes nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from zhangben.core.errors import (
     OverApplied,
     PeriodClosed,
     ReconState,
+    SecondApproverNeeded,
     ValidationError,
 )
+from zhangben.core.money import to_minor
 from zhangben.periods.workbook import MEDIA_TYPE
 from zhangben.recon.orders import KIND_LABELS
 from zhangben.recon.queues import write_xlsx
@@ -42,7 +45,14 @@ OUTCOMES = {
     "with_difference": "有差异",
     "forced": "强制核销",
 }
-STATES = {"active": "有效", "undone": "已撤销", "suggested": "建议", "superseded": "已替代"}
+STATES = {
+    "active": "有效",
+    "undone": "已撤销",
+    "suggested": "建议",
+    "superseded": "已替代",
+    "pending": "待复核",
+    "rejected": "已驳回",
+}
 SUBJECTS = {"expected": "应收/应付", "bill_row": "账单行", "group": "对账组", "import": "导入批次"}
 ITEM_STATES = {"open": "未核销", "void": "已作废", "ignored": "已忽略"}
 
@@ -54,6 +64,12 @@ KIND_NAMES = {kind: label for label, kind in KIND_LABELS.items()}
 def yuan(minor: int | None) -> Decimal:
     """The facade's amounts are in 1/10000 yuan."""
     return Decimal(minor or 0) / 10_000
+
+
+def _recon(request: Request) -> Recon:
+    console = _console(request)
+    above = to_minor(console.settings.recon_force_approval_above)
+    return Recon(console.ledger, force_approval_above=above)
 
 
 def _staff(viewer: Viewer) -> None:
@@ -80,7 +96,7 @@ def _page(request: Request, template: str, viewer: Viewer, status: int = 200, **
 def queues_page(request: Request) -> HTMLResponse:
     viewer = viewer_of(request)
     _staff(viewer)
-    queues = Recon(_console(request).ledger).queues()
+    queues = _recon(request).queues()
     return _page(request, "recon.html", viewer, queues=queues)
 
 
@@ -89,7 +105,7 @@ def queue_xlsx(request: Request, name: str) -> Response:
     viewer = viewer_of(request)
     _staff(viewer)
     console = _console(request)
-    queue = _queue(viewer, Recon(console.ledger), name, None)
+    queue = _queue(viewer, _recon(request), name, None)
     with tempfile.TemporaryDirectory() as tmp:
         data = write_xlsx(queue, Path(tmp) / "queue.xlsx", console.ledger.tz).read_bytes()
     filename = f"对账-{queue.label}.xlsx"
@@ -117,7 +133,7 @@ def _queue(viewer: Viewer, recon: Recon, name: str, limit: int | None):
 def queue_page(request: Request, name: str) -> HTMLResponse:
     viewer = viewer_of(request)
     _staff(viewer)
-    queue = _queue(viewer, Recon(_console(request).ledger), name, QUEUE_ROWS)
+    queue = _queue(viewer, _recon(request), name, QUEUE_ROWS)
     return _page(request, "recon_queue.html", viewer, queue=queue, subjects=SUBJECTS)
 
 
@@ -135,7 +151,7 @@ def render_order(
     form: dict | None = None,
 ) -> HTMLResponse:
     _staff(viewer)
-    recon = Recon(_console(request).ledger)
+    recon = _recon(request)
     expected, actual = recon.order(shop, key)
     if not expected and not actual:
         raise Refused(viewer, f"店铺「{shop[:32]}」没有订单「{key[:64]}」的对账项。", 404)
@@ -162,8 +178,10 @@ def render_order(
 @router.get("/orders/{shop}/{key}")
 def order_page(request: Request, shop: str, key: str) -> HTMLResponse:
     viewer = viewer_of(request)
-    done = request.query_params.get("matched")
+    done, held = request.query_params.get("matched"), request.query_params.get("pending")
     notice = f"已核销，对账组 {done[:32]}。" if done else None
+    if held:
+        notice = f"强制核销金额超过复核限额：对账组 {held[:32]} 待另一位主管复核，所选行已锁定。"
     return render_order(request, viewer, shop, key, notice=notice)
 
 
@@ -209,7 +227,7 @@ def _match(request: Request, shop: str, key: str, form: dict):
         return again(400, "强制核销必须填写说明（至少 4 个字）；未作任何修改。")
     actor = f"user:{viewer.user.username}"
     try:
-        group = Recon(_console(request).ledger).match(
+        group = _recon(request).match(
             expected,
             actual,
             actor=actor,
@@ -226,7 +244,8 @@ def _match(request: Request, shop: str, key: str, form: dict):
     except LedgerError as exc:
         return again(409, f"未能核销：{exc}")
     target = f"{PATH}/recon/orders/{quote(shop, safe='')}/{quote(key, safe='')}"
-    return RedirectResponse(f"{target}?matched={quote(group.group_no)}", status_code=303)
+    done = "pending" if group.state == "pending" else "matched"
+    return RedirectResponse(f"{target}?{done}={quote(group.group_no)}", status_code=303)
 
 
 def _match_error(exc: ValidationError) -> str:
@@ -250,18 +269,71 @@ def render_groups(
     notice: str | None = None,
 ) -> HTMLResponse:
     _staff(viewer)
-    groups = Recon(_console(request).ledger).groups(limit=200)
-    shown = [g for g in groups if g.state in ("active", "undone")]
+    groups = _recon(request).groups(limit=200)
+    shown = [g for g in groups if g.state in ("active", "undone", "pending", "rejected")]
     return _page(
         request, "recon_groups.html", viewer, status, groups=shown, error=error, notice=notice
     )
 
 
+NOTICES = {"undone": "已撤销对账组 {}。", "approved": "已复核通过对账组 {}。",
+           "rejected": "已驳回对账组 {}，所选行已释放。"}  # fmt: skip
+
+
 @router.get("/groups")
 def groups_page(request: Request) -> HTMLResponse:
     viewer = viewer_of(request)
-    done = request.query_params.get("undone")
-    return render_groups(request, viewer, notice=f"已撤销对账组 {done[:32]}。" if done else None)
+    notice = next(
+        (text.format(request.query_params[k][:32]) for k, text in NOTICES.items()
+         if request.query_params.get(k)),
+        None,
+    )  # fmt: skip
+    return render_groups(request, viewer, notice=notice)
+
+
+@router.post("/groups/{group_id}/approve")
+async def approve_action(request: Request, group_id: int):
+    raw = await request.form()
+    form = {k: str(raw.get(k) or "") for k in ("csrf", "reason")}
+    return await run_in_threadpool(_decide, request, group_id, form, "approved")
+
+
+@router.post("/groups/{group_id}/reject")
+async def reject_action(request: Request, group_id: int):
+    raw = await request.form()
+    form = {k: str(raw.get(k) or "") for k in ("csrf", "reason")}
+    return await run_in_threadpool(_decide, request, group_id, form, "rejected")
+
+
+def _decide(request: Request, group_id: int, form: dict, verdict: str):
+    """Approve or reject a pending forced match: a supervisor other than the one who forced
+    it; a rejection needs a reason."""
+    viewer = viewer_of(request)
+    _staff(viewer)
+    if not same(form["csrf"], viewer.csrf):
+        return render_groups(request, viewer, 403, error=STALE_FORM)
+    if not viewer.can("supervisor"):
+        return render_groups(request, viewer, 403, error="复核需要主管权限，未作任何修改。")
+    reason = form["reason"].strip()[:500]
+    if verdict == "rejected" and not reason:
+        return render_groups(request, viewer, 400, error="驳回必须填写原因；未作任何修改。")
+    recon, actor = _recon(request), f"user:{viewer.user.username}"
+    try:
+        if verdict == "approved":
+            group = recon.approve(group_id, actor=actor, memo=reason or None)
+        else:
+            group = recon.reject(group_id, reason=reason, actor=actor)
+    except SecondApproverNeeded:
+        message = "强制核销须由另一位主管复核，发起人不能复核自己的核销；未作任何修改。"
+        return render_groups(request, viewer, 403, error=message)
+    except NotFound:
+        return render_groups(request, viewer, 404, error="对账组不存在，未作任何修改。")
+    except ReconState:
+        return render_groups(request, viewer, 409, error="该对账组不在待复核状态，未作任何修改。")
+    except LedgerError as exc:
+        return render_groups(request, viewer, 409, error=f"未能复核：{exc}")
+    target = f"{PATH}/recon/groups?{verdict}={quote(group.group_no)}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/groups/{group_id}/undo")
@@ -282,9 +354,7 @@ def _undo(request: Request, group_id: int, form: dict):
     if not reason:
         return render_groups(request, viewer, 400, error="撤销核销必须填写原因；未作任何修改。")
     try:
-        group = Recon(_console(request).ledger).undo(
-            group_id, reason=reason, actor=f"user:{viewer.user.username}"
-        )
+        group = _recon(request).undo(group_id, reason=reason, actor=f"user:{viewer.user.username}")
     except PeriodClosed as exc:
         where = f"店铺 {exc.shop} 的" if exc.shop else "账本的"
         message = (

@@ -10,6 +10,7 @@ page, which stays whole, and writes nothing.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from zhangben.console.pages import ConsoleRoute, Refused, _console, render, viewer_of
 from zhangben.console.session import PATH, STALE_FORM, Viewer, same
 from zhangben.core.errors import (
+    InvalidAmount,
     LedgerError,
     NotFound,
     OverApplied,
@@ -30,7 +32,7 @@ from zhangben.core.errors import (
     SecondApproverNeeded,
     ValidationError,
 )
-from zhangben.core.money import to_minor
+from zhangben.core.money import parse_amount, to_minor
 from zhangben.periods.workbook import MEDIA_TYPE
 from zhangben.recon.orders import KIND_LABELS
 from zhangben.recon.queues import write_xlsx
@@ -192,6 +194,12 @@ async def match_action(request: Request, shop: str, key: str):
         "csrf": str(raw.get("csrf") or ""),
         "e": [str(v) for v in raw.getlist("e")],
         "a": [str(v) for v in raw.getlist("a")],
+        # a part of a ticked line's open amount (yuan, a magnitude); empty: all of it
+        "parts": {
+            name: str(value).strip()[:32]
+            for name, value in raw.items()
+            if re.fullmatch(r"p[ea]_\d{1,18}", name) and str(value).strip()
+        },
         "gap_type": str(raw.get("gap_type") or "").strip()[:32],
         "force": raw.get("force") == "1",
         "memo": str(raw.get("memo") or "").strip()[:500],
@@ -199,10 +207,21 @@ async def match_action(request: Request, shop: str, key: str):
     return await run_in_threadpool(_match, request, shop, key, form)
 
 
-def _ids(values: list[str]) -> list[tuple[int, None]] | None:
+def _ids(values: list[str]) -> list[int] | None:
     if not all(v.isdigit() and len(v) < 19 for v in values):
         return None
-    return [(int(v), None) for v in values]
+    return [int(v) for v in values]
+
+
+def _with_parts(side: str, ids: list[int], parts: dict[str, str]) -> list[tuple[int, int | None]]:
+    """Each ticked id with its part (minor units) or None (its whole open amount); a part
+    that is not an amount raises :class:`~zhangben.core.errors.InvalidAmount`."""
+    out = []
+    for i in ids:
+        text = parts.get(f"p{side}_{i}")
+        part = None if not text else to_minor(parse_amount(text, field=f"p{side}_{i}"))
+        out.append((i, part))
+    return out
 
 
 def _match(request: Request, shop: str, key: str, form: dict):
@@ -218,11 +237,20 @@ def _match(request: Request, shop: str, key: str, form: dict):
         return again(403, "核销需要出纳权限，未作任何修改。")
     if form["force"] and not viewer.can("supervisor"):
         return again(403, "强制核销需要主管权限，未作任何修改。")
-    expected, actual = _ids(form["e"]), _ids(form["a"])
-    if expected is None or actual is None:
+    ids_e, ids_a = _ids(form["e"]), _ids(form["a"])
+    if ids_e is None or ids_a is None:
         return again(400, "所选的对账项无效，未作任何修改。")
-    if not expected and not actual:
+    if not ids_e and not ids_a:
         return again(400, "请至少勾选一行应收/应付或账单行。")
+    try:
+        expected = _with_parts("e", ids_e, form["parts"])
+        actual = _with_parts("a", ids_a, form["parts"])
+    except InvalidAmount as exc:
+        line = "应收/应付" if exc.field.startswith("pe") else "账单行"
+        return again(
+            400, f"{line} {exc.field[3:]} 的核销金额「{form['parts'][exc.field]}」无效"
+            "（须为正数，最多 4 位小数）；未作任何修改。",
+        )  # fmt: skip
     if form["force"] and len(form["memo"]) < 4:
         return again(400, "强制核销必须填写说明（至少 4 个字）；未作任何修改。")
     actor = f"user:{viewer.user.username}"
@@ -239,7 +267,9 @@ def _match(request: Request, shop: str, key: str, form: dict):
         return again(400, _match_error(exc))
     except NotFound:
         return again(404, "所选的对账项不存在，未作任何修改。")
-    except (OverApplied, ReconState) as exc:
+    except OverApplied as exc:
+        return again(409, f"核销金额超过未核销金额（{exc}）；未作任何修改。")
+    except ReconState as exc:
         return again(409, f"所选的对账项已核销或状态不允许核销（{exc}）；未作任何修改。")
     except LedgerError as exc:
         return again(409, f"未能核销：{exc}")

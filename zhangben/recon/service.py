@@ -497,9 +497,11 @@ class Recon:
             st.sync_ids(conn, match_groups)
             st.apply(conn, st.E, p.expected)  # a pending match holds its lines all the same
             st.apply(conn, st.A, p.actual)
-            after = {**_event_after(row, ls), "state": row["state"]} if held else None
+            after = _event_after(row, ls)
+            if held:
+                after["state"] = "pending"
             self._event(conn, actor, "forced" if force else "matched", "group", gid, None,
-                        after or _event_after(row, ls), memo)  # fmt: skip
+                        after, memo)  # fmt: skip
             return self._group(conn, gid)
 
         return self._write(work)

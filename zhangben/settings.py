@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
     #: after reading it, so a revoked key or a changed app takes effect within this time in
     #: every process; 0 reads the database on every request.
     auth_cache_seconds: float = Field(5.0, ge=0, le=60)
+    #: Reconciliation: a forced match whose absolute difference is above this many yuan is
+    #: stored pending, its lines held, until a second person with the force right approves
+    #: or rejects it (docs/reconciliation.md#a-second-approver).
+    recon_force_approval_above: Decimal = Field(
+        Decimal("1000.00"), ge=0, max_digits=18, decimal_places=4
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     #: Serve Prometheus metrics at ``/metrics`` (off: no such route).

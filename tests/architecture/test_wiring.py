@@ -69,6 +69,8 @@ DOCUMENTED_COMMANDS = {
         "queue",
         "apply",
         "match",
+        "approve",
+        "reject",
         "undo",
         "void",
         "ignore",

@@ -127,3 +127,42 @@ def test_recon_apply_dry_runs_applies_and_refuses_a_bad_file(cli, tmp_path):
     assert cli("recon", "events").output == before
     out = cli("recon", "apply", str(tmp_path / "orders_2024-03.csv"), ok=False)
     assert "file: no header row with the columns 对象, ID, 动作" in out.output
+
+
+def test_a_forced_match_above_the_amount_waits_for_a_second_person(cli, tmp_path, monkeypatch):
+    from zhangben.settings import get_settings
+
+    monkeypatch.setenv("ZHANGBEN_RECON_FORCE_APPROVAL_ABOVE", "100")
+    get_settings.cache_clear()
+    monkeypatch.setattr("zhangben.cli.common.get_settings", get_settings)
+    _recon_ready(cli, tmp_path)
+    cli("user", "add", "boss2", "--role", "supervisor", "--password", "password-boss2")
+    orphan = next(
+        line.split("│")[2].strip()
+        for line in cli("recon", "queue", "到账无订单").output.splitlines()
+        if line.count("│") > 3
+    )
+    sale = next(
+        line.split("│")[2].strip()
+        for line in cli("recon", "queue", "已发货未收款").output.splitlines()
+        if "sale" in line
+    )
+    forced = ("recon", "match", "--expected", sale, "--actual", orphan, "--force", "--memo",
+              "buyer paid the rest in cash")  # fmt: skip
+    out = cli(*forced).output
+    group = re.search(r"matched group (\d+) \(HX[\d-]+\): forced", out)[1]
+    assert "pending: its lines are held until a second person approves it" in out
+    assert "0 exception" not in cli("recon", "queues").output
+    same = cli("recon", "approve", group, ok=False)
+    assert same.exit_code == 1 and "a second, different person must approve" in same.output
+    assert "reason: is required" in cli("recon", "reject", group, "--operator", "boss2",
+                                        ok=False).output  # fmt: skip
+    out = cli("recon", "reject", group, "--reason", "no proof", "--operator", "boss2").output
+    assert f"rejected group {group}" in out
+    again = re.search(r"matched group (\d+)", cli(*forced).output)[1]
+    out = cli("recon", "approve", again, "--operator", "boss2", "--memo", "receipt seen").output
+    assert f"approved group {again}" in out and "pending" not in out
+    events = cli("recon", "events", "--group", again).output
+    assert "approved" in events and "user:boss2" in events and "forced" in events
+    assert "active" in cli("recon", "groups", "--state", "active").output
+    get_settings.cache_clear()

@@ -372,4 +372,16 @@ def test_recon_workspace_sums_the_ticked_lines(page, live, shots, tmp_path):
     page.locator("#match-form input[data-amount]").evaluate_all("bs => bs.forEach(b => b.click())")
     diff = Decimal(sum(a.remaining for a in actual) - sum(e.remaining for e in expected)) / 10_000
     assert page.locator("#sum-diff").inner_text() == f"{diff:,.2f}"
+    # 本次核销: a part of a line's open amount replaces it in the sums; above it, marked
+    line = next(e for e in expected if e.state == "open" and e.remaining)
+    sign = 1 if line.remaining > 0 else -1
+    part = page.locator(f"#match-form input[name='pe_{line.id}']")
+    part.fill("1")
+    diff += Decimal(line.remaining - sign * 10_000) / 10_000
+    assert page.locator("#sum-diff").inner_text() == f"{diff:,.2f}"
+    assert part.evaluate("e => e.validity.valid")
+    part.fill(f"{Decimal(abs(line.remaining)) / 10_000 + 1:.2f}")
+    assert "over" in part.get_attribute("class")
+    assert not part.evaluate("e => e.validity.valid")  # the browser will not send it
+    part.fill("")
     _shot(page, shots, live, "recon-order")

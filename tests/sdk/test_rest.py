@@ -333,3 +333,34 @@ def test_sdk_queue_workbook_round_trip(sdk, ledger, tmp_path):
     with pytest.raises(ApiError) as refused:
         sdk.recon_apply(b"a,b\n")
     assert refused.value.code == "action_file" and refused.value.body["errors"]
+
+
+def test_sdk_recon_second_approver(client, make_key, ledger, tmp_path):
+    """A forced match above 1000.00 waits: the integrator that forced it is refused its
+    approval; another integrator's ``force`` key approves or rejects it."""
+    from tests.recon.support import with_samples
+
+    _, files = with_samples(ledger, tmp_path)
+    first = make_key(scopes=("force",))
+    with (
+        RestClient("http://testserver", first, transport=client._transport) as one,
+        RestClient("http://testserver", make_key(scopes=("force",)), transport=client._transport)
+        as two,
+    ):  # fmt: skip
+        line = {"order_no": "API2", "kind": "sale", "amount": "5000.00",
+                "occurred_at": "2024-03-01", "source_ref": "erp-2"}  # fmt: skip
+        assert one.recon_import([line], shop="S001")["new"] == 1
+        one.recon_import_file(files["orders"].read_bytes(), shop="S001")
+        one.recon_run()
+        [orphan] = one.recon_queue("paid_no_order")["rows"]
+        [sale] = [r for r in one.recon_queue("shipped_not_paid")["rows"] if r["key"] == "API2"]
+        items = ([{"id": sale["id"]}], [{"id": orphan["id"]}])
+        group = one.recon_match(*items, force=True, memo="written off by the CFO")
+        assert (group["state"], group["difference"]) == ("pending", "-4933.8000")
+        with pytest.raises(ApiError) as refused:
+            one.recon_approve(group["id"])
+        assert (refused.value.status, refused.value.code) == (403, "second_approver")
+        assert two.recon_reject(group["id"], "no approval on file")["state"] == "rejected"
+        again = one.recon_match(*items, force=True, memo="written off by the CFO")
+        assert two.recon_approve(again["id"], memo="approved")["state"] == "active"
+        assert one.recon_expected(sale["id"])["applied"] == "5000.0000"

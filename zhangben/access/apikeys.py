@@ -1,7 +1,7 @@
 """API keys of integrators for the REST API (``Authorization: Bearer zb_<prefix>_<secret>``).
 
 An integrator (the record that also holds its ShopEx flag) may hold any number of keys, each
-with scopes (``read``, ``write``) and optional shop/account restrictions that narrow the
+with scopes (:data:`SCOPES`) and optional shop/account restrictions that narrow the
 integrator's own. The key is shown once; only its SHA-256 is stored. A key carries 256 bits
 of randomness, so a fast hash is enough (a slow password hash such as argon2 protects
 guessable passwords, and would cost milliseconds on every request); the non-secret prefix
@@ -22,10 +22,37 @@ from sqlalchemy.engine import Connection
 
 from zhangben.access.integrators import get_integrator
 from zhangben.core.errors import NotFound, ValidationError
+from zhangben.core.roles import holds
 from zhangben.store.access_tables import api_keys, integrators
 
-SCOPES = ("read", "write")
+#: ``read`` GET, ``write`` every other write, ``reconcile`` reconciliation's writes (核销),
+#: ``force`` a forced match and the second approval of one (docs/rest-api.md#authentication-
+#: scopes-and-limits).
+SCOPES = ("read", "write", "reconcile", "force")
+#: What a scope brings with it, applied when a key authenticates (not stored), so a key made
+#: before ``reconcile`` existed keeps reconciling with its ``write``.
+IMPLIES = {
+    "write": ("read", "reconcile"),
+    "reconcile": ("read",),
+    "force": ("read", "reconcile"),
+}
 KEY_PREFIX = "zb"
+
+
+def granted(scopes: Iterable[str]) -> frozenset[str]:
+    """The scopes ``scopes`` grant: themselves and what they imply (:data:`IMPLIES`)."""
+    held = set(scopes)
+    for scope in tuple(held):
+        held.update(IMPLIES.get(scope, ()))
+    return frozenset(held)
+
+
+def role_scopes(stored_role: str) -> frozenset[str]:
+    """A user session's scopes, by role: a viewer reads; a clerk also writes and reconciles;
+    a supervisor or an admin also forces."""
+    if holds(stored_role, "supervisor"):
+        return granted(("write", "force"))
+    return granted(("write",)) if holds(stored_role, "clerk") else frozenset({"read"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +122,7 @@ def create_key(
     wanted = tuple(dict.fromkeys(scopes))
     if not wanted or any(s not in SCOPES for s in wanted):
         raise ValidationError("scopes", f"each scope must be one of {', '.join(SCOPES)}")
-    if "write" in wanted and "read" not in wanted:
+    if wanted != ("read",) and "read" not in wanted:
         wanted = ("read", *wanted)
     if len(name or "") > 128:
         raise ValidationError("name", "must be at most 128 characters")

@@ -1,14 +1,16 @@
 """Who is calling: an integrator's API key or a 壹川 login session, both as Bearer tokens.
 
-* API key (``zb_<prefix>_<secret>``): scopes ``read`` / ``write``; optionally limited to shops
-  and/or account numbers (the key's limits narrowed by its integrator's); the integrator's
-  ``rate_limit_per_minute`` applies to its REST calls (counted in the database, so across
-  worker processes).
+* API key (``zb_<prefix>_<secret>``): scopes ``read``, ``write``, ``reconcile``, ``force``
+  (``write`` and ``force`` imply ``reconcile``: :data:`~zhangben.access.apikeys.IMPLIES`);
+  optionally limited to shops and/or account numbers (the key's limits narrowed by its
+  integrator's); the integrator's ``rate_limit_per_minute`` applies to its REST calls
+  (counted in the database, so across worker processes).
   Each worker caches a key it has verified (by the SHA-256 of the whole key) for
   ``ZHANGBEN_AUTH_CACHE_SECONDS`` (default 5): a revoked key, a disabled integrator or changed
   grants take effect within that time; the rate limit is still counted in the database on
   every request.
-* Session token: staff read and write everything and alone may verify and edit the chart; a
+* Session token: its scopes follow the user's role (:func:`~zhangben.access.apikeys.
+  role_scopes`); staff read and write everything and alone may verify and edit the chart; a
   user reads and writes only the accounts they own, and opens or closes none. The finance
   roles (:mod:`zhangben.core.roles`) are staff; a viewer only reads, and staff's own actions
   need a supervisor or an admin.
@@ -94,7 +96,7 @@ class Principal:
 def _from_key(key: apikeys.ApiKey) -> Principal:
     return Principal(
         caller=f"key:{key.integrator_id}",
-        scopes=frozenset(key.scopes),
+        scopes=apikeys.granted(key.scopes),
         shops=key.allowed_shops,
         accounts=key.allowed_accounts,
         key_id=key.id,
@@ -102,8 +104,8 @@ def _from_key(key: apikeys.ApiKey) -> Principal:
 
 
 def _from_user(user: User) -> Principal:
-    scopes = {"read", "write"} if user.can("clerk") else {"read"}  # a viewer only reads
-    return Principal(caller=f"user:{user.id}", scopes=frozenset(scopes), user=user)
+    scopes = apikeys.role_scopes(user.role)  # a viewer only reads; a supervisor also forces
+    return Principal(caller=f"user:{user.id}", scopes=scopes, user=user)
 
 
 def authenticate(access: Access, token: str) -> tuple[Principal, apikeys.ApiKey | None] | None:

@@ -25,6 +25,7 @@ from zhangben.api.routes import (
 )
 from zhangben.api.writes import ApiContext
 from zhangben.core.ledger import Ledger
+from zhangben.core.money import to_minor
 from zhangben.settings import Settings
 from zhangben.web import bodylimit
 
@@ -48,6 +49,7 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
         access=Access(ledger),
         tz=ledger.tz,
         keys=TtlCache(settings.auth_cache_seconds),
+        recon_force_approval_above=to_minor(settings.recon_force_approval_above),
     )
     app.include_router(build_router())
     bodylimit.limit(app, [PREFIX], MAX_BODY_BYTES, too_large)

@@ -68,6 +68,7 @@ PROBLEMS = {
         ProblemType("action_file", 422, "The queue's action file is refused whole"),
         ProblemType("over_applied", 409, "A line would be applied beyond its amount"),
         ProblemType("recon_state", 409, "The reconciliation state does not allow this"),
+        ProblemType("second_approver", 403, "A second, different person must approve this"),
         ProblemType("payload_too_large", 413, "The request body is too large"),
         ProblemType("rate_limited", 429, "Too many requests"),
         ProblemType("internal", 500, "Internal server error"),

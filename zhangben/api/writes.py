@@ -49,6 +49,8 @@ class ApiContext:
     tz: ZoneInfo
     #: verified API keys (SHA-256 of the key → VerifiedKey), see zhangben.api.auth
     keys: TtlCache = field(default_factory=lambda: TtlCache(5.0))
+    #: reconciliation: a forced match above this (minor units) waits for a second approver
+    recon_force_approval_above: int | None = None
 
 
 async def context(request: Request) -> ApiContext:

@@ -27,7 +27,11 @@ def add(
         str | None, typer.Option("--new-integrator", help="create an integrator of this name")
     ] = None,
     scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="read (default) and/or write")
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="read (default), write, reconcile (核销; write implies it), force (强制核销)",
+        ),
     ] = None,
     shop: Annotated[list[str] | None, typer.Option("--shop", help="limit to shop(s)")] = None,
     account: Annotated[

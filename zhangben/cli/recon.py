@@ -1,5 +1,5 @@
-"""Reconciliation (核销): ``zhangben recon import|run|queues|queue|apply|match|undo|void|ignore|
-key|groups|events`` (docs/reconciliation.md)."""
+"""Reconciliation (核销): ``zhangben recon import|run|queues|queue|apply|match|approve|reject|
+undo|void|ignore|key|groups|events`` (docs/reconciliation.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ Reason = Annotated[str | None, typer.Option(help="why (required)")]
 
 
 def _recon() -> Recon:
-    return Recon(ledger())
+    above = to_minor(settings().recon_force_approval_above)
+    return Recon(ledger(), force_approval_above=above)
 
 
 def _m(minor: int) -> str:
@@ -202,6 +203,12 @@ def _print_group(g: Group, verb: str) -> None:
         f"actual {_m(g.actual_total)}, difference {_m(g.difference)}{gap}",
         highlight=False,
     )
+    if g.state == "pending":
+        console.print(
+            "pending: its lines are held until a second person approves it "
+            f"(zhangben recon approve {g.id}) or rejects it (recon reject {g.id} --reason …)",
+            highlight=False,
+        )
 
 
 @friendly
@@ -250,6 +257,28 @@ def undo(
 
 
 @friendly
+def approve(
+    group: Annotated[str, typer.Argument(help="the pending group's id or number (HX…-12)")],
+    memo: Annotated[str | None, typer.Option(help="a note")] = None,
+    operator: Operator = None,
+) -> None:
+    """Approve a pending forced match (not the person who forced it): it is applied."""
+    g = _recon().approve(_group_id(group), actor=_actor(operator), memo=memo)
+    _print_group(g, "approved")
+
+
+@friendly
+def reject(
+    group: Annotated[str, typer.Argument(help="the pending group's id or number (HX…-12)")],
+    reason: Reason = None,
+    operator: Operator = None,
+) -> None:
+    """Reject a pending forced match (not the person who forced it): its lines are released."""
+    g = _recon().reject(_group_id(group), reason=reason or "", actor=_actor(operator))
+    _print_group(g, "rejected")
+
+
+@friendly
 def void(
     expected_id: Annotated[int, typer.Argument(help="the expected line's id")],
     reason: Reason = None,
@@ -286,7 +315,8 @@ def key(
 @friendly
 def groups(
     state: Annotated[
-        str | None, typer.Option(help="active | undone | suggested | superseded")
+        str | None,
+        typer.Option(help="active | pending | rejected | undone | suggested | superseded"),
     ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
@@ -337,6 +367,8 @@ recon_app.command("queues")(queues)
 recon_app.command("queue")(queue)
 recon_app.command("apply")(apply)
 recon_app.command("match")(match)
+recon_app.command("approve")(approve)
+recon_app.command("reject")(reject)
 recon_app.command("undo")(undo)
 recon_app.command("void")(void)
 recon_app.command("ignore")(ignore)

@@ -149,6 +149,13 @@ class ReconState(LedgerError):
     code = "recon_state"
 
 
+class SecondApproverNeeded(LedgerError):
+    """A forced match above the approval amount approved or rejected by the person who forced
+    it: a second, different person must decide."""
+
+    code = "second_approver"
+
+
 class VoucherInvalid(LedgerError):
     """Voucher input that cannot be used (vouchers.md): an unmapped flow, a 科目 not a leaf or
     not in the book, a rule whose lines do not balance, a template not in the product's format,

@@ -29,6 +29,7 @@ from zhangben.core.errors import (
     OverApplied,
     PeriodClosed,
     ReconState,
+    SecondApproverNeeded,
     ValidationError,
 )
 from zhangben.core.ledger import Ledger
@@ -56,6 +57,9 @@ from zhangben.store.recon_tables import (
 
 OUTCOMES = ("exact", "within_tolerance", "with_difference", "forced")
 MIN_MEMO = 4
+#: A forced match whose |difference| is above this (minor units: 1000.00 yuan) waits for a
+#: second approver; the surfaces pass ``ZHANGBEN_RECON_FORCE_APPROVAL_ABOVE``.
+FORCE_APPROVAL_ABOVE = 1000 * 10_000
 PAGE_ROWS = 5000  # items read per page of a run: memory stays flat however many there are
 
 
@@ -227,9 +231,15 @@ def _text(field_name: str, value: str | None, *, minimum: int = 1) -> str:
 
 
 class Recon:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, force_approval_above: int | None = None) -> None:
+        """``force_approval_above``: minor units (default :data:`FORCE_APPROVAL_ABOVE`); a
+        forced match whose absolute difference is above it is stored pending, its lines held,
+        until a second person approves it (:meth:`approve`) or rejects it (:meth:`reject`)."""
         self.ledger = ledger
         self._engine = ledger.engine
+        self.force_approval_above = (
+            FORCE_APPROVAL_ABOVE if force_approval_above is None else force_approval_above
+        )
 
     def _read(self, work: Callable[[Connection], object]):
         with read_transaction(self._engine) as conn:
@@ -524,14 +534,18 @@ class Recon:
         )  # fmt: skip
         row, ls = _group_row(gid, ",".join(sorted(shops))[:64], _one(keys), p, None, now)
         latest = max(i.at for i in (*es, *as_))
-        row.update(state="active", created_by=actor[:128], memo=memo,
+        held = force and abs(prev.difference) > self.force_approval_above
+        row.update(state="pending" if held else "active", created_by=actor[:128], memo=memo,
                    period=booked(closed_months(conn), shops, latest, self.ledger.tz))  # fmt: skip
         st.insert_groups(conn, [row], ls)
         st.sync_ids(conn, match_groups)
-        st.apply(conn, st.E, p.expected)
+        st.apply(conn, st.E, p.expected)  # a pending match holds its lines all the same
         st.apply(conn, st.A, p.actual)
+        after = _event_after(row, ls)
+        if held:
+            after["state"] = "pending"
         self._event(conn, actor, "forced" if force else "matched", "group", gid, None,
-                    _event_after(row, ls), memo)  # fmt: skip
+                    after, memo)  # fmt: skip
         return self._group(conn, gid)
 
     def _plan(self, conn, expected, actual, gap_type, force, *, lock: bool):
@@ -762,6 +776,44 @@ class Recon:
             sa.select(t.code).where(sa.or_(t.name == text, t.code == text.upper()))
         ).scalar()
         return code or text
+
+    def approve(self, group_id: int, *, actor: str, memo: str | None = None) -> Group:
+        """Approve a pending forced match (a second person, not the one who forced it): it
+        becomes active; its lines were held since it was forced."""
+        why = _text("memo", memo) if memo and memo.strip() else None
+        return self._decide(group_id, actor, "approved", "active", why)
+
+    def reject(self, group_id: int, *, reason: str, actor: str) -> Group:
+        """Reject a pending forced match (a second person): its lines are released, the group
+        kept as ``rejected``."""
+        return self._decide(group_id, actor, "rejected", "rejected", _text("reason", reason))
+
+    def _decide(self, group_id: int, actor: str, action: str, state: str, why) -> Group:
+        def work(conn: Connection) -> Group:
+            group = self._group(conn, group_id)
+            if group.state != "pending":
+                raise ReconState(f"group {group.group_no} is {group.state}, not pending approval")
+            if actor[:128] == group.created_by:
+                raise SecondApproverNeeded(
+                    f"group {group.group_no} was forced by {group.created_by}: a second, "
+                    "different person must approve or reject it"
+                )
+            by_side: dict[str, list[tuple[int, int]]] = {st.E: [], st.A: []}
+            for line in group.lines:
+                by_side[line.side].append((line.item_id, line.amount))
+            for side, pairs in by_side.items():
+                if pairs:  # locked, so a concurrent decision waits for this one
+                    st.locked_items(conn, side, sorted({i for i, _ in pairs}))
+            if state == "rejected":
+                st.apply(conn, st.E, by_side[st.E], sign=-1)
+                st.apply(conn, st.A, by_side[st.A], sign=-1)
+            self._event(conn, actor, action, "group", group_id, {"state": "pending"},
+                        {"state": state}, why)  # fmt: skip
+            g = match_groups
+            conn.execute(g.update().where(g.c.id == group_id).values(state=state))
+            return self._group(conn, group_id)
+
+        return self._write(work)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -802,6 +802,18 @@ class RestClient:
         return self._call("POST", f"/recon/groups/{group_id}/undo", json={"reason": reason},
                           idempotency_key=idempotency_key)  # fmt: skip
 
+    def recon_approve(
+        self, group_id: int, *, memo: str | None = None, idempotency_key=None
+    ) -> dict:
+        """Approve a pending forced match (the ``force`` scope; not the one who forced it)."""
+        return self._call("POST", f"/recon/groups/{group_id}/approve", json={"memo": memo},
+                          idempotency_key=idempotency_key)  # fmt: skip
+
+    def recon_reject(self, group_id: int, reason: str, *, idempotency_key=None) -> dict:
+        """Reject a pending forced match: its lines are released."""
+        return self._call("POST", f"/recon/groups/{group_id}/reject", json={"reason": reason},
+                          idempotency_key=idempotency_key)  # fmt: skip
+
     def recon_void(self, item_id: int, reason: str, *, idempotency_key=None) -> None:
         self._call("POST", f"/recon/expected-items/{item_id}/void", json={"reason": reason},
                    idempotency_key=idempotency_key)  # fmt: skip

@@ -2,9 +2,9 @@
 service.Recon` (docs/reconciliation.md#rest).
 
 Reconciliation spans shops, so every route wants a caller without shop, account or owner
-limits: reads the ``read`` scope, writes ``write`` (the ``reconcile`` scope), and a forced
-match staff (the ``force`` scope; API keys have only ``read`` and ``write``). Amounts are yuan
-as text, four decimals out."""
+limits, and a scope it declares in the OpenAPI schema (:func:`_caller`, enforced from the
+same declaration): reads ``read``, writes ``reconcile`` (which ``write`` implies), and a forced
+match and its second approval ``force``. Amounts are yuan as text, four decimals out."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
 from fastapi import Path as PathParam
 from fastapi.responses import Response
+from fastapi.security import SecurityScopes
 from pydantic import BaseModel, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
@@ -50,11 +51,26 @@ def _actor(who: Principal) -> str:
     return f"user:{who.user.username}" if who.user is not None else who.caller
 
 
-def _recon(ctx: ApiContext, who: Principal, scope: str) -> Recon:
-    who.require(scope)
+async def _reconciler(scopes: SecurityScopes, who: Principal = Depends(principal)) -> Principal:
+    """The caller, holding every scope the route declares, and without limits."""
+    for scope in scopes.scopes:
+        who.require(scope)
     if not who.unrestricted:
         raise ApiProblem("forbidden", "reconciliation spans shops: these credentials are limited")
-    return Recon(ctx.ledger)
+    return who
+
+
+def _caller(scope: str):
+    """The dependency of a route that needs ``scope``: declared in the OpenAPI schema (the
+    operation's ``security``) and enforced by :func:`_reconciler`."""
+    return Security(_reconciler, scopes=[scope])
+
+
+READ, RECONCILE, FORCE = _caller("read"), _caller("reconcile"), _caller("force")
+
+
+def _recon(ctx: ApiContext) -> Recon:
+    return Recon(ctx.ledger, force_approval_above=ctx.recon_force_approval_above)
 
 
 # -- bodies and records ---------------------------------------------------------------------
@@ -168,7 +184,9 @@ class MatchIn(RequestBody):
     expected: list[ItemIn] = Field([], max_length=1000)
     actual: list[ItemIn] = Field([], max_length=1000, description="bill rows")
     gap_type: str | None = Field(None, min_length=1, max_length=32, examples=["COMMISSION"])
-    force: StrictBool = Field(False, description="write the difference off (staff, with memo)")
+    force: StrictBool = Field(
+        False, description="write the difference off (the `force` scope, with a memo)"
+    )
     memo: str | None = Field(None, max_length=500)
     preview: StrictBool = Field(False, description="the totals and outcome; write nothing")
 
@@ -194,7 +212,11 @@ class GroupOut(BaseModel):
     difference: Money
     gap_type: str | None = None
     memo: str | None = None
-    state: str | None = Field(None, description="active | undone | suggested | superseded")
+    state: str | None = Field(
+        None,
+        description="active | undone | suggested | superseded | pending (a forced match "
+        "waiting for a second approver, its lines held) | rejected",
+    )
     created_by: str | None = None
     created_at: datetime | None = None
     period: str | None = Field(
@@ -297,10 +319,10 @@ def import_expected(
     body: ExpectedBatchIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
     rows = [i.model_dump(exclude_none=True) for i in body.items]
 
     def action():
@@ -333,10 +355,10 @@ async def upload_expected(
     request: Request,
     shop: Annotated[str | None, Query(pattern=r"^[^\x00]{1,64}$")] = None,
     platform: Annotated[str | None, Query(pattern=r"^[a-z_]{1,16}$")] = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
     data = await request.body()
     suffix = ".xlsx" if request.headers.get("content-type", "").startswith(XLSX) else ".csv"
 
@@ -358,9 +380,9 @@ async def upload_expected(
     responses=errors("forbidden", "not_found"),
 )
 def get_expected(
-    item_id: Id, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
+    item_id: Id, who: Principal = READ, ctx: ApiContext = Depends(context)
 ) -> Response:
-    e = _recon(ctx, who, "read").expected(item_id)
+    e = _recon(ctx).expected(item_id)
     return json_response(
         ExpectedOut(
             id=e.id,
@@ -398,10 +420,10 @@ def void_expected(
     body: ReasonIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
 
     def work():
         recon.void(item_id, reason=body.reason, actor=_actor(who))
@@ -425,10 +447,10 @@ def ignore_row(
     body: ReasonIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
 
     def work():
         recon.ignore(row_id, reason=body.reason, actor=_actor(who))
@@ -449,10 +471,10 @@ def set_key(
     body: KeyIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
 
     def work():
         recon.set_key(row_id, body.key, actor=_actor(who), reason=body.reason)
@@ -475,10 +497,10 @@ def run(
     request: Request,
     body: RunIn | None = None,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
     body = body or RunIn()
 
     def work():
@@ -500,10 +522,10 @@ def run(
 )
 def runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    who: Principal = Depends(principal),
+    who: Principal = READ,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    found = _recon(ctx, who, "read").runs(limit=limit)
+    found = _recon(ctx).runs(limit=limit)
     return json_response(
         RunsOut(
             items=[
@@ -533,8 +555,8 @@ def runs(
     summary="Every exception queue: count, total and ageing (等待中 apart, not counted)",
     responses=errors("forbidden"),
 )
-def list_queues(who: Principal = Depends(principal), ctx: ApiContext = Depends(context)):
-    found = _recon(ctx, who, "read").queues()
+def list_queues(who: Principal = READ, ctx: ApiContext = Depends(context)):
+    found = _recon(ctx).queues()
     return json_response(
         QueuesOut(
             items=[_queue_out(q, ctx) for q in found],
@@ -559,10 +581,10 @@ def get_queue(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     format: Literal["json", "xlsx"] = "json",
-    who: Principal = Depends(principal),
+    who: Principal = READ,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "read")
+    recon = _recon(ctx)
     if format == "xlsx":
         q = recon.queue(name)
         with tempfile.TemporaryDirectory() as tmp:
@@ -624,19 +646,20 @@ async def apply_actions(
     response_model=GroupOut,
     tags=TAGS,
     summary="Match expected lines and bill rows by hand, whole or in part (`preview`: write "
-    "nothing); `force` is for staff",
+    "nothing); `force` also needs the `force` scope, and above the approval amount waits for "
+    "a second approver (`state` pending)",
     responses=errors("validation", "not_found", "over_applied", "recon_state", *WRITES),
 )
 def match(
     body: MatchIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "read" if body.preview else "write")
+    recon = _recon(ctx)
     if body.force and not body.preview:
-        who.require_staff()
+        who.require("force")
     es, as_ = _parts(body.expected), _parts(body.actual)
     if body.preview:
         p = recon.preview(es, as_, gap_type=body.gap_type, force=body.force)
@@ -659,6 +682,57 @@ def match(
     return idempotent(ctx, request, who, idempotency_key, body, action)
 
 
+class ApproveIn(RequestBody):
+    memo: str | None = Field(None, max_length=500)
+
+
+@router.post(
+    "/recon/groups/{group_id}/approve",
+    response_model=GroupOut,
+    tags=TAGS,
+    summary="Approve a pending forced match (a second person, not the one who forced it): it "
+    "becomes active",
+    responses=errors("not_found", "recon_state", "second_approver", *WRITES),
+)
+def approve(
+    group_id: Id,
+    request: Request,
+    body: ApproveIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+    who: Principal = FORCE,
+    ctx: ApiContext = Depends(context),
+) -> Response:
+    recon, body = _recon(ctx), body or ApproveIn()
+
+    def work():
+        return _group_out(recon.approve(group_id, actor=_actor(who), memo=body.memo), ctx)
+
+    return _write(ctx, request, who, idempotency_key, body, work)
+
+
+@router.post(
+    "/recon/groups/{group_id}/reject",
+    response_model=GroupOut,
+    tags=TAGS,
+    summary="Reject a pending forced match, with a reason (a second person): its lines released",
+    responses=errors("not_found", "recon_state", "second_approver", *WRITES),
+)
+def reject(
+    group_id: Id,
+    body: ReasonIn,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+    who: Principal = FORCE,
+    ctx: ApiContext = Depends(context),
+) -> Response:
+    recon = _recon(ctx)
+
+    def work():
+        return _group_out(recon.reject(group_id, reason=body.reason, actor=_actor(who)), ctx)
+
+    return _write(ctx, request, who, idempotency_key, body, work)
+
+
 @router.get(
     "/recon/groups/{group_id}",
     response_model=GroupOut,
@@ -666,10 +740,8 @@ def match(
     summary="One match (核销单) with its lines",
     responses=errors("forbidden", "not_found"),
 )
-def get_group(
-    group_id: Id, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
-) -> Response:
-    return json_response(_group_out(_recon(ctx, who, "read").group(group_id), ctx))
+def get_group(group_id: Id, who: Principal = READ, ctx: ApiContext = Depends(context)) -> Response:
+    return json_response(_group_out(_recon(ctx).group(group_id), ctx))
 
 
 @router.post(
@@ -684,10 +756,10 @@ def undo(
     body: ReasonIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
 
     def work():
         return _group_out(recon.undo(group_id, reason=body.reason, actor=_actor(who)), ctx)
@@ -705,11 +777,11 @@ def undo(
 def events(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     group: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
-    who: Principal = Depends(principal),
+    who: Principal = READ,
     ctx: ApiContext = Depends(context),
 ) -> Response:
     subject = ("group", str(group)) if group else None
-    found = _recon(ctx, who, "read").events(limit=limit, subject=subject)
+    found = _recon(ctx).events(limit=limit, subject=subject)
     return json_response(
         EventsOut(
             items=[

@@ -68,16 +68,37 @@
     });
   }
 
-  // the 对账 workspace: Σ of the ticked lines' remaining amounts (1/10000 yuan) and the difference
+  // the 对账 workspace: Σ of the ticked lines (1/10000 yuan) and the difference. A line counts
+  // its part ("本次核销", a magnitude in yuan, signed as the line) or, left empty, its whole
+  // remaining amount; a part that is not an amount or is above what is left is marked on its
+  // field (the browser then refuses to send the form; the server checks it again).
+  function minor(text) {
+    var m = /^\s*(\d{1,14})(?:\.(\d{0,4}))?\s*$/.exec(text);
+    return m ? Number(m[1]) * 10000 + Number(((m[2] || "") + "0000").slice(0, 4)) : NaN;
+  }
+
   function setupMatch(form) {
     function sums() {
       var t = { expected: 0, actual: 0 };
-      form.querySelectorAll("input[data-amount]:checked").forEach(function (c) { t[c.dataset.side] += Number(c.dataset.amount); });
+      form.querySelectorAll("input[data-amount]").forEach(function (c) {
+        var left = Number(c.dataset.amount);
+        var part = form.querySelector('input[data-part-of="' + c.value + '"][data-side="' + c.dataset.side + '"]');
+        var text = part ? part.value.trim() : "";
+        var size = text === "" ? Math.abs(left) : minor(text);
+        if (part) {
+          var bad = text !== "" && (isNaN(size) || size === 0 || size > Math.abs(left));
+          part.setCustomValidity(bad ? (isNaN(size) || size === 0 ? "请输入正数金额，最多 4 位小数" : "超过未核销金额 " + money(Math.abs(left) / 10000)) : "");
+          part.classList.toggle("over", bad);
+          if (text !== "" && !bad && !c.checked) c.checked = true;  // a part ticks its line
+        }
+        if (c.checked && !isNaN(size)) t[c.dataset.side] += left < 0 ? -size : size;
+      });
       document.getElementById("sum-expected").textContent = money(t.expected / 10000);
       document.getElementById("sum-actual").textContent = money(t.actual / 10000);
       document.getElementById("sum-diff").textContent = money((t.actual - t.expected) / 10000);
     }
     form.addEventListener("change", sums);
+    form.addEventListener("input", sums);
     sums();
   }
 

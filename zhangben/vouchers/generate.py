@@ -464,7 +464,8 @@ WRITEOFF_OUTCOMES = ("within_tolerance", "with_difference", "forced")
 def writeoffs(conn: Connection, book: Book, start, end, tz: ZoneInfo) -> list[Flow]:
     """The reconciliation differences of ``[start, end)`` in no live voucher, as flows a
     ``gap_type`` rule takes: each active match that wrote a difference off (dated by its latest
-    item: the money's arrival or the order line), and each match undone after the voucher of
+    item: the money's arrival or the order line; or the first day of the month it was booked
+    in, when its own month was closed: 跨期), and each match undone after the voucher of
     its write-off was exported (a red one, dated when it was undone). ``base`` is the
     difference's size; ``direction`` ``out`` when less money came than expected."""
     g, ml, rs = match_groups, match_lines, voucher_recon_sources
@@ -496,7 +497,7 @@ def writeoffs(conn: Connection, book: Book, start, end, tz: ZoneInfo) -> list[Fl
     cols = (g.c.id, g.c.group_no, g.c.shop_code, g.c.difference, g.c.gap_type_code, g.c.memo,
             gap_types.c.name.label("gap_name"), actual.label("at_actual"),
             expected.label("at_expected"), recon_events.c.at.label("undone_at"),
-            account.label("account_id"))  # fmt: skip
+            account.label("account_id"), g.c.period)  # fmt: skip
     q = (
         sa.select(*cols)
         .outerjoin(gap_types, gap_types.c.code == g.c.gap_type_code)
@@ -524,6 +525,8 @@ def writeoffs(conn: Connection, book: Book, start, end, tz: ZoneInfo) -> list[Fl
         red = r.undone_at is not None
         dates = [t for t in (r.at_actual, r.at_expected) if t is not None]
         at = r.undone_at if red else max(dates, default=None)
+        if at is not None and not red and r.period:
+            at = max(at, _month_start(r.period, tz))  # booked forward past a closed month
         if at is None or not start <= at < end:
             continue
         acc = names.get(r.account_id)
@@ -539,6 +542,12 @@ def writeoffs(conn: Connection, book: Book, start, end, tz: ZoneInfo) -> list[Fl
             gap_type=r.gap_type_code or "",
         ))  # fmt: skip
     return out
+
+
+def _month_start(period: str, tz: ZoneInfo) -> datetime:
+    """The first instant of ``yyyy-mm`` in the business time zone."""
+    year, month = (int(x) for x in period.split("-"))
+    return datetime(year, month, 1, tzinfo=tz)
 
 
 def _original_writeoffs(conn: Connection, group_ids: list[int]) -> dict[int, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from zhangben.access.apikeys import SCOPES
+
 V1 = "/api/v1"
 
 
@@ -23,7 +25,11 @@ def test_openapi_documents_every_route(client):
             problem = responses["500"]["content"]["application/problem+json"]["schema"]
             assert problem["$ref"].endswith("/Problem")
             if not path.startswith(f"{V1}/problems"):
-                assert op["security"] == [{"HTTPBearer": []}]
+                [security] = op["security"]  # the bearer, and the scopes a route declares
+                assert set(security) == {"HTTPBearer"}, (method, path)
+                assert set(security["HTTPBearer"]) <= set(SCOPES), (method, path)
+                if path.startswith(f"{V1}/recon"):
+                    assert security["HTTPBearer"], (method, path)
                 assert "401" in responses
             ok = responses.get("200") or responses.get("201")
             if path.endswith(".xlsx"):  # a download: the workbook itself, errors as problems

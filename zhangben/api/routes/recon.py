@@ -622,10 +622,10 @@ def get_queue(
 async def apply_actions(
     request: Request,
     dry_run: bool = False,
-    who: Principal = Depends(principal),
+    who: Principal = RECONCILE,
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    recon = _recon(ctx, who, "write")
+    recon = _recon(ctx)
     data = await request.body()
 
     def work() -> ActionsOut:

@@ -339,11 +339,7 @@ class Recon:
 
     def _set_key(self, conn: Connection, bill_row_id: int, norm: str, actor, reason) -> None:
         now = _now()
-        st.ensure_keyed(conn, [bill_row_id], now)
-        row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
-        if row.state != "open" or row.applied:
-            state = row.state if row.state != "open" else "matched"
-            raise ReconState(f"bill row {bill_row_id} is {state}; undo or reopen it first")
+        _open_bill_row(conn, bill_row_id, now, "undo or reopen it first")
         r = bill_recon
         before = conn.execute(
             sa.select(r.c.match_key, r.c.key_source, r.c.scope).where(
@@ -366,11 +362,7 @@ class Recon:
 
     def _ignore(self, conn: Connection, bill_row_id: int, reason: str, actor: str) -> None:
         now = _now()
-        st.ensure_keyed(conn, [bill_row_id], now)
-        row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
-        if row.state != "open" or row.applied:
-            state = row.state if row.state != "open" else "matched"
-            raise ReconState(f"bill row {bill_row_id} is {state}; undo its matches first")
+        _open_bill_row(conn, bill_row_id, now, "undo its matches first")
         r = bill_recon
         conn.execute(
             r.update()
@@ -1146,3 +1138,13 @@ def _refuse_closed(conn: Connection, dated: list[tuple[str, datetime]], tz) -> N
                 " is closed: reopen it to undo this match",
                 period=hit.month, shop=hit.shop_code or None, closed_through=hit.month,
             )  # fmt: skip
+
+
+def _open_bill_row(conn: Connection, bill_row_id: int, now, then: str) -> None:
+    """Key the bill row if it is not yet, lock it, and refuse it unless it is open and
+    unapplied (``then``: what the person must do first)."""
+    st.ensure_keyed(conn, [bill_row_id], now)
+    row = st.locked_items(conn, st.A, [bill_row_id])[bill_row_id]
+    if row.state != "open" or row.applied:
+        state = row.state if row.state != "open" else "matched"
+        raise ReconState(f"bill row {bill_row_id} is {state}; {then}")

@@ -1,6 +1,5 @@
 """Extraction streams: memory stays flat however long the file is."""
 
-import time
 import tracemalloc
 from decimal import Decimal
 
@@ -32,7 +31,6 @@ def traced_peak(fn):
 
 
 def test_200k_rows_extract_in_constant_memory(tmp_path):
-    started = time.perf_counter()
     path = write_big_jzt(tmp_path / "big.csv")
     size = path.stat().st_size
     assert size > 10_000_000
@@ -63,4 +61,5 @@ def test_200k_rows_extract_in_constant_memory(tmp_path):
     assert last.line == N + 1 and last.flow_no == f"J{N - 1:012d}"
     assert last.expense == Decimal(f"{(N - 1) % 9000}.{(N - 1) % 100:02d}")
     assert max(peaks) < size / 20, (peaks, size)
-    assert time.perf_counter() - started < 30  # ~6 s on an idle 2-core machine
+    # no bound on the time: a loaded CI machine took 38 s where an idle one takes 6; the
+    # speed of extraction is bench/imports.py's to measure

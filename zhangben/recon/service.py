@@ -434,6 +434,7 @@ class Recon:
         ).scalar()
         counts: Counter = Counter()
         counts["keyed"] = st.key_rows(conn, upto=cut_b, now=started)
+        st.analyze(conn, bill_recon, expected_items)  # the pages' plans
         g = match_groups
         counts["superseded"] = conn.execute(
             g.update().where(g.c.state == "suggested").values(state="superseded")

@@ -439,7 +439,7 @@ class Recon:
         counts["superseded"] = conn.execute(
             g.update().where(g.c.state == "suggested").values(state="superseded")
         ).rowcount
-        rules = self._rules(conn)
+        rules = tuple(self._rules(conn))  # a tuple: the matcher orders it once, not per group
         closed = closed_months(conn)
         periods_of: dict[tuple[str, str], str] = {}
         run_id = st.next_id(conn, recon_runs)

@@ -167,11 +167,9 @@ def key_column_rows(conn: Connection, *, upto: int, now: datetime) -> int:
     pg = conn.dialect.name == "postgresql"
     if pg:  # the anti-join as a hash, never a nested loop: see the docstring
         conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
-    try:
-        conn.execute(bill_recon.insert().from_select(list(KEY_COLUMNS), query))
-    finally:
-        if pg:
-            conn.exec_driver_sql("RESET enable_nestloop")
+    conn.execute(bill_recon.insert().from_select(list(KEY_COLUMNS), query))
+    if pg:  # (on an error the transaction rolls back, and the setting with it)
+        conn.exec_driver_sql("RESET enable_nestloop")
     return conn.execute(count).scalar_one() - before  # psycopg's rowcount here is -1
 
 

@@ -126,6 +126,8 @@ _COLUMNS = {
     "wechat_shop": "关联订单号",
     "jd_wallet": "商户订单号",
 }
+#: The platforms whose key is their order column, normalised (Alipay has its rules).
+COLUMN_PLATFORMS = {p: c for p, c in _COLUMNS.items() if p != "alipay"}
 
 
 def normalise(key: str | None) -> str | None:

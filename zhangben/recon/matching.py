@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 from zhangben.core.errors import ValidationError
 from zhangben.recon.conditions import matches
@@ -50,10 +50,10 @@ MAX_MINOR = 999_999_999_999_999_999  # MAX_AMOUNT in minor units
 MAX_WINDOW_DAYS = 3660
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """An unmatched remainder: an expected line or a bill row, ``amount`` its signed remaining
-    minor units (1/10000 yuan; + is money in)."""
+    minor units (1/10000 yuan; + is money in). A named tuple: a run makes one per open item,
+    and a tuple is made several times faster than a frozen dataclass."""
 
     id: int
     side: str  # "expected" | "actual"
@@ -98,11 +98,11 @@ class Rule:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(NamedTuple):
     """A match the matcher proposes: ``(item_id, amount_applied)`` per side; ``difference`` =
     Σactual − Σexpected of the applied amounts. ``auto``: confirm now; else a suggestion for a
-    person. ``origin`` is ``auto`` or ``ar_offset`` (expected lines that cancel out)."""
+    person. ``origin`` is ``auto`` or ``ar_offset`` (expected lines that cancel out). A named
+    tuple, as :class:`Item`."""
 
     expected: tuple[tuple[int, int], ...]
     actual: tuple[tuple[int, int], ...]

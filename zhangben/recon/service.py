@@ -426,12 +426,14 @@ class Recon:
         ).scalar()
         counts: Counter = Counter()
         counts["keyed"] = st.key_rows(conn, upto=cut_b, now=started)
+        st.analyze(conn, bill_recon, expected_items)  # the pages' plans
         g = match_groups
         counts["superseded"] = conn.execute(
             g.update().where(g.c.state == "suggested").values(state="superseded")
         ).rowcount
-        rules = self._rules(conn)
+        rules = tuple(self._rules(conn))  # a tuple: the matcher orders it once, not per group
         closed = closed_months(conn)
+        periods_of: dict[tuple[str, str], str] = {}
         run_id = st.next_id(conn, recon_runs)
         gid = st.next_id(conn, match_groups)
         after = None
@@ -443,15 +445,20 @@ class Recon:
             applied_e, applied_a = [], []
             for (shop, key), (es, as_) in groups.items():
                 counts["groups"] += 1
-                at = {(i.side, i.id): i.at for i in (*es, *as_)}
+                at = None
                 for p in match_group(es, as_, rules):
                     row, ls = _group_row(gid, shop, key, p, run_id, started)
                     rows.append(row)
                     lines.extend(ls)
                     if p.auto:
+                        at = at or {(i.side, i.id): i.at for i in (*es, *as_)}
                         latest = max(at[ln["side"], ln["item_id"]] for ln in ls)
-                        row["period"] = booked(closed, {shop}, latest, self.ledger.tz)
-                        if row["period"] != _month(latest, self.ledger.tz):
+                        month = _month(latest, self.ledger.tz)
+                        period = periods_of.get((shop, month))
+                        if period is None:  # as booked(): one lookup per (shop, month)
+                            period = periods_of[shop, month] = _forward(closed, {shop}, month)
+                        row["period"] = period
+                        if period != month:
                             counts["booked_forward"] += 1
                         counts[f"auto_{p.outcome}"] += 1
                         counts["auto_amount"] += abs(row["actual_total"]) or abs(
@@ -1047,10 +1054,10 @@ def _page(conn: Connection, after, cut_b: int, cut_e: int):
     if not rows:
         return {}, after
     groups: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
-    for r in rows:
-        es, as_ = groups.setdefault((r.shop, r.key), ([], []))
-        item = Item(r.id, r.side, r.remaining, r.at, r.kind, r.platform, r.shop, r.key)
-        (es if r.side == st.E else as_).append(item)
+    for side, id_, shop, key, remaining, at, kind, platform in rows:
+        es, as_ = groups.setdefault((shop, key), ([], []))
+        item = Item(id_, side, remaining, at, kind, platform, shop, key)
+        (es if side == st.E else as_).append(item)
     return groups, end or (rows[-1].shop, rows[-1].key)
 
 
@@ -1103,17 +1110,22 @@ def closed_months(conn: Connection) -> dict[str, set[str]]:
 
 
 def _month(at: datetime, tz) -> str:
-    return at.astimezone(tz).strftime("%Y-%m")
+    local = at.astimezone(tz)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def booked(closed: dict[str, set[str]], shops: Iterable[str], latest: datetime, tz) -> str:
     """The month a match is booked in: its latest line's, or, while that month is closed for
     one of its shops or the whole ledger, the month after (跨期: a late row never lands in a
     closed period)."""
+    return _forward(closed, shops, _month(latest, tz))
+
+
+def _forward(closed: dict[str, set[str]], shops: Iterable[str], month: str) -> str:
+    """``month``, or the first month after it open for every shop (:func:`booked`)."""
     shut = set(closed.get("", ()))
     for shop in shops:
         shut |= closed.get(shop, set())
-    month = _month(latest, tz)
     while month in shut:
         year, mon = int(month[:4]), int(month[5:])
         month = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"

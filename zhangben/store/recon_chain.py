@@ -23,17 +23,30 @@ from zhangben.store.recon_tables import recon_events
 GENESIS = "0" * 64
 
 
+#: The encoders, made once: ``json.dumps`` with options builds one per call, which cost a
+#: run as much as the encoding (the text is the same).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_FIELDS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical(value) -> str | None:
     """JSON text that hashes the same wherever it is made (None stays None)."""
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
-def event_hash(prev_hash: str, row: dict) -> str:
+def instant(at: datetime) -> str:
+    """An event's ``at`` as it is hashed."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(prev_hash: str, row: dict, at_text: str | None = None) -> str:
+    """``at_text``: :func:`instant` of ``row["at"]`` when the caller has it (a batch of
+    events shares one instant)."""
     fields = [
         row["id"],
-        row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        at_text or instant(row["at"]),
         row["actor"],
         row["action"],
         row["subject_type"],
@@ -42,7 +55,7 @@ def event_hash(prev_hash: str, row: dict) -> str:
         row["after"],
         row["reason"],
     ]
-    text = prev_hash + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    text = prev_hash + _FIELDS.encode(fields)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -60,7 +73,7 @@ def append(conn: Connection, events: list[dict], *, at: datetime) -> list[int]:
         return []
     serialize(conn, "zb:recon_events")
     last_id, prev = _last(conn)
-    rows = []
+    rows, at_text = [], instant(at)
     for n, e in enumerate(events, start=last_id + 1):
         row = {
             "id": n,
@@ -74,7 +87,7 @@ def append(conn: Connection, events: list[dict], *, at: datetime) -> list[int]:
             "reason": e.get("reason"),
             "prev_hash": prev,
         }
-        row["hash"] = prev = event_hash(prev, row)
+        row["hash"] = prev = event_hash(prev, row, at_text)
         rows.append(row)
     names = list(rows[0])
     bulk.insert(conn, recon_events, names, [tuple(r[n] for n in names) for r in rows])

@@ -270,6 +270,14 @@ def test_an_oversized_upload_is_refused_before_it_is_read(settings, demo):
         assert big.status_code == 413 and "文件太大" in big.text
         assert 'id="import-result"' in big.text
         assert _entries(demo) == before
+        # any form of the console: a queue's filled XLSX is refused before it is read, too
+        queue = client.post(
+            "/console/recon/queues/paid_no_order/actions",
+            data={"csrf": csrf},
+            files={"file": ("q.xlsx", b"x" * 5000, "application/octet-stream")},
+        )
+        assert queue.status_code == 413 and "文件太大" in queue.text
+        assert _entries(demo) == before
 
 
 def test_the_daily_figures_end_at_the_balance(app_client, demo):

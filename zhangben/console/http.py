@@ -67,7 +67,9 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
     async def console_root() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
-    bodylimit.limit(app, [pages.UPLOAD_PATH], settings.console_max_upload_bytes, _too_large)
+    # every form of the console, not only the bill upload: a queue's XLSX, a voucher template
+    # and the rules editor read their bodies whole too
+    bodylimit.limit(app, [PREFIX], settings.console_max_upload_bytes, _too_large)
     app.add_middleware(_SecurityHeaders)
 
 
@@ -75,7 +77,7 @@ def _too_large(max_bytes: int) -> HTMLResponse:
     mib = max_bytes / 1024 / 1024
     return HTMLResponse(
         '<section id="import-result"><p class="error" role="alert">'
-        f"文件太大：超过 {mib:.0f} MB 的上限，未导入任何内容。较大的账单请用命令行 "
+        f"文件太大：超过 {mib:.0f} MB 的上限，未作任何修改。较大的账单请用命令行 "
         "<code>zhangben import</code> 导入。</p></section>",
         status_code=413,
     )

@@ -92,7 +92,6 @@ def _plain_page(message: str, status: int, headers: dict | None = None) -> HTMLR
 
 
 router = APIRouter(prefix=PATH, include_in_schema=False, route_class=ConsoleRoute)
-UPLOAD_PATH = f"{PATH}/imports"
 PAGE_SIZE = 50
 CHART_DAYS = 30
 NO_ACCOUNT = "账户不存在，或您无权查看该账户。"

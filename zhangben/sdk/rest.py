@@ -603,17 +603,7 @@ class RestClient:
         """The 月结 workbook of ``month`` (``"2026-10"``; of one ``shop``, or of every account
         the credentials may see) as XLSX bytes written into ``out`` (a binary file object);
         returns the bytes written."""
-        with self._http.stream(
-            "GET", f"/reports/month/{month}.xlsx", params=_clean({"shop": shop})
-        ) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise _error(response)
-            written = 0
-            for chunk in response.iter_bytes():
-                out.write(chunk)
-                written += len(chunk)
-        return written
+        return self._download(f"/reports/month/{month}.xlsx", {"shop": shop}, out)
 
     def verify(self) -> VerifyReport:
         return _build(VerifyReport, self._call("GET", "/verify"))
@@ -699,9 +689,12 @@ class RestClient:
     def download_vouchers(self, batch_id: int, out: BinaryIO, *, product: str | None = None) -> int:
         """The batch's import file written into ``out`` (the book's own format exports a
         draft); returns the bytes written."""
-        with self._http.stream(
-            "GET", f"/vouchers/batches/{batch_id}/file", params=_clean({"product": product})
-        ) as response:
+        return self._download(f"/vouchers/batches/{batch_id}/file", {"product": product}, out)
+
+    def _download(self, path: str, params: dict, out: BinaryIO) -> int:
+        """GET ``path`` streamed into ``out``; returns the bytes written (an error answer is
+        read whole and raised as :class:`ApiError`)."""
+        with self._http.stream("GET", path, params=_clean(params)) as response:
             if response.status_code >= 400:
                 response.read()
                 raise _error(response)

@@ -435,14 +435,13 @@ class Recon:
         closed = closed_months(conn)
         periods_of: dict[tuple[str, str], str] = {}
         run_id = st.next_id(conn, recon_runs)
-        gid = st.next_id(conn, match_groups)
+        gid = first_gid = st.next_id(conn, match_groups)
         after = None
         while True:
             groups, after = _page(conn, after, cut_b, cut_e)
             if not groups:
                 break
             rows, lines, events = [], [], []
-            applied_e, applied_a = [], []
             for (shop, key), (es, as_) in groups.items():
                 counts["groups"] += 1
                 at = None
@@ -464,8 +463,6 @@ class Recon:
                         counts["auto_amount"] += abs(row["actual_total"]) or abs(
                             row["expected_total"]
                         )
-                        applied_e.extend(p.expected)
-                        applied_a.extend(p.actual)
                         events.append({
                             "actor": f"rule:{p.rule_id}" if p.rule_id else "system",
                             "action": "matched", "subject_type": "group", "subject_id": gid,
@@ -475,9 +472,8 @@ class Recon:
                         counts[f"suggested_{p.outcome}"] += 1
                     gid += 1
             st.insert_groups(conn, rows, lines)
-            st.apply(conn, st.E, applied_e)
-            st.apply(conn, st.A, applied_a)
             st.append_events(conn, events, started)
+        st.apply_groups(conn, first_gid)  # at the end: invariant and why in apply_groups
         st.sync_ids(conn, match_groups)
         finished = _now()
         body = {"cut_bill_row_id": cut_b, "cut_expected_id": cut_e, "counts": dict(counts)}

@@ -18,7 +18,7 @@ from zhangben.demo.bills import SampleTxn, write_wechat_trade_csv
 from zhangben.demo.orders import PLANTED
 from zhangben.imports.runner import import_file
 from zhangben.periods import Periods
-from zhangben.recon.service import booked
+from zhangben.recon.booked import booked
 
 SH = ZoneInfo("Asia/Shanghai")
 

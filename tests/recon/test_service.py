@@ -347,12 +347,12 @@ def test_cross_period_matches_and_balance_breaks_have_their_queues(ledger, tmp_p
 def test_small_pages_give_the_same_run_as_one_page(ledger, tmp_path, monkeypatch):
     """A run reads whole (shop, key) groups page by page (``queues.page_end``): pages of two
     items a side match exactly what one page matches, and a second run finds nothing."""
-    import zhangben.recon.service as service
+    import zhangben.recon.run as run
 
     recon, files = with_samples(ledger, tmp_path)
     recon.import_expected(files["orders"], shop="S001", actor=ACTOR)
     whole = recon.run(dry_run=True, actor=ACTOR)
-    monkeypatch.setattr(service, "PAGE_ROWS", 2)
+    monkeypatch.setattr(run, "PAGE_ROWS", 2)
     paged = recon.run(actor=ACTOR)
     assert paged.counts["groups"] > 4  # several pages were read
     assert (paged.counts, paged.sha256) == (whole.counts, whole.sha256)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,12 +33,15 @@ from zhangben.core.errors import (
 )
 from zhangben.core.ledger import Ledger
 from zhangben.recon import actions, orders, queues
+from zhangben.recon import run as recon_run
 from zhangben.recon import store as st
+from zhangben.recon.booked import booked, closed_months
 from zhangben.recon.conditions import parse_conditions
 from zhangben.recon.defaults import DEFAULT_RULES
 from zhangben.recon.keys import normalise
-from zhangben.recon.matching import Item, Proposal, Rule, choose_rule, match_group, tolerance
+from zhangben.recon.matching import Item, Proposal, Rule, choose_rule, tolerance
 from zhangben.recon.orders import OrderLine
+from zhangben.recon.run import RunReport
 from zhangben.store import recon_chain
 from zhangben.store.bills_tables import bill_rows
 from zhangben.store.engine import read_transaction, run_write, write_transaction
@@ -60,7 +62,6 @@ MIN_MEMO = 4
 #: A forced match whose |difference| is above this (minor units: 1000.00 yuan) waits for a
 #: second approver; the surfaces pass ``ZHANGBEN_RECON_FORCE_APPROVAL_ABOVE``.
 FORCE_APPROVAL_ABOVE = 1000 * 10_000
-PAGE_ROWS = 5000  # items read per page of a run: memory stays flat however many there are
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,6 @@ class Preview:
     actual_total: int
     difference: int
     outcome: str
-
-
-@dataclass(frozen=True)
-class RunReport:
-    run_id: int | None
-    dry_run: bool
-    cut_bill_row_id: int
-    cut_expected_id: int
-    counts: dict = field(default_factory=dict)
-    sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -411,83 +402,13 @@ class Recon:
         try:
             with write_transaction(self._engine) as conn:
                 st.lock(conn)
-                report = self._run(conn, dry_run, actor)
+                rules = tuple(self._rules(conn))
+                report = recon_run.run(conn, rules, self.ledger.tz, dry_run=dry_run, actor=actor)
                 if dry_run:
                     raise _DryRun(report)
                 return report
         except _DryRun as done:
             return done.report
-
-    def _run(self, conn: Connection, dry_run: bool, actor: str) -> RunReport:
-        started = _now()
-        cut_b = conn.execute(sa.select(sa.func.coalesce(sa.func.max(bill_rows.c.id), 0))).scalar()
-        cut_e = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.max(expected_items.c.id), 0))
-        ).scalar()
-        counts: Counter = Counter()
-        counts["keyed"] = st.key_rows(conn, upto=cut_b, now=started)
-        st.analyze(conn, bill_recon, expected_items)  # the pages' plans
-        g = match_groups
-        counts["superseded"] = conn.execute(
-            g.update().where(g.c.state == "suggested").values(state="superseded")
-        ).rowcount
-        rules = tuple(self._rules(conn))  # a tuple: the matcher orders it once, not per group
-        closed = closed_months(conn)
-        periods_of: dict[tuple[str, str], str] = {}
-        run_id = st.next_id(conn, recon_runs)
-        gid = first_gid = st.next_id(conn, match_groups)
-        after = None
-        while True:
-            groups, after = _page(conn, after, cut_b, cut_e)
-            if not groups:
-                break
-            rows, lines, events = [], [], []
-            for (shop, key), (es, as_) in groups.items():
-                counts["groups"] += 1
-                at = None
-                for p in match_group(es, as_, rules):
-                    row, ls = _group_row(gid, shop, key, p, run_id, started)
-                    rows.append(row)
-                    lines.extend(ls)
-                    if p.auto:
-                        at = at or {(i.side, i.id): i.at for i in (*es, *as_)}
-                        latest = max(at[ln["side"], ln["item_id"]] for ln in ls)
-                        month = _month(latest, self.ledger.tz)
-                        period = periods_of.get((shop, month))
-                        if period is None:  # as booked(): one lookup per (shop, month)
-                            period = periods_of[shop, month] = _forward(closed, {shop}, month)
-                        row["period"] = period
-                        if period != month:
-                            counts["booked_forward"] += 1
-                        counts[f"auto_{p.outcome}"] += 1
-                        counts["auto_amount"] += abs(row["actual_total"]) or abs(
-                            row["expected_total"]
-                        )
-                        events.append({
-                            "actor": f"rule:{p.rule_id}" if p.rule_id else "system",
-                            "action": "matched", "subject_type": "group", "subject_id": gid,
-                            "after": _event_after(row, ls),
-                        })  # fmt: skip
-                    else:
-                        counts[f"suggested_{p.outcome}"] += 1
-                    gid += 1
-            st.insert_groups(conn, rows, lines)
-            st.append_events(conn, events, started)
-        st.apply_groups(conn, first_gid)  # at the end: invariant and why in apply_groups
-        st.sync_ids(conn, match_groups)
-        finished = _now()
-        body = {"cut_bill_row_id": cut_b, "cut_expected_id": cut_e, "counts": dict(counts)}
-        digest = hashlib.sha256(recon_chain.canonical(body).encode()).hexdigest()
-        conn.execute(
-            recon_runs.insert().values(
-                id=run_id, actor=actor, cut_bill_row_id=cut_b, cut_expected_id=cut_e,
-                dry_run=dry_run, counts=recon_chain.canonical(dict(counts)),
-                report_sha256=digest, started_at=started, finished_at=finished,
-            )
-        )  # fmt: skip
-        st.sync_ids(conn, recon_runs)
-        self._event(conn, actor, "run", "run", run_id, None, body, None)
-        return RunReport(None if dry_run else run_id, dry_run, cut_b, cut_e, dict(counts), digest)
 
     # -- people's matches --------------------------------------------------------------------
 
@@ -1038,25 +959,6 @@ def _one(values: set) -> str | None:
     return next(iter(values)) if len(values) == 1 else None
 
 
-def _page(conn: Connection, after, cut_b: int, cut_e: int):
-    """The next (shop, key) groups after ``after``, whole, about :data:`PAGE_ROWS` items of
-    each side (:func:`queues.page_end`)."""
-    while True:
-        end = queues.page_end(conn, after, cut_b, cut_e, PAGE_ROWS)
-        rows = queues.open_items(conn, after, cut_b, cut_e, None, upto=end)
-        if rows or end is None:
-            break
-        after = end  # a range of bill rows applied in full already: on to the next
-    if not rows:
-        return {}, after
-    groups: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
-    for side, id_, shop, key, remaining, at, kind, platform in rows:
-        es, as_ = groups.setdefault((shop, key), ([], []))
-        item = Item(id_, side, remaining, at, kind, platform, shop, key)
-        (es if side == st.E else as_).append(item)
-    return groups, end or (rows[-1].shop, rows[-1].key)
-
-
 def _group_row(gid: int, shop: str, key: str | None, p: Proposal, run_id, now: datetime):
     total_e = sum(a for _, a in p.expected)
     total_a = sum(a for _, a in p.actual)
@@ -1094,38 +996,6 @@ def _group_record(g, lines) -> Group:
         g.created_at, tuple(Line(ln.side, ln.item_id, ln.amount_applied) for ln in lines),
         g.period,
     )  # fmt: skip
-
-
-def closed_months(conn: Connection) -> dict[str, set[str]]:
-    """The closed months (yyyy-mm) by shop (``""``: the whole ledger)."""
-    p = periods.c
-    out: dict[str, set[str]] = {}
-    for shop, month in conn.execute(sa.select(p.shop_code, p.month).where(p.status == "closed")):
-        out.setdefault(shop, set()).add(month)
-    return out
-
-
-def _month(at: datetime, tz) -> str:
-    local = at.astimezone(tz)
-    return f"{local.year:04d}-{local.month:02d}"
-
-
-def booked(closed: dict[str, set[str]], shops: Iterable[str], latest: datetime, tz) -> str:
-    """The month a match is booked in: its latest line's, or, while that month is closed for
-    one of its shops or the whole ledger, the month after (跨期: a late row never lands in a
-    closed period)."""
-    return _forward(closed, shops, _month(latest, tz))
-
-
-def _forward(closed: dict[str, set[str]], shops: Iterable[str], month: str) -> str:
-    """``month``, or the first month after it open for every shop (:func:`booked`)."""
-    shut = set(closed.get("", ()))
-    for shop in shops:
-        shut |= closed.get(shop, set())
-    while month in shut:
-        year, mon = int(month[:4]), int(month[5:])
-        month = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
-    return month
 
 
 def _refuse_closed(conn: Connection, dated: list[tuple[str, datetime]], tz) -> None:

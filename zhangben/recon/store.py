@@ -8,8 +8,10 @@ at once are served one after the other, and the second is refused."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -265,29 +267,6 @@ def apply(conn: Connection, side: str, amounts: Iterable[tuple[int, int]], sign:
         bulk.add(conn, bill_recon, "bill_row_id", "applied", pairs)
 
 
-def apply_groups(conn: Connection, first_group: int) -> None:
-    """Add to each item what the active groups from id ``first_group`` on apply to it: a
-    run's automatic matches, in one set-based ``UPDATE … FROM`` per side at its end. Per page,
-    PostgreSQL hashed the whole item table for each page's few thousand ids: a run of 1M bill
-    rows spent most of its time there (quadratic). Pages never read an item of an earlier
-    page's keys again, so the run may apply at its end."""
-    analyze(conn, match_groups, match_lines)  # else a nested loop over the new lines (minutes)
-    g, ln = match_groups.c, match_lines.c
-    for side, table, key in ((E, expected_items, "id"), (A, bill_recon, "bill_row_id")):
-        sums = (
-            sa.select(ln.item_id.label("k"), sa.func.sum(ln.amount_applied).label("a"))
-            .select_from(match_lines.join(match_groups, g.id == ln.group_id))
-            .where(g.id >= first_group, g.state == "active", ln.side == side)
-            .group_by(ln.item_id)
-            .subquery()
-        )
-        conn.execute(
-            table.update()
-            .where(table.c[key] == sums.c.k)
-            .values(applied=table.c.applied + sums.c.a)
-        )
-
-
 # -- groups ----------------------------------------------------------------------------------
 
 
@@ -302,12 +281,79 @@ def insert_groups(conn: Connection, groups: list[dict], lines: list[dict]) -> No
 
 
 def group_no(gid: int, at: datetime) -> str:
-    return f"{_group_day(at)}-{gid}"
+    return f"{group_day(at)}-{gid}"
 
 
 @functools.lru_cache(maxsize=64)
-def _group_day(at: datetime) -> str:
+def group_day(at: datetime) -> str:
     return f"HX{at:%Y%m%d}"  # a run names all its groups at one instant: formatted once
+
+
+#: A group's columns, in the order of the tuples a run writes (:class:`PageWriter`).
+GROUP_COLUMNS = (
+    "id", "group_no", "shop_code", "match_key", "origin", "outcome", "expected_total",
+    "actual_total", "difference", "gap_type_code", "rule_id", "memo", "run_id", "state",
+    "created_by", "created_at", "undone_event_id", "period",
+)  # fmt: skip
+LINE_COLUMNS = ("group_id", "side", "item_id", "amount_applied")
+
+
+class Pipeline:
+    """A run's database work in a thread of its own, one page behind the matching: while the
+    run matches page N, the thread writes page N-1's groups, lines, applied amounts and
+    events, then reads page N+1. The database works (PostgreSQL's server, SQLite's
+    ``sqlite3_step``: both outside the GIL) while Python matches.
+
+    The connection is the run's, used by one thread at a time: the run touches it again only
+    after :meth:`result`, and the ``with`` block waits for the thread (also on an error,
+    before the transaction rolls back). Events are numbered and hashed in page order here
+    (:class:`recon_chain.Tail`), in the caller's thread."""
+
+    def __init__(self, conn: Connection, at: datetime, read: Callable[[object], tuple]):
+        self._conn, self._read = conn, read
+        self._tail = recon_chain.Tail(conn, at)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="zb-recon-run")
+        self._pending: Future | None = None
+        self._after = None
+
+    def start(self, page: tuple | None, *, read: bool = True) -> None:
+        """Write ``page`` (groups in :data:`GROUP_COLUMNS` order, lines in
+        :data:`LINE_COLUMNS` order, the lines of its active groups, whose amounts are added
+        to their items, and events as :meth:`recon_chain.Tail.rows` takes them), then read
+        the next page (``read``); in the thread."""
+        if page is not None:
+            groups, lines, applied, events = page
+            page = groups, lines, applied, self._tail.rows(events)
+        self._pending = self._pool.submit(self._step, page, read)
+
+    def result(self):
+        """The page the thread read (its error raised here)."""
+        pending, self._pending = self._pending, None
+        return pending.result()
+
+    def _step(self, page, read: bool):
+        if page is not None:
+            conn = self._conn
+            groups, lines, applied, events = page
+            bulk.insert(conn, match_groups, GROUP_COLUMNS, groups)
+            bulk.insert(conn, match_lines, LINE_COLUMNS, lines)
+            apply(conn, E, ((i, a) for _, side, i, a in applied if side == E))
+            apply(conn, A, ((i, a) for _, side, i, a in applied if side == A))
+            recon_chain.store(conn, events)
+        if not read:
+            return None
+        groups, self._after = self._read(self._after)
+        return groups
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self._pending is not None:
+                concurrent.futures.wait([self._pending])  # an error of its own: the first wins
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def append_events(conn: Connection, events: list[dict], now: datetime) -> list[int]:

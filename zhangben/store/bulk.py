@@ -84,9 +84,15 @@ def add(conn: Connection, table: sa.Table, key: str, column: str, amounts: Itera
     if not sums:
         return
     if conn.dialect.name == "postgresql":
+        # ``= ANY`` as well as the join: the rows are found by the key's index, where the
+        # join alone was planned as a hash of the whole table (every page of a run, again)
         pairs = "unnest(%s::bigint[], %s::bigint[]) AS v(k, a)"
-        sql = f"UPDATE {table.name} AS t SET {column} = t.{column} + v.a FROM {pairs} WHERE t.{key} = v.k"  # noqa: S608, E501
-        conn.exec_driver_sql(sql, (list(sums), list(sums.values())))
+        sql = (
+            f"UPDATE {table.name} AS t SET {column} = t.{column} + v.a FROM {pairs} "  # noqa: S608
+            f"WHERE t.{key} = v.k AND t.{key} = ANY(%s::bigint[])"
+        )
+        keys = list(sums)
+        conn.exec_driver_sql(sql, (keys, list(sums.values()), keys))
     else:
         sql = f"UPDATE {table.name} SET {column} = {column} + ? WHERE {key} = ?"  # noqa: S608
         conn.exec_driver_sql(sql, [(a, k) for k, a in sums.items()])

@@ -44,17 +44,13 @@ def instant(at: datetime) -> str:
 def event_hash(prev_hash: str, row: dict, at_text: str | None = None) -> str:
     """``at_text``: :func:`instant` of ``row["at"]`` when the caller has it (a batch of
     events shares one instant)."""
-    fields = [
-        row["id"],
-        at_text or instant(row["at"]),
-        row["actor"],
-        row["action"],
-        row["subject_type"],
-        str(row["subject_id"]),
-        row["before"],
-        row["after"],
-        row["reason"],
-    ]
+    return _hash(
+        prev_hash, row["id"], at_text or instant(row["at"]), row["actor"], row["action"],
+        row["subject_type"], str(row["subject_id"]), row["before"], row["after"], row["reason"],
+    )  # fmt: skip
+
+
+def _hash(prev_hash: str, *fields) -> str:
     text = prev_hash + _FIELDS.encode(fields)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -65,38 +61,66 @@ def _last(conn: Connection) -> tuple[int, str]:
     return (row.id, row.hash) if row else (0, GENESIS)
 
 
-def append(conn: Connection, events: list[dict], *, at: datetime) -> list[int]:
-    """Append ``events`` (dicts of actor, action, subject_type, subject_id, before, after,
-    reason; before/after as plain values) to the chain, in a write transaction. On PostgreSQL
-    the chain's tail is serialised by an advisory lock held to the end of the transaction."""
-    if not events:
-        return []
-    serialize(conn, "zb:recon_events")
-    last_id, prev = _last(conn)
-    rows, at_text = [], instant(at)
-    for n, e in enumerate(events, start=last_id + 1):
-        row = {
-            "id": n,
-            "at": at,
-            "actor": e["actor"],
-            "action": e["action"],
-            "subject_type": e["subject_type"],
-            "subject_id": str(e["subject_id"]),
-            "before": canonical(e.get("before")),
-            "after": canonical(e.get("after")),
-            "reason": e.get("reason"),
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = event_hash(prev, row, at_text)
-        rows.append(row)
-    names = list(rows[0])
-    bulk.insert(conn, recon_events, names, [tuple(r[n] for n in names) for r in rows])
+#: A stored event's columns, in the order of the tuples :meth:`Tail.rows` makes.
+COLUMNS = (
+    "id", "at", "actor", "action", "subject_type", "subject_id", "before", "after", "reason",
+    "prev_hash", "hash",
+)  # fmt: skip
+
+
+class Tail:
+    """The chain's end, held for one write transaction: its events are numbered and hashed
+    here, in memory, one batch after another (:meth:`rows`), and stored by :func:`store`.
+    Made under the advisory lock that serialises the chain on PostgreSQL, held to the end of
+    the transaction."""
+
+    def __init__(self, conn: Connection, at: datetime) -> None:
+        serialize(conn, "zb:recon_events")
+        self.last_id, self.last_hash = _last(conn)
+        self.at, self._at_text = at, instant(at)
+
+    def rows(self, events) -> list[tuple]:
+        """Rows in :data:`COLUMNS` order for ``events``: tuples of (actor, action,
+        subject_type, subject_id, before, after, reason), before and after as their
+        :func:`canonical` text already."""
+        out, n, prev, at, at_text = [], self.last_id, self.last_hash, self.at, self._at_text
+        for actor, action, subject_type, subject_id, before, after, reason in events:
+            n += 1
+            subject_id = str(subject_id)
+            h = _hash(prev, n, at_text, actor, action, subject_type, subject_id, before, after,
+                      reason)  # fmt: skip
+            out.append((n, at, actor, action, subject_type, subject_id, before, after, reason,
+                        prev, h))  # fmt: skip
+            prev = h
+        self.last_id, self.last_hash = n, prev
+        return out
+
+
+def store(conn: Connection, rows: list[tuple]) -> None:
+    """Insert rows made by :meth:`Tail.rows` (in their order; and on PostgreSQL the id
+    sequence past them)."""
+    if not rows:
+        return
+    bulk.insert(conn, recon_events, COLUMNS, rows)
     if conn.dialect.name == "postgresql":
         conn.execute(
             sa.text("SELECT setval(pg_get_serial_sequence('recon_events', 'id'), :n)"),
-            {"n": rows[-1]["id"]},
+            {"n": rows[-1][0]},
         )
-    return [r["id"] for r in rows]
+
+
+def append(conn: Connection, events: list[dict], *, at: datetime) -> list[int]:
+    """Append ``events`` (dicts of actor, action, subject_type, subject_id, before, after,
+    reason; before/after as plain values) to the chain, in a write transaction."""
+    if not events:
+        return []
+    rows = Tail(conn, at).rows(
+        (e["actor"], e["action"], e["subject_type"], e["subject_id"], canonical(e.get("before")),
+         canonical(e.get("after")), e.get("reason"))
+        for e in events
+    )  # fmt: skip
+    store(conn, rows)
+    return [r[0] for r in rows]
 
 
 def verify(conn: Connection) -> tuple[int, list[str]]:

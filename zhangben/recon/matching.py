@@ -133,15 +133,19 @@ def group_facts(expected: Sequence[Item], actual: Sequence[Item]) -> dict[str, A
     ``difference`` = Σactual − Σexpected over the whole group, ``abs_difference``."""
     side = actual or expected
     first = side[0] if len(side) == 1 else min(side, key=_by_id)
-    kinds = {e.kind for e in expected} if expected else {a.kind for a in actual}
-    total_e = sum([e.amount for e in expected])
-    total_a = sum([a.amount for a in actual])
+    if len(expected) == 1:
+        kind, total_e = expected[0].kind, expected[0].amount
+    else:
+        kinds = {e.kind for e in expected} if expected else {a.kind for a in actual}
+        kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        total_e = sum([e.amount for e in expected])
+    total_a = actual[0].amount if len(actual) == 1 else sum([a.amount for a in actual])
     amount = total_e if expected else total_a
     return {
         "shop": first.shop,
         "key": first.key,
         "platform": first.platform,
-        "kind": kinds.pop() if len(kinds) == 1 else "mixed",
+        "kind": kind,
         "amount": amount,
         "abs_amount": abs(amount),
         "direction": "in" if amount >= 0 else "out",

@@ -107,23 +107,25 @@ def page_end(conn, after, cut_b: int, cut_e: int, rows: int):
 
 def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=None, upto=None):
     """Open remainders with a key, expected and actual, ordered by (shop, key), after the
-    (shop, key) ``after`` (or exactly ``only``) and up to ``upto`` (inclusive)."""
+    (shop, key) ``after`` (or exactly ``only``) and up to ``upto`` (inclusive). Each row's
+    columns are the fields of :class:`~zhangben.recon.matching.Item`, in its order (a run
+    makes an item of a row as it is)."""
     e, r, b = expected_items.c, bill_recon.c, bill_rows.c
     exp = sa.select(
-        sa.literal("expected").label("side"), e.id, e.shop_code.label("shop"),
-        e.order_no.label("key"), (e.amount - e.applied).label("remaining"),
-        e.occurred_at.label("at"), e.kind, e.platform,
+        e.id, sa.literal("expected").label("side"), (e.amount - e.applied).label("amount"),
+        e.occurred_at.label("at"), e.kind, e.platform, e.shop_code.label("shop"),
+        e.order_no.label("key"),
     ).where(e.state == "open", e.amount != e.applied, e.id <= cut_e)  # fmt: skip
     act = (
         sa.select(
-            sa.literal("actual"),
             b.id,
-            r.shop_code,
-            r.match_key,
+            sa.literal("actual"),
             (b.income - b.expense - r.applied),
             b.trade_time,
             sa.func.coalesce(b.business_type, ""),
             b.platform,
+            r.shop_code,
+            r.match_key,
         )  # fmt: skip
         .select_from(bill_recon.join(bill_rows, b.id == r.bill_row_id))
         .where(

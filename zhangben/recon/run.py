@@ -144,12 +144,13 @@ class _Pages:
 
     def _period(self, shop: str, es, as_, p) -> str:
         """The month the match is booked in: its latest line's, or the next open one."""
-        at = {i.id: i.at for i in es}
-        latest = max(at[i] for i, _ in p.expected) if p.expected else None
-        if p.actual:
-            at_a = {i.id: i.at for i in as_}
-            la = max(at_a[i] for i, _ in p.actual)
-            latest = la if latest is None or la > latest else latest
+        if len(p.expected) == len(es) and len(p.actual) == len(as_):  # the whole group
+            latest = max([i.at for i in es] + [i.at for i in as_])
+        else:
+            ids = {i for i, _ in p.expected}, {i for i, _ in p.actual}
+            latest = max(
+                [i.at for i in es if i.id in ids[0]] + [i.at for i in as_ if i.id in ids[1]]
+            )
         month = month_of(latest, self.tz)
         period = self.periods.get((shop, month))
         if period is None:  # one lookup per (shop, month)
@@ -184,8 +185,9 @@ def _page(conn: Connection, after, cut_b: int, cut_e: int):
     if not rows:
         return {}, after
     groups: dict[tuple[str, str], tuple[list[Item], list[Item]]] = {}
-    for side, id_, shop, key, remaining, at, kind, platform in rows:
-        es, as_ = groups.setdefault((shop, key), ([], []))
-        item = Item(id_, side, remaining, at, kind, platform, shop, key)
-        (es if side == st.E else as_).append(item)
+    make, expected = Item._make, st.E
+    for row in rows:
+        item = make(row)
+        es, as_ = groups.setdefault((item.shop, item.key), ([], []))
+        (es if item.side == expected else as_).append(item)
     return groups, end or (rows[-1].shop, rows[-1].key)

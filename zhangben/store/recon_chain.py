@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,10 +24,9 @@ from zhangben.store.recon_tables import recon_events
 GENESIS = "0" * 64
 
 
-#: The encoders, made once: ``json.dumps`` with options builds one per call, which cost a
+#: The encoder, made once: ``json.dumps`` with options builds one per call, which cost a
 #: run as much as the encoding (the text is the same).
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-_FIELDS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def canonical(value) -> str | None:
@@ -50,9 +50,19 @@ def event_hash(prev_hash: str, row: dict, at_text: str | None = None) -> str:
     )  # fmt: skip
 
 
-def _hash(prev_hash: str, *fields) -> str:
-    text = prev_hash + _FIELDS.encode(fields)
+def _hash(prev_hash, id_, at_text, actor, action, subject_type, subject_id, before, after, reason):
+    """SHA-256 of the previous hash and the fields as a compact JSON array (``json.dumps``
+    with ``ensure_ascii=False`` and no spaces), written out here: the id an int, the others
+    text or None (``tests/store/test_recon_chain.py`` holds the two to the same text)."""
+    text = (
+        f"{prev_hash}[{id_:d},{_str(at_text)},{_str(actor)},{_str(action)},"
+        f"{_str(subject_type)},{_str(subject_id)},{_str(before)},{_str(after)},{_str(reason)}]"
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
 
 
 def _last(conn: Connection) -> tuple[int, str]:

@@ -118,10 +118,11 @@ def _plain_column_key(conn: Connection) -> sa.ColumnElement:
     no quote or ``=`` at either end, no ``T…P`` prefix: anything starting with ``T`` is left
     to Python)."""
     o = bill_rows.c.order_no
-    if conn.dialect.name == "postgresql":
-        printable = o.op("~")(f"^[!-~]{{1,{MAX_KEY}}}$")
+    if conn.dialect.name == "postgresql":  # (a bounded ^[!-~]{1,64}$ took 9× as long)
+        no_other = o.op("!~")("[^!-~]")
     else:
-        printable = sa.and_(o.op("NOT GLOB")("*[^!-~]*"), sa.func.length(o).between(1, MAX_KEY))
+        no_other = o.op("NOT GLOB")("*[^!-~]*")
+    printable = sa.and_(no_other, sa.func.length(o).between(1, MAX_KEY))
     ends = [o.not_like(f"{c}%") for c in ("'", '"', "=", "T")]
     ends += [o.not_like(f"%{c}") for c in ("'", '"', "=")]
     return sa.and_(o.is_not(None), printable, o == sa.func.upper(o), *ends)

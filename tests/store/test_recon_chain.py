@@ -13,7 +13,7 @@ from hypothesis import strategies as s
 from zhangben.store import recon_chain
 
 texts = s.text(alphabet=s.characters(codec="utf-8"), max_size=20)
-maybe = s.none() | texts
+maybe = s.none() | texts  # before, after, reason; the others are NOT NULL
 
 
 @given(

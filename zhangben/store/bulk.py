@@ -73,6 +73,9 @@ def _copy(conn: Connection, table: sa.Table, names: str, rows: list) -> None:
         ) from None
 
 
+_INTS = "string_to_array(%s, ',')::bigint[]"  # "1,2,3" → {1,2,3}
+
+
 def add(conn: Connection, table: sa.Table, key: str, column: str, amounts: Iterable[tuple]):
     """``column += amount`` for each ``(key value, amount)``; amounts of one key summed first.
     ``key`` and ``column`` are names of ``table``'s columns (checked), never input.
@@ -85,14 +88,15 @@ def add(conn: Connection, table: sa.Table, key: str, column: str, amounts: Itera
         return
     if conn.dialect.name == "postgresql":
         # ``= ANY`` as well as the join: the rows are found by the key's index, where the
-        # join alone was planned as a hash of the whole table (every page of a run, again)
-        pairs = "unnest(%s::bigint[], %s::bigint[]) AS v(k, a)"
+        # join alone was planned as a hash of the whole table (every page of a run, again).
+        # The numbers go as text: psycopg dumps a list of ints in Python, a run's largest cost
+        keys = ",".join(map(str, sums))
+        pairs = f"unnest({_INTS}, {_INTS}) AS v(k, a)"
         sql = (
             f"UPDATE {table.name} AS t SET {column} = t.{column} + v.a FROM {pairs} "  # noqa: S608
-            f"WHERE t.{key} = v.k AND t.{key} = ANY(%s::bigint[])"
+            f"WHERE t.{key} = v.k AND t.{key} = ANY({_INTS})"
         )
-        keys = list(sums)
-        conn.exec_driver_sql(sql, (keys, list(sums.values()), keys))
+        conn.exec_driver_sql(sql, (keys, ",".join(map(str, sums.values())), keys))
     else:
         sql = f"UPDATE {table.name} SET {column} = {column} + ? WHERE {key} = ?"  # noqa: S608
         conn.exec_driver_sql(sql, [(a, k) for k, a in sums.items()])

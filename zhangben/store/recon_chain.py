@@ -52,17 +52,16 @@ def event_hash(prev_hash: str, row: dict, at_text: str | None = None) -> str:
 
 def _hash(prev_hash, id_, at_text, actor, action, subject_type, subject_id, before, after, reason):
     """SHA-256 of the previous hash and the fields as a compact JSON array (``json.dumps``
-    with ``ensure_ascii=False`` and no spaces), written out here: the id an int, the others
-    text or None (``tests/store/test_recon_chain.py`` holds the two to the same text)."""
+    with ``ensure_ascii=False`` and no spaces), written out here: the id an int, ``before``,
+    ``after`` and ``reason`` text or None, the others text (``tests/store/test_recon_chain.py``
+    holds the two to the same text)."""
+    e = encode_basestring
     text = (
-        f"{prev_hash}[{id_:d},{_str(at_text)},{_str(actor)},{_str(action)},"
-        f"{_str(subject_type)},{_str(subject_id)},{_str(before)},{_str(after)},{_str(reason)}]"
+        f"{prev_hash}[{id_:d},{e(at_text)},{e(actor)},{e(action)},{e(subject_type)},"
+        f"{e(subject_id)},{'null' if before is None else e(before)},"
+        f"{'null' if after is None else e(after)},{'null' if reason is None else e(reason)}]"
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _str(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
 
 
 def _last(conn: Connection) -> tuple[int, str]:

@@ -302,8 +302,11 @@ LINE_COLUMNS = ("group_id", "side", "item_id", "amount_applied")
 class Pipeline:
     """A run's database work in a thread of its own, one page behind the matching: while the
     run matches page N, the thread writes page N-1's groups, lines, applied amounts and
-    events, then reads page N+1. The database works (PostgreSQL's server, SQLite's
-    ``sqlite3_step``: both outside the GIL) while Python matches.
+    events, then reads page N+1: PostgreSQL's server works while Python matches. On SQLite
+    the same steps run in the caller's thread: the database works in this process, and
+    ``sqlite3`` gives up and retakes the GIL at every row it steps, so that a thread waiting
+    for the GIL behind the matcher (up to ``sys.getswitchinterval()`` each time) made the
+    run half again as slow.
 
     The connection is the run's, used by one thread at a time: the run touches it again only
     after :meth:`result`, and the ``with`` block waits for the thread (also on an error,
@@ -313,7 +316,9 @@ class Pipeline:
     def __init__(self, conn: Connection, at: datetime, read: Callable[[object], tuple]):
         self._conn, self._read = conn, read
         self._tail = recon_chain.Tail(conn, at)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="zb-recon-run")
+        self._pool = None
+        if conn.dialect.name == "postgresql":
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="zb-recon-run")
         self._pending: Future | None = None
         self._after = None
 
@@ -325,6 +330,13 @@ class Pipeline:
         if page is not None:
             groups, lines, applied, events = page
             page = groups, lines, applied, self._tail.rows(events)
+        if self._pool is None:
+            self._pending = Future()
+            try:
+                self._pending.set_result(self._step(page, read))
+            except Exception as exc:  # (raised by result(), as from the thread)
+                self._pending.set_exception(exc)
+            return
         self._pending = self._pool.submit(self._step, page, read)
 
     def result(self):
@@ -354,7 +366,8 @@ class Pipeline:
             if self._pending is not None:
                 concurrent.futures.wait([self._pending])  # an error of its own: the first wins
         finally:
-            self._pool.shutdown(wait=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def append_events(conn: Connection, events: list[dict], now: datetime) -> list[int]:

@@ -111,9 +111,10 @@ def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=N
     columns are the fields of :class:`~zhangben.recon.matching.Item`, in its order (a run
     makes an item of a row as it is)."""
     e, r, b = expected_items.c, bill_recon.c, bill_rows.c
+    instant = _instant(conn)
     exp = sa.select(
         e.id, sa.literal("expected").label("side"), (e.amount - e.applied).label("amount"),
-        e.occurred_at.label("at"), e.kind, e.platform, e.shop_code.label("shop"),
+        instant(e.occurred_at).label("at"), e.kind, e.platform, e.shop_code.label("shop"),
         e.order_no.label("key"),
     ).where(e.state == "open", e.amount != e.applied, e.id <= cut_e)  # fmt: skip
     act = (
@@ -121,7 +122,7 @@ def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=N
             b.id,
             sa.literal("actual"),
             (b.income - b.expense - r.applied),
-            b.trade_time,
+            instant(b.trade_time),
             sa.func.coalesce(b.business_type, ""),
             b.platform,
             r.shop_code,
@@ -150,6 +151,15 @@ def open_items(conn, after, cut_b: int, cut_e: int, limit: int | None, *, only=N
     if limit is not None:
         query = query.limit(limit)
     return conn.execute(query).all()
+
+
+def _instant(conn):
+    """An instant column as the run reads it: on PostgreSQL as psycopg returns it (aware, in
+    the session's zone: compared and converted correctly as it is), not converted to UTC
+    row by row; on SQLite through ``UTCDateTime`` (naive text in the file)."""
+    if conn.dialect.name == "postgresql":
+        return lambda column: sa.type_coerce(column, sa.DateTime(timezone=True))
+    return lambda column: column
 
 
 # -- the queues ------------------------------------------------------------------------------

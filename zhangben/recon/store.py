@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -299,6 +300,10 @@ GROUP_COLUMNS = (
 LINE_COLUMNS = ("group_id", "side", "item_id", "amount_applied")
 
 
+#: The GIL's switch interval while a run's thread works (Python's default is 5 ms).
+SWITCH_INTERVAL_S = 0.0005
+
+
 class Pipeline:
     """A run's database work in a thread of its own, one page behind the matching: while the
     run matches page N, the thread writes page N-1's groups, lines, applied amounts and
@@ -316,9 +321,13 @@ class Pipeline:
     def __init__(self, conn: Connection, at: datetime, read: Callable[[object], tuple]):
         self._conn, self._read = conn, read
         self._tail = recon_chain.Tail(conn, at)
-        self._pool = None
+        self._pool, self._interval = None, None
         if conn.dialect.name == "postgresql":
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="zb-recon-run")
+            # the thread takes the GIL back after every wait for the server (a query, a
+            # COPY buffer flushed): behind the matcher each time by the switch interval
+            self._interval = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._pending: Future | None = None
         self._after = None
 
@@ -368,6 +377,7 @@ class Pipeline:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
+                sys.setswitchinterval(self._interval)
 
 
 def append_events(conn: Connection, events: list[dict], now: datetime) -> list[int]:

@@ -28,7 +28,7 @@ from zhangben.store import recon_chain
 from zhangben.store.bills_tables import bill_rows
 from zhangben.store.recon_tables import bill_recon, expected_items, match_groups, recon_runs
 
-PAGE_ROWS = 5000  # items read per page of a run: memory stays flat however many there are
+PAGE_ROWS = 20_000  # items read per page of a run: memory stays flat however many there are
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ This module is the table of contents: each command and group is registered here 
 the module that owns it (:data:`COMMANDS`). A command's module is imported, and its Click
 command built, only when that command is run (or listed, by ``--help``): every call is a new
 process, and importing and building all of them cost more than most commands themselves
-(docs/development.md, "The CLI's start-up"). tests/cli/test_startup.py holds the start-up to
+(docs/development.md, "Adding a surface"). tests/cli/test_startup.py holds the start-up to
 that."""
 
 from __future__ import annotations
@@ -62,18 +62,28 @@ def registered(name: str):
 _BUILT: dict = {}
 
 
+def _click_commands(names: list[str]) -> None:
+    """Build the Click commands of ``names`` into :data:`_BUILT`, as Typer builds them
+    registered on the root app (in one app: building each alone costs more)."""
+    names = [name for name in names if name not in _BUILT]
+    if not names:
+        return
+    some = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    some.callback()(lambda: None)  # a group, whatever it holds
+    for name in names:
+        target = registered(name)
+        if isinstance(target, typer.Typer):
+            some.add_typer(target, name=name)
+        else:
+            some.command(name)(target)
+    built = typer.main.get_command(some).commands
+    for name in names:
+        _BUILT[name] = built[name]
+
+
 def _click_command(name: str):
-    """The Click command of ``name``, built by Typer as if registered on the root app."""
-    if name in _BUILT:
-        return _BUILT[name]
-    single = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-    single.callback()(lambda: None)  # a group, whatever it holds
-    target = registered(name)
-    if isinstance(target, typer.Typer):
-        single.add_typer(target, name=name)
-    else:
-        single.command(name)(target)
-    _BUILT[name] = typer.main.get_command(single).commands[name]
+    """The Click command of ``name``."""
+    _click_commands([name])
     return _BUILT[name]
 
 
@@ -119,6 +129,10 @@ class _LazyGroup(TyperGroup):
 
     def list_commands(self, ctx) -> list[str]:
         return list(self.commands)
+
+    def format_help(self, ctx, formatter) -> None:
+        _click_commands(list(COMMANDS))  # all of them listed: built together
+        super().format_help(ctx, formatter)
 
 
 app = typer.Typer(

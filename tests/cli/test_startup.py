@@ -78,6 +78,8 @@ def test_importing_the_cli_loads_no_command_and_no_database_library():
         (["balance"], ()),
         (["user", "list"], ("zhangben.access",)),  # no password hashed, no token decrypted
         (["apikey", "list"], ("zhangben.access",)),
+        (["period", "list"], ("zhangben.periods", "zhangben.imports", "zhangben.exports")),
+        (["recon", "queues"], ("zhangben.recon", "re2", "zhangben.imports", "zhangben.exports")),
         (["report", "month", "2024-01"], ()),
         (["summaries", "status"], ()),
     ],

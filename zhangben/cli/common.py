@@ -3,13 +3,14 @@ output, and the one-line error convention."""
 
 from __future__ import annotations
 
+import getpass
 import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -160,6 +161,22 @@ def bill_imports() -> Imports:
     from zhangben.imports.service import Imports
 
     return Imports(ledger())
+
+
+#: ``--operator``: who did it, recorded with a close, a reconciliation, …
+Operator = Annotated[
+    str | None, typer.Option(help="username recorded as who did it (default: cli:<login>)")
+]
+
+
+def actor(operator: str | None) -> str:
+    """Who did it, as recorded: ``user:NAME`` for ``--operator NAME``, else ``cli:<login>``."""
+    if operator:
+        return f"user:{ledger().user(operator).username}"
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
 
 
 def fail(message: str, code: int = 1):

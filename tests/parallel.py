@@ -6,13 +6,15 @@ pyproject.toml; ``-n 0`` runs everything in one process).
 * Each worker has its own PostgreSQL cluster (``pg_base_url``), its own templates and
   ``tmp_path``s; the databases it makes are named after its process.
 * Tests are handed out one at a time, except the groups below, each handed to one worker as a
-  whole (the largest first): tests/reliability (servers killed, databases stopped, bursts and
+  whole: tests/reliability (servers killed, databases stopped, bursts and
   memory measured under load) runs one test after another on one worker, as it would alone;
   each module of tests/e2e stays on one worker (test_shopex_live serves one server per module),
   and so do the console's browser tests (one Chromium and one server per backend).
   The groups go by the tests' paths, not by ``xdist_group`` marks: pytest-xdist 3.8 carries
   those in a nodeid suffix that pytest 9.2 drops (pytest-xdist issue 1386).
-* Then the docs pages go first, longest first, so that no worker starts a long page last.
+* The units are handed out in the order the workers collect them (not xdist's largest group
+  first): the known slow ones first, longest first (:data:`SLOW`), so that none starts last and
+  holds up the end of the run; then the other docs pages, then the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +26,28 @@ import pytest
 RELIABILITY, E2E, DOCS_PAGES = "tests/reliability/", "tests/e2e/", "tests/docs/test_examples.py"
 #: one browser and one server per backend, started once for the module
 BROWSER = "tests/console/test_browser.py"
+PAGE = DOCS_PAGES + "::test_examples_run_as_written"
+
+#: Seconds the slowest units took on a loaded 2-core machine (``--durations`` of tests/docs, and
+#: of tests/reliability, tests/e2e and the browser tests; a group: the sum of its tests). Only
+#: their order matters: keep those above a minute or so, and add a unit that grows past them.
+SLOW = {
+    f"{PAGE}[docs/cli.md]": 370,
+    "reliability": 221,
+    f"{PAGE}[docs/imports.md]": 139,
+    f"{PAGE}[docs/vouchers.md]": 122,
+    f"{PAGE}[docs/reconciliation.md]": 115,
+    BROWSER: 104,
+    f"{PAGE}[docs/reports.md]": 98,
+    f"{PAGE}[docs/periods.md]": 88,
+    f"{PAGE}[README.md]": 80,
+    f"{PAGE}[docs/shopex-api.md]": 71,
+    f"{PAGE}[docs/month-end.md]": 64,
+    "tests/e2e/test_rest_concurrency.py": 64,
+    f"{PAGE}[docs/ledger.md]": 57,
+}
+#: a docs page not in SLOW: after those, before the tests that are not pages
+PAGE_SECONDS = 30
 
 
 def group_of(nodeid: str) -> str:
@@ -40,11 +64,20 @@ def pytest_xdist_auto_num_workers(config):
     return len(os.sched_getaffinity(0)) + 1
 
 
+def expected_seconds(unit: str) -> float:
+    """How long a unit is known to take (:data:`SLOW`); a docs page not named there, a little."""
+    return SLOW.get(unit, PAGE_SECONDS if unit.startswith(PAGE) else 0)
+
+
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
+
+    # the units in the order the workers collected them (pytest_collection_modifyitems below),
+    # not by their number of tests: a docs page is one test, and the longest unit
+    config.option.loadscopereorder = False
 
     class Groups(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
@@ -56,4 +89,4 @@ def pytest_xdist_make_scheduler(config, log):
 
 def pytest_collection_modifyitems(config, items):
     if hasattr(config, "workerinput"):  # on a worker: the order it reports is the schedule's
-        items.sort(key=lambda item: not item.nodeid.startswith(DOCS_PAGES))
+        items.sort(key=lambda item: -expected_seconds(group_of(item.nodeid)))  # stable

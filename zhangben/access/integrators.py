@@ -16,11 +16,9 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import Conflict, NotFound, ValidationError
@@ -35,7 +33,18 @@ ALL = "*"
 _FLAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _METHOD_RE = re.compile(r"^(\*|[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?)$")
 
-Cipher = Fernet | MultiFernet
+if TYPE_CHECKING:  # cryptography is imported where a token is encrypted or decrypted
+    from cryptography.fernet import Fernet, MultiFernet
+
+    Cipher = Fernet | MultiFernet
+
+
+def __getattr__(name: str):
+    if name == "Cipher":  # imported at run time (annotations import it only for type checks)
+        from cryptography.fernet import Fernet, MultiFernet
+
+        return Fernet | MultiFernet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Unset:
@@ -94,6 +103,8 @@ def fernet_for(secret_key: str | None, database_url: str) -> Cipher:
     decrypt. When ``secret_key`` is None the key is derived from ``database_url`` — anyone who
     knows the URL can then decrypt the tokens, so this is for demos only.
     """
+    from cryptography.fernet import Fernet, MultiFernet
+
     if secret_key is None or not secret_key.strip():
         material = normalize_url(database_url).encode()
         return Fernet(_derive(material, b"zhangben demo key from database url"))
@@ -112,11 +123,16 @@ def _as_fernet_key(key: str) -> bytes:
 
 
 def _derive(material: bytes, info: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"zhangben/integrators", info=info)
     return base64.urlsafe_b64encode(hkdf.derive(material))
 
 
 def _cipher(secret_key: Cipher | str) -> Cipher:
+    from cryptography.fernet import Fernet, MultiFernet
+
     if isinstance(secret_key, Fernet | MultiFernet):
         return secret_key
     if isinstance(secret_key, str) and secret_key:
@@ -130,6 +146,8 @@ def new_token() -> str:
 
 def token_of(integrator: Integrator, secret_key: Cipher | str) -> str:
     """The integrator's token in clear text."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return _cipher(secret_key).decrypt(integrator.token_encrypted.encode()).decode()
     except InvalidToken as exc:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from zhangben.access import apikeys, idempotency, ratelimit, replay, sessions
 from zhangben.access import integrators as apps
 from zhangben.access.apikeys import ApiKey
-from zhangben.access.integrators import Cipher, Integrator
+from zhangben.access.integrators import Integrator
 from zhangben.core.ledger import Ledger
 from zhangben.core.records import Account, User
 from zhangben.store.engine import read_statement, read_transaction, run_statements, run_write
+
+if TYPE_CHECKING:
+    from zhangben.access.integrators import Cipher
 
 
 class Access:

@@ -3,29 +3,32 @@ output, and the one-line error convention."""
 
 from __future__ import annotations
 
+import getpass
 import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-import pydantic
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from zhangben.access.service import Access
 from zhangben.core.errors import LedgerError
-from zhangben.core.ledger import Ledger
 from zhangben.core.money import format_amount
-from zhangben.core.records import Entry, PostingResult
-from zhangben.imports.service import Imports
-from zhangben.settings import Settings, get_settings
-from zhangben.store.engine import make_engine, normalize_url
-from zhangben.store.migrate import is_up_to_date, upgrade
+
+# Every call is a new process: what only some commands use (SQLAlchemy, the services, the
+# settings' pydantic) is imported where it is used, not here (zhangben/cli/__init__.py).
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from zhangben.access.service import Access
+    from zhangben.core.ledger import Ledger
+    from zhangben.core.records import Entry, PostingResult
+    from zhangben.imports.service import Imports
+    from zhangben.settings import Settings
 
 # Piped output (scripts, tests) gets wide tables instead of truncated cells.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -45,8 +48,18 @@ state = State()
 CONFIG_ERROR = 2
 
 
+def get_settings() -> Settings:
+    """:func:`zhangben.settings.get_settings` (pydantic loads with the first command that
+    reads a setting)."""
+    from zhangben.settings import get_settings
+
+    return get_settings()
+
+
 def load_settings() -> Settings:
     """The ``ZHANGBEN_*`` settings, or one line naming the bad one and exit code 2."""
+    import pydantic
+
     try:
         return get_settings()
     except pydantic.ValidationError as exc:
@@ -70,6 +83,8 @@ def settings() -> Settings:
 
 def _shown(url: str) -> str:
     """A database URL fit to print: its password masked."""
+    import sqlalchemy as sa
+
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
@@ -80,6 +95,10 @@ def open_engine() -> Engine:
     """The engine of the database this command uses, connected once; or, when it cannot be
     used (an unparsable URL, an unknown driver, a server that does not answer, an SQLite file
     in a directory that does not exist), one line saying so and exit code 2."""
+    import sqlalchemy as sa
+
+    from zhangben.store.engine import make_engine, normalize_url
+
     url = settings().database_url
     where = f"the database URL {_shown(url)!r} (ZHANGBEN_DATABASE_URL or --db)"
     try:
@@ -117,6 +136,9 @@ def ledger(*, migrate: bool = True) -> Ledger:
     """The ledger for this command. The embedded SQLite database is migrated on first use;
     PostgreSQL is migrated only by ``zhangben db upgrade``."""
     if state.ledger is None:
+        from zhangben.core.ledger import Ledger
+        from zhangben.store.migrate import is_up_to_date, upgrade
+
         s = settings()
         engine = open_engine()
         if migrate and not is_up_to_date(engine):
@@ -129,12 +151,32 @@ def ledger(*, migrate: bool = True) -> Ledger:
 
 def access() -> Access:
     """Users, sessions, API keys and apps, over this command's ledger."""
+    from zhangben.access.service import Access
+
     return Access(ledger())
 
 
 def bill_imports() -> Imports:
     """Bill imports and their rules, over this command's ledger."""
+    from zhangben.imports.service import Imports
+
     return Imports(ledger())
+
+
+#: ``--operator``: who did it, recorded with a close, a reconciliation, …
+Operator = Annotated[
+    str | None, typer.Option(help="username recorded as who did it (default: cli:<login>)")
+]
+
+
+def actor(operator: str | None) -> str:
+    """Who did it, as recorded: ``user:NAME`` for ``--operator NAME``, else ``cli:<login>``."""
+    if operator:
+        return f"user:{ledger().user(operator).username}"
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
 
 
 def fail(message: str, code: int = 1):

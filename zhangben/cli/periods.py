@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import getpass
 from decimal import Decimal
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from zhangben.cli.common import console, err, fail, friendly, ledger, local, money
+from zhangben.cli.common import (
+    Operator,
+    console,
+    err,
+    fail,
+    friendly,
+    ledger,
+    local,
+    money,
+)
+from zhangben.cli.common import actor as _actor
 from zhangben.core.errors import PeriodNotReady
 from zhangben.core.periods import Period
 from zhangben.periods import Periods
@@ -23,22 +32,10 @@ MonthArg = Annotated[str, typer.Argument(help="the month, e.g. 2026-10 (business
 Shop = Annotated[
     str | None, typer.Option("--shop", help="a shop's period (default: the whole ledger)")
 ]
-Operator = Annotated[
-    str | None, typer.Option(help="username recorded as who did it (default: cli:<login>)")
-]
 
 
 def _periods() -> Periods:
     return Periods(ledger())
-
-
-def _actor(operator: str | None) -> str:
-    if operator:
-        return f"user:{ledger().user(operator).username}"
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        return "cli"
 
 
 def _scope(shop: str | None) -> str:

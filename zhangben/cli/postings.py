@@ -22,7 +22,6 @@ from zhangben.cli.common import (
     print_entries,
     print_result,
 )
-from zhangben.cli.exports import export_to_file
 from zhangben.core.queries import EntryFilter
 
 post_app = typer.Typer(help="Post income or expense.", no_args_is_help=True)
@@ -211,6 +210,8 @@ def flows(
         find=find,
     )
     if export is not None:
+        from zhangben.cli.exports import export_to_file  # the writers: for --export alone
+
         export_to_file(f, export, force=force)
         return
     result = ledger().entries(f, limit=size, offset=(page - 1) * size)

@@ -10,8 +10,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zhangben.cli.common import console, fail, friendly, ledger, local, money, settings
-from zhangben.cli.periods import Operator, _actor
+from zhangben.cli.common import (
+    Operator,
+    console,
+    fail,
+    friendly,
+    ledger,
+    local,
+    money,
+    settings,
+)
+from zhangben.cli.common import actor as _actor
 from zhangben.core.errors import ActionFileError
 from zhangben.core.money import from_minor, parse_amount, to_minor
 from zhangben.recon.actions import NAMES

@@ -17,7 +17,6 @@ from zhangben.cli.common import console, fail, friendly, ledger, money
 from zhangben.core import reports
 from zhangben.core.errors import ValidationError
 from zhangben.core.reports import Report, ReportRow
-from zhangben.periods import Periods, workbook
 
 report_app = typer.Typer(
     help="Reports: opening, income, expense, closing and entries per day, month or group.",
@@ -232,6 +231,8 @@ def _workbook(month: str, shop: str | None, target: str, *, force: bool) -> None
         fail(f"{target} exists: give --force to overwrite it")
     if not path.parent.is_dir():
         fail(f"{path.parent} is not a directory")
+    from zhangben.periods import Periods, workbook  # openpyxl: for this option alone
+
     try:
         book = Periods(ledger()).month_book(month, shop=shop)
     except ValidationError as exc:

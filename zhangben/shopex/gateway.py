@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from zhangben.access.cache import TtlCache
-from zhangben.access.integrators import Cipher, Integrator, token_of
+from zhangben.access.integrators import Integrator, token_of
 from zhangben.access.service import Access
 from zhangben.core.ledger import Ledger
 from zhangben.core.texts import text_problem
@@ -42,6 +42,9 @@ from zhangben.shopex.wire.codes import Reason, render_error, render_success, sig
 from zhangben.shopex.wire.signature import explain, verify_sign
 from zhangben.shopex.wire.times import parse_request_timestamp, within_window
 from zhangben.web import outage
+
+if TYPE_CHECKING:
+    from zhangben.access.integrators import Cipher
 
 log = logging.getLogger("zhangben.shopex")
 

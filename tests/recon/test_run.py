@@ -16,6 +16,7 @@ from tests.recon.support import ACTOR, with_samples
 from tests.recon.test_service import counts
 from zhangben.recon import store as st
 from zhangben.recon.run import _after_text
+from zhangben.recon.service import _event_after
 from zhangben.store import recon_chain
 from zhangben.store.recon_tables import match_groups
 
@@ -38,14 +39,13 @@ lines = s.lists(
 def test_the_written_event_text_is_the_canonical_json(group_no, outcome, difference, gap, ls,
                                                       period):  # fmt: skip
     """The run writes a match's event ``after`` by hand (one per match); the hash chain and
-    ``verify`` need it to be exactly ``recon_chain.canonical`` of the same dict."""
-    as_dict = {
-        "group_no": group_no, "outcome": outcome, "difference": difference, "gap_type": gap,
-        "lines": [[side, item, amount] for side, item, amount in ls], "period": period,
-    }  # fmt: skip
+    ``verify`` need it to be exactly the canonical JSON of what a person's match records."""
+    row = {"group_no": group_no, "outcome": outcome, "difference": difference,
+           "gap_type_code": gap, "period": period}  # fmt: skip
+    lines = [{"side": side, "item_id": item, "amount_applied": amount} for side, item, amount in ls]
     rows = [(7, side, item, amount) for side, item, amount in ls]
     assert _after_text(group_no, outcome, difference, gap, rows, period) == (
-        recon_chain.canonical(as_dict)
+        recon_chain.canonical(_event_after(row, lines))
     )
 
 

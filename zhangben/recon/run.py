@@ -102,14 +102,8 @@ class _Pages:
 
     def match(self, page: dict) -> tuple[list, list, list, list]:
         groups, lines, applied, events = [], [], [], []
-        counts, rules, run_id, now, day = (
-            self.counts,
-            self.rules,
-            self.run_id,
-            self.started,
-            self.day,
-        )
-        gid = self.gid
+        counts, rules, run_id, now = self.counts, self.rules, self.run_id, self.started
+        day, gid = self.day, self.gid
         for (shop, key), (es, as_) in page.items():
             counts["groups"] += 1
             for p in match_group(es, as_, rules):
@@ -161,9 +155,9 @@ class _Pages:
 
 
 def _after_text(group_no, outcome, difference, gap_type, lines, period) -> str:
-    """The canonical JSON of a match's event ``after`` (as ``recon_chain.canonical`` of the
-    dict the service writes for a person's match: keys sorted), written out directly: a run
-    makes one per match. ``tests/recon/test_run.py`` holds the two to the same text."""
+    """The canonical JSON of a match's event ``after``: ``recon_chain.canonical`` of what
+    ``service._event_after`` makes for a person's match, written out directly (a run makes
+    one per match). ``tests/recon/test_run.py`` holds the two to the same text."""
     gap = "null" if gap_type is None else encode_basestring(gap_type)
     per = "null" if period is None else encode_basestring(period)
     ls = ",".join([f'["{side}",{item},{amount}]' for _, side, item, amount in lines])

@@ -291,7 +291,7 @@ def group_day(at: datetime) -> str:
     return f"HX{at:%Y%m%d}"  # a run names all its groups at one instant: formatted once
 
 
-#: A group's columns, in the order of the tuples a run writes (:class:`PageWriter`).
+#: A group's columns, in the order of the tuples a run writes (:class:`Pipeline`).
 GROUP_COLUMNS = (
     "id", "group_no", "shop_code", "match_key", "origin", "outcome", "expected_total",
     "actual_total", "difference", "gap_type_code", "rule_id", "memo", "run_id", "state",

@@ -3,12 +3,15 @@
 
 from datetime import UTC, datetime, timedelta
 
+from zhangben.access import replay
 from zhangben.access.replay import purge_expired, remember_sign
 from zhangben.store.access_tables import replay_signs
 from zhangben.store.engine import read_transaction, run_write
 
 
-def test_remember_sign_expiry_and_purge(engine):
+def test_remember_sign_expiry_and_purge(engine, monkeypatch):
+    # One call in PURGE_EVERY also purges; here no call may, or the count below would vary.
+    monkeypatch.setattr(replay, "PURGE_EVERY", float("inf"))
     now = datetime(2025, 1, 1, tzinfo=UTC)
     later = now + timedelta(seconds=301)
 
@@ -24,3 +27,13 @@ def test_remember_sign_expiry_and_purge(engine):
     assert run_write(engine, lambda c: purge_expired(c, far)) == 2
     with read_transaction(engine) as conn:
         assert conn.execute(replay_signs.select()).all() == []
+
+
+def test_a_claim_now_and_then_purges_the_expired_signs(engine, monkeypatch):
+    monkeypatch.setattr(replay, "PURGE_EVERY", 1)  # every call purges
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    later = now + timedelta(seconds=301)
+    run_write(engine, lambda c: remember_sign(c, "erp01", "A" * 32, later, now))
+    run_write(engine, lambda c: remember_sign(c, "erp01", "B" * 32, later + (later - now), later))
+    with read_transaction(engine) as conn:
+        assert [r.sign for r in conn.execute(replay_signs.select())] == ["B" * 32]

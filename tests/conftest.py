@@ -14,6 +14,7 @@ import functools
 import itertools
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -236,6 +237,15 @@ def make_key(ledger):
         return run_write(ledger.engine, work)
 
     return make
+
+
+@pytest.fixture
+def same_minute():
+    """Rate limits count fixed wall-clock minutes (``access/ratelimit.py``): a test whose calls
+    must all fall in one window starts with at least 5 s left in the minute."""
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left + 0.05)
 
 
 @pytest.fixture

@@ -206,6 +206,7 @@ def test_a_tampered_key_is_refused_even_while_the_real_one_is_cached(client, mak
     assert client.get(f"{V1}/accounts", headers=bearer(tampered)).status_code == 401
 
 
+@pytest.mark.usefixtures("same_minute")
 def test_rate_limit_is_counted_on_every_request_even_when_the_key_is_cached(
     client, make_key, key_cache
 ):

@@ -149,6 +149,7 @@ def test_forbidden(client, make_key):
     problem(client.get(f"{V1}/verify", headers=reader), 403, "forbidden")
 
 
+@pytest.mark.usefixtures("same_minute")
 def test_rate_limited(client, make_key):
     limited = bearer(make_key(rate=2))
     assert client.get(f"{V1}/accounts", headers=limited).status_code == 200

@@ -133,6 +133,7 @@ def test_ip_allow_list(erp, engine, client):
         assert post(outside, erp.params(BAL))["code"] == 403
 
 
+@pytest.mark.usefixtures("same_minute")
 def test_rate_limit_answers_429_with_retry_after(erp, engine):
     run_write(engine, lambda c: grant(c, "erp01", rate_limit_per_minute=2))
     assert erp(BAL)["code"] == 0

@@ -139,6 +139,7 @@ def test_the_ledger_observer_leaves_with_the_app(settings, ledger):
     assert ledger.observers == []
 
 
+@pytest.mark.usefixtures("same_minute")
 def test_refusals_are_counted(metered, make_key, shopex_app, user):
     flag, token = shopex_app
     call = signed(flag, token, "finance.getAccountBalance")

@@ -323,7 +323,7 @@ def test_differences_written_off_become_vouchers_and_an_undo_a_red_one(reconcile
     assert other.outcome == "with_difference" and other.difference == -2_982_000
 
     made = vouchers.generate("微信", MONTH)
-    assert made.differences == len(commission) + 1
+    assert made.differences == made.batch.differences == len(commission) + 1
     assert all(v.debit_total == v.credit_total for v in made.vouchers)
     lines = [(x.subject_code, x.debit, x.credit) for v in _writeoffs(made) for x in v.lines]
     # less money came than expected: the expense 借, the order's receivable (1122.01) 贷
@@ -355,7 +355,10 @@ def test_differences_written_off_become_vouchers_and_an_undo_a_red_one(reconcile
     now = f"{datetime.now(ledger.tz):%Y-%m}"
     red = vouchers.generate("微信", now)
     (v,) = red.vouchers
-    assert red.differences == 1 and red.flows == 0
+    assert red.differences == red.batch.differences == 1 and red.flows == 0
+    by_id = {b.id: b for b in vouchers.batches("微信")}
+    assert by_id[again.batch.id].differences == len(commission)  # as read back, once exported
+    assert vouchers.batch(red.batch.id)[0].differences == 1
     assert v.summary.startswith(f"冲销 {MONTH} 记-{original.number} ")
     assert v.debit_total == v.credit_total == -29_820  # 红字: the same sides, negative
     assert [x.subject_code for x in v.lines] == [x.subject_code for x in original.lines]

@@ -240,11 +240,13 @@ def batches(
 ) -> None:
     """The batches made, newest last."""
     table = Table()
-    for col in ("batch", "book", "month", "state", "vouchers", "flows", "by", "file sha256"):
+    columns = ("batch", "book", "month", "state", "vouchers", "flows", "differences", "by",
+               "file sha256")  # fmt: skip
+    for col in columns:
         table.add_column(col)
     for b in _vouchers().batches(book, month):
         table.add_row(str(b.id), b.book, b.month, b.state, str(b.vouchers), str(b.flows),
-                      b.created_by, (b.file_sha256 or "")[:16])  # fmt: skip
+                      str(b.differences), b.created_by, (b.file_sha256 or "")[:16])  # fmt: skip
     console.print(table)
 
 

@@ -45,6 +45,7 @@ class Batch:
     state: str  # draft | exported | void
     vouchers: int
     flows: int
+    differences: int  # reconciliation differences written off, or red (their undo)
     rounding: int  # Σ |rounding lines|, the book's minor units
     ledger_closed: bool
     file_sha256: str | None
@@ -87,6 +88,19 @@ class BatchFile:
     filename: str
     media_type: str
     sha256: str
+
+
+_DIFFERENCES = (
+    sa.select(sa.func.count())
+    .where(voucher_recon_sources.c.batch_id == voucher_batches.c.id)
+    .scalar_subquery()
+)
+#: A batch's row, its book's name and how many reconciliation differences it holds.
+_BATCH_SELECT = sa.select(
+    *[voucher_batches.c[f.name] for f in fields(Batch) if f.name not in ("book", "differences")],
+    voucher_books.c.name.label("book"),
+    _DIFFERENCES.label("differences"),
+).join(voucher_books, voucher_books.c.id == voucher_batches.c.book_id)
 
 
 def _batch(row) -> Batch:
@@ -249,9 +263,7 @@ class Vouchers:
     # -- batches ----------------------------------------------------------------------------
 
     def _batches(self, conn, book: Book | None, month: str | None, states=None) -> list[Batch]:
-        q = sa.select(*[voucher_batches.c[f.name] for f in fields(Batch) if f.name != "book"],
-                      voucher_books.c.name.label("book")).join(
-            voucher_books, voucher_books.c.id == voucher_batches.c.book_id)  # fmt: skip
+        q = _BATCH_SELECT
         if book is not None:
             q = q.where(voucher_batches.c.book_id == book.id)
         if month is not None:
@@ -261,11 +273,7 @@ class Vouchers:
         return [_batch(r) for r in conn.execute(q.order_by(voucher_batches.c.id))]
 
     def _get_batch(self, conn, batch_id: int) -> Batch:
-        q = sa.select(*[voucher_batches.c[f.name] for f in fields(Batch) if f.name != "book"],
-                      voucher_books.c.name.label("book")).join(
-            voucher_books, voucher_books.c.id == voucher_batches.c.book_id
-        ).where(voucher_batches.c.id == batch_id)  # fmt: skip
-        row = conn.execute(q).first()
+        row = conn.execute(_BATCH_SELECT.where(voucher_batches.c.id == batch_id)).first()
         if row is None:
             raise NotFound(f"voucher batch {batch_id} does not exist")
         return _batch(row)

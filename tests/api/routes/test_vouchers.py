@@ -10,7 +10,9 @@ import openpyxl
 import pytest
 
 from tests.api.support import bearer
+from tests.recon.support import ACTOR, with_samples
 from tests.vouchers.support import MONTH, ROWS, import_month, month_entry_ids
+from zhangben.demo.orders import PLANTED
 
 V1 = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -94,3 +96,22 @@ def test_only_staff_and_bad_input(client, api, staff, book):
     assert client.get(f"{V1}/vouchers/batches/99", headers=staff).status_code == 404
     r = client.post(f"{V1}/vouchers/books/nobook/batches", json={"month": MONTH}, headers=staff)
     assert r.status_code == 404
+
+
+def test_a_batch_counts_the_reconciliation_differences_it_writes_off(
+    client, staff, ledger, tmp_path
+):
+    recon, files = with_samples(ledger, tmp_path)  # three commission differences, in March 2024
+    recon.import_expected(files["orders"], shop="S001", actor=ACTOR)
+    recon.run(actor=ACTOR)
+    r = client.post(f"{V1}/vouchers/books", headers=staff,
+                    json={"name": "微信", "product": "u8_xml", "shop": "S001"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = client.post(f"{V1}/vouchers/books/微信/batches", json={"month": "2024-03"}, headers=staff)
+    assert r.status_code == 201, r.text
+    made = r.json()["batch"]
+    assert made["differences"] == len(PLANTED.commission) > 0
+    listed = client.get(f"{V1}/vouchers/batches", params={"book": "微信"}, headers=staff).json()
+    assert [b["differences"] for b in listed["items"]] == [made["differences"]]
+    detail = client.get(f"{V1}/vouchers/batches/{made['id']}", headers=staff).json()
+    assert detail["batch"]["differences"] == made["differences"]

@@ -112,6 +112,9 @@ class BatchOut(BaseModel):
     state: str = Field(description="draft | exported | void")
     vouchers: int
     flows: int
+    differences: int = Field(
+        description="reconciliation differences written off in it (or red: a match undone)"
+    )
     ledger_closed: bool = Field(description="the ledger's month was closed (月结) when made")
     file_sha256: str | None
     created_by: str

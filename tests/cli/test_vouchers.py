@@ -36,12 +36,21 @@ def test_books_chart_map_rules_preview_and_test(cli, book, ledger, tmp_path):
                                             str(path)).output  # fmt: skip
     preview = cli("voucher", "generate", MONTH, "--book", book, "--preview").output
     assert re.search(r"未映射业务类型: 京东钱包/平台收入, \d+ 笔", preview)
+    both = cli("voucher", "rules", "--book", book, "--set", str(path), "--add-defaults", ok=False)
+    assert both.exit_code == 1 and "one or the other" in both.output
     refused = cli("voucher", "generate", MONTH, "--book", book, ok=False)
     assert refused.exit_code == 1 and "未映射业务类型: 京东钱包/平台收入" in refused.output
     assert "│" not in cli("voucher", "batches", "--book", book).output  # no batch row
     jd = month_entry_ids(ledger)[-1]
     none = cli("voucher", "test", str(jd), "--book", book, ok=False)
     assert none.exit_code == 1 and "no rule matches" in none.output
+    # the default it lacks, back after its own rules; then nothing more to add
+    added = cli("voucher", "rules", "--book", book, "--add-defaults").output
+    assert "added 平台收入" in added and "1 default rules added" in added
+    assert json.loads(cli("voucher", "rules", "--book", book).output)[-1]["name"] == "平台收入"
+    assert "0 default rules added" in cli("voucher", "rules", "--book", book,
+                                          "--add-defaults").output  # fmt: skip
+    assert "rule 平台收入" in cli("voucher", "test", str(jd), "--book", book).output
 
 
 def test_refusals_are_one_line(cli, book, tmp_path):

@@ -279,6 +279,11 @@ def test_sdk_vouchers(client, ledger, make_session, tmp_path):
             staff.set_voucher_rules("星空", [{"lines": []}])
         assert bad.value.code == "voucher_invalid"
         assert staff.voucher_rules("星空")[0]["name"] == "收款"
+        assert staff.voucher_batches(book="星空")[0]["differences"] == 0  # no reconciliation
+        rules = staff.voucher_rules("星空")
+        staff.set_voucher_rules("星空", rules[1:])
+        added = staff.add_default_voucher_rules("星空")
+        assert added["added"] == rules[:1] and added["rules"] == rules[1:] + rules[:1]
 
 
 def test_sdk_reconciliation(sdk, ledger, tmp_path):

@@ -370,6 +370,28 @@ def test_differences_written_off_become_vouchers_and_an_undo_a_red_one(reconcile
     assert sum(1 for g, r, _, ok in _recon_sources(ledger.engine) if r and ok) == 1
 
 
+def test_a_book_without_the_newer_defaults_gets_them_after_its_own_rules(reconciled, ledger):
+    """A book made before the write-off rules shipped: its edited rules stay first."""
+    recon, vouchers = reconciled
+    defaults = vouchers.rules("微信")
+    lines = [{"dc": "D", "subject": "@account"}, {"dc": "C", "subject": "1221.99"}]
+    mine = {"name": "我的收款", "direction": "in", "lines": lines}
+    old = [mine] + [r for r in defaults if "gap_type" not in r]
+    vouchers.set_rules("微信", old)
+    with pytest.raises(VoucherInvalid, match="核销差异/COMMISSION"):
+        vouchers.generate("微信", MONTH)
+    added = vouchers.add_default_rules("微信")
+    assert added == [r for r in defaults if "gap_type" in r] and added
+    assert vouchers.rules("微信") == old + added  # appended: the book's own rules decide first
+    assert vouchers.add_default_rules("微信") == []  # nothing twice
+    made = vouchers.generate("微信", MONTH)
+    assert made.batch.differences == len(PLANTED.commission)
+    assert any(x.subject_code == "1221.99" for v in made.vouchers for x in v.lines)  # mine
+    received = [x for v in made.vouchers if "核销差异" not in v.summary for x in v.lines
+                if x.subject_code == "1122.01" and x.credit > 0]  # fmt: skip
+    assert received == []  # not 收款's: mine came first
+
+
 def test_an_unmapped_gap_type_stops_the_batch(reconciled, ledger):
     recon, vouchers = reconciled
     rules = [r for r in vouchers.rules("微信") if r.get("gap_type") != "COMMISSION"]

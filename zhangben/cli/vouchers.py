@@ -151,9 +151,23 @@ def rules_command(
     set_: Annotated[
         Path | None, typer.Option("--set", help="replace them by this JSON file's list")
     ] = None,
+    add_defaults: Annotated[
+        bool,
+        typer.Option(
+            "--add-defaults", help="append the default rules the book lacks, after its own"
+        ),
+    ] = False,
 ) -> None:
-    """Print the book's rules as JSON, or replace them."""
+    """Print the book's rules as JSON, replace them, or add the defaults it lacks."""
     service = _vouchers()
+    if set_ is not None and add_defaults:
+        fail("--set and --add-defaults: one or the other")
+    if add_defaults:
+        added = service.add_default_rules(book)
+        for rule in added:
+            console.print(f"added {rule['name']}", highlight=False)
+        console.print(f"book {book}: {len(added)} default rules added", highlight=False)
+        return
     if set_ is not None:
         try:
             data = json.loads(set_.read_text(encoding="utf-8"))

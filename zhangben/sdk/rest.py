@@ -665,6 +665,11 @@ class RestClient:
     def set_voucher_rules(self, book: str, rules: list[dict]) -> list[dict]:
         return self._call("PUT", f"/vouchers/books/{quote(book, safe='')}/rules", json=rules)
 
+    def add_default_voucher_rules(self, book: str) -> dict:
+        """Append the default rules the book lacks after its own: ``{"added": […], "rules":
+        […]}`` (``added`` empty when it had them all)."""
+        return self._call("POST", f"/vouchers/books/{quote(book, safe='')}/rules/defaults")
+
     def test_voucher_flow(self, book: str, entry_id: int) -> dict:
         """Which rule takes flow ``entry_id``, and the voucher it alone would make."""
         return self._call("GET", f"/vouchers/books/{quote(book, safe='')}/test/{entry_id}")

@@ -277,6 +277,18 @@ def put_rules(conn: Connection, book_id: int, data: list[dict]) -> list[Rule]:
     return parsed
 
 
+def add_default_rules(conn: Connection, book: Book) -> list[dict]:
+    """Append each default rule of the book's standard that its rules do not hold (the same
+    data) after them, and return those. The book's own rules keep deciding first (first match
+    wins), so a default only takes what none of them takes: a book made before a release that
+    brought new defaults (the reconciliation write-offs) gets them without losing its edits."""
+    current = rule_data(conn, book.id)
+    missing = [d for d in rules_mod.default_rules(book.standard) if d not in current]
+    if missing:
+        put_rules(conn, book.id, current + missing)
+    return missing
+
+
 def _texts(value):
     """Every key and text inside a JSON value."""
     if isinstance(value, str):

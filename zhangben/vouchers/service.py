@@ -167,6 +167,10 @@ class Vouchers:
             self._write(lambda c: books_mod.put_rules(c, books_mod.get_book(c, name).id, rules))
         )
 
+    def add_default_rules(self, name: str) -> list[dict]:
+        """The default rules the book lacked, now appended after its own (none: it had them)."""
+        return self._write(lambda c: books_mod.add_default_rules(c, books_mod.get_book(c, name)))
+
     # -- generating -------------------------------------------------------------------------
 
     def preview(self, name: str, month: str) -> Generated:

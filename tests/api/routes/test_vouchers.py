@@ -80,6 +80,14 @@ def test_test_a_flow_and_bad_rules(client, staff, book, ledger):
     assert r.status_code == 200
     r = client.post(f"{V1}/vouchers/books/{book}/batches", json={"month": MONTH}, headers=staff)
     assert r.status_code == 422 and "未映射业务类型: 支付宝/转账" in r.json()["detail"]
+    r = client.post(f"{V1}/vouchers/books/{book}/rules/defaults", headers=staff)
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == [x for x in rules if x["name"] == "转账待查"]  # in and out
+    assert r.json()["rules"] == [x for x in rules if x["name"] != "转账待查"] + r.json()["added"]
+    again = client.post(f"{V1}/vouchers/books/{book}/rules/defaults", headers=staff).json()
+    assert again["added"] == [] and again["rules"] == r.json()["rules"]
+    r = client.post(f"{V1}/vouchers/books/{book}/batches", json={"month": MONTH}, headers=staff)
+    assert r.status_code == 201, r.text
 
 
 def test_only_staff_and_bad_input(client, api, staff, book):

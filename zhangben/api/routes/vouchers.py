@@ -205,6 +205,24 @@ def put_rules(
     return service.rules(book)
 
 
+class DefaultsAddedOut(BaseModel):
+    added: list[dict[str, Any]] = Field(description="the default rules appended, in order")
+    rules: list[dict[str, Any]] = Field(description="the book's rules now, in order")
+
+
+@router.post(
+    "/vouchers/books/{book}/rules/defaults", response_model=DefaultsAddedOut, tags=TAG,
+    summary="Append the default rules the book lacks, after its own (they keep deciding first)",
+    responses=errors("forbidden", "not_found"),
+)  # fmt: skip
+def add_default_rules(book: BookName, who: Principal = Depends(principal),
+                      ctx: ApiContext = Depends(context)):  # fmt: skip
+    who.require_staff()
+    service = _service(ctx)
+    added = service.add_default_rules(book)
+    return DefaultsAddedOut(added=added, rules=service.rules(book))
+
+
 @router.get(
     "/vouchers/books/{book}/test/{entry_id}", response_model=FlowTestOut, tags=TAG,
     summary="Which rule takes a flow, and the voucher it alone would make",

@@ -262,3 +262,29 @@ def test_a_supervisor_adds_edits_reorders_and_deletes_a_rule(app, vouchers):
             "sha": "0" * 64})  # fmt: skip
         assert refused.status_code == 403 and "修改规则需要主管权限，未作任何修改" in refused.text
     assert vouchers.rules(BOOK) == original
+
+
+def test_a_supervisor_adds_the_default_rules_the_book_lacks(app, vouchers):
+    original = vouchers.rules(BOOK)
+    vouchers.set_rules(BOOK, original[1:])  # a book without 收款, as one made before it shipped
+    url = f"/console/vouchers?book={BOOK}"
+    with _as(app, "supervisor") as client:
+
+        def defaults(page: str):
+            data = {"csrf": csrf_of(page), "book": BOOK, "month": "", "sha": _sha(page),
+                    "op": "defaults"}  # fmt: skip
+            return client.post("/console/vouchers/rules", data=data, follow_redirects=False)
+
+        page = client.get(url).text
+        assert 'id="rule-defaults-form"' in page
+        added = defaults(page)
+        assert added.status_code == 303
+        assert vouchers.rules(BOOK) == original[1:] + original[:1]  # after the book's own
+        after = client.get(added.headers["location"]).text
+        assert "已补充 1 条默认规则，排在原有规则之后。" in after
+        assert defaults(page).status_code == 409  # the form of before: stale, nothing done
+        again = client.get(defaults(after).headers["location"]).text
+        assert "默认规则都已在账套中，未作任何修改。" in again
+    assert vouchers.rules(BOOK) == original[1:] + original[:1]
+    with _as(app, "clerk") as client:
+        assert 'id="rule-defaults-form"' not in client.get(url).text

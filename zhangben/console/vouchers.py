@@ -105,6 +105,10 @@ def render_vouchers(
         notice = f"已生成凭证批次 {done}（草稿）。"
     if notice is None and done == "rules":
         notice = "规则已保存。"
+    if notice is None and done.startswith("defaults-") and done[9:].isdigit():
+        n = int(done[9:])
+        notice = (f"已补充 {n} 条默认规则，排在原有规则之后。" if n
+                  else "默认规则都已在账套中，未作任何修改。")  # fmt: skip
     return render(
         request,
         "vouchers.html",
@@ -152,7 +156,8 @@ def _rule_text(rule: dict) -> str:
     return json.dumps(rule, ensure_ascii=False, indent=1)
 
 
-RULE_ACTIONS = {"add": "添加", "edit": "保存", "delete": "删除", "up": "上移", "down": "下移"}
+RULE_ACTIONS = {"add": "添加", "edit": "保存", "delete": "删除", "up": "上移", "down": "下移",
+                "defaults": "补充默认规则"}  # fmt: skip
 
 
 def _rules_action(request: Request, viewer: Viewer, form: dict):
@@ -183,6 +188,12 @@ def _rules_action(request: Request, viewer: Viewer, form: dict):
         return refuse(404, no_book(name))
     if str(form.get("sha") or "") != rules_sha256(rules):
         return refuse(409, "规则已被他人修改：请查看最新的规则后再操作，未作任何修改。")
+    if op == "defaults":  # after the book's own rules (Vouchers.add_default_rules)
+        added = service.add_default_rules(name)
+        target = urlencode(
+            {"book": name, "month": params["month"], "done": f"defaults-{len(added)}"}
+        )
+        return RedirectResponse(f"{PATH}/vouchers?{target}#mapping", status_code=303)
     try:
         index = int(index_text) if index_text else len(rules)
     except ValueError:

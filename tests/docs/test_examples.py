@@ -23,6 +23,18 @@ blocks of the page. A block passes when it exits 0 within the timeout and its ou
 The README runs as its reader runs it: from a fresh ``make run`` (``zhangben serve --demo`` on
 an empty database, which loads the demo ledger), left running for every block, in order.
 
+On the other pages, ``zhangben`` runs forked from a pre-imported interpreter. A page's
+``zhangben`` (first on its ``PATH``) is a small shim that hands the call (argv, environment,
+working directory, umask, fds 0/1/2) to a fork server of this pytest process (the ``zygote``
+fixture, tests/docs/zygote.py), which has imported SQLAlchemy, Pydantic, Typer and the ledger
+once; the forked child runs ``zhangben.cli.main`` as the console script does, and the shim
+ends with its status. Why: the pages make some 450 calls, and a fresh interpreter spends ~0.75 s
+of each importing those (``python -X importtime``), ~0.1 s is left. The bash is still the
+page's, run as written; tests/docs/test_zygote.py holds the forked ``zhangben`` to the
+console script's behaviour (statuses, tracebacks, stdin, pipes closed early, signals). The
+README, the servers (``zhangben serve --demo``) and every call with
+``ZHANGBEN_DOCS_FORK=0`` start real processes.
+
 No shell example can slip past: a fence of another language (``sh``, ``console``, ``shell``,
 …) is an error, and so is a fence the pattern would not see (``~~~``, four backticks), and an
 unmarked fence holding a command, unless the command is one that is never run here (it runs
@@ -243,7 +255,8 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-#: pages run two at a time (without pytest-xdist): the CLI's start-up, not the ledger, is the cost
+#: pages run two at a time (without pytest-xdist): a page waits on bash, its CLI calls and its
+#: server as much as it computes
 PAGE_WORKERS = 2
 
 

@@ -228,6 +228,7 @@ class Server:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.selector = selectors.DefaultSelector()
         self.calls: dict[int, Call] = {}  # by pid
+        self.forked = self.execed = 0
 
     def cannot_fork(self, request: dict) -> str | None:
         """Why this call must run the real console script, or None."""
@@ -278,6 +279,7 @@ class Server:
         why = self.cannot_fork(request)
         if why:
             _log(f"exec {request['argv']}: {why}")
+            self.execed += 1
             self._send(conn, struct.pack("!ii", EXEC, 0))
             for fd in fds:
                 os.close(fd)
@@ -294,6 +296,7 @@ class Server:
         except OSError as exc:  # no memory, too many processes: the caller runs the script
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SERVER_SIGNALS)
             _log(f"exec {request['argv']}: fork failed ({exc})")
+            self.execed += 1
             self._send(conn, struct.pack("!ii", EXEC, 0))
             for fd in fds:
                 os.close(fd)
@@ -309,6 +312,7 @@ class Server:
         for fd in fds:  # only the child holds the caller's pipes now
             os.close(fd)
         call.pid, call.pidfd, call.fds = pid, os.pidfd_open(pid), []
+        self.forked += 1
         self.calls[pid] = call
         self._send(conn, struct.pack("!ii", pid, 0))
         self.selector.register(call.pidfd, selectors.EVENT_READ, ("exited", call))
@@ -353,6 +357,7 @@ class Server:
     def stop(self, *_args) -> None:
         if os.path.exists(self.path):
             os.unlink(self.path)
+        _log(f"stopped: {self.forked} calls forked, {self.execed} run as the console script")
         for pid in list(self.calls):
             try:
                 os.killpg(pid, signal.SIGKILL)

@@ -65,7 +65,7 @@ def main():
             fds.append(fd)
         except OSError:
             pass
-    cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)  # also one it may not read, or deleted
     request = {
         "argv": sys.argv,
         "env": dict(os.environ),

@@ -250,8 +250,9 @@ WAITING = """
     exec 3<>in.fifo
     zhangben user add waiter --role clerk < in.fifo > out.txt 2> err.txt &
     pid=$!
-    for _ in $(seq 200); do grep -q Password err.txt && break; sleep 0.05; done
-    grep -q Password err.txt
+    # until it waits on its prompt (a minute: the console script starts slowly on a busy machine)
+    for _ in $(seq 1200); do grep -q Password err.txt && break; sleep 0.05; done
+    grep -q Password err.txt || {{ echo "no prompt"; exit 1; }}
     {kills}
     wait $pid && echo "status 0" || echo "status $?"
     cat out.txt err.txt

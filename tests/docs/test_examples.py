@@ -23,6 +23,18 @@ blocks of the page. A block passes when it exits 0 within the timeout and its ou
 The README runs as its reader runs it: from a fresh ``make run`` (``zhangben serve --demo`` on
 an empty database, which loads the demo ledger), left running for every block, in order.
 
+On the other pages, ``zhangben`` runs forked from a pre-imported interpreter. A page's
+``zhangben`` (first on its ``PATH``) is a small shim that hands the call (argv, environment,
+working directory, umask, fds 0/1/2) to a fork server of this pytest process (the ``zygote``
+fixture, tests/docs/zygote.py), which has imported SQLAlchemy, Pydantic, Typer and the ledger
+once; the forked child runs ``zhangben.cli.main`` as the console script does, and the shim
+ends with its status. Why: the pages make some 450 calls, and a fresh interpreter spends ~0.75 s
+of each importing those (``python -X importtime``), ~0.1 s is left. The bash is still the
+page's, run as written; tests/docs/test_zygote.py holds the forked ``zhangben`` to the
+console script's behaviour (statuses, tracebacks, stdin, pipes closed early, signals). The
+README, the servers (``zhangben serve --demo``) and every call with
+``ZHANGBEN_DOCS_FORK=0`` start real processes.
+
 No shell example can slip past: a fence of another language (``sh``, ``console``, ``shell``,
 …) is an error, and so is a fence the pattern would not see (``~~~``, four backticks), and an
 unmarked fence holding a command, unless the command is one that is never run here (it runs
@@ -46,6 +58,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.docs.zygote import FORK, base_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -241,7 +255,8 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-#: pages run two at a time (without pytest-xdist): the CLI's start-up, not the ledger, is the cost
+#: pages run two at a time (without pytest-xdist): a page waits on bash, its CLI calls and its
+#: server as much as it computes
 PAGE_WORKERS = 2
 
 
@@ -262,17 +277,18 @@ def _script(block: Block, python: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_page(page: Path, workdir: Path, pg_base: str | None) -> str:
-    """Run the page's blocks in order in ``workdir``; fail naming the block that failed."""
+def run_page(page: Path, workdir: Path, pg_base: str | None, shim: Path | None = None) -> str:
+    """Run the page's blocks in order in ``workdir``; fail naming the block that failed.
+    ``shim``: the directory of the zygote's ``zhangben``, put first on ``PATH``."""
     started = time.monotonic()
     found = blocks(page)
     (workdir / ".venv").symlink_to(sys.prefix)  # `.venv/bin/…`, `source .venv/bin/activate`
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZHANGBEN_", "VIRTUAL_ENV"))}
+    env = base_env()  # the venv's bin first on PATH, PYTHONUNBUFFERED=1
+    if shim is not None:
+        env["PATH"] = f"{shim}{os.pathsep}{env['PATH']}"
     env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         ZHANGBEN_DATABASE_URL=f"sqlite:///{workdir / 'docs.db'}",
         ZB_DOCS_STATE=str(workdir / "state.sh"),
-        PYTHONUNBUFFERED="1",
     )
     server = Server(env, workdir, _free_port())
     env["ZHANGBEN_URL"] = server.url
@@ -282,8 +298,8 @@ def run_page(page: Path, workdir: Path, pg_base: str | None) -> str:
         server.start()
     else:
         demo = subprocess.run(
-            [str(VENV_BIN / "zhangben"), "demo"], cwd=workdir, env=env, capture_output=True,
-            text=True, timeout=BLOCK_TIMEOUT,
+            [str((shim or VENV_BIN) / "zhangben"), "demo"], cwd=workdir, env=env,
+            capture_output=True, text=True, timeout=BLOCK_TIMEOUT,
         )  # fmt: skip
         assert demo.returncode == 0 and "demo ledger loaded" in demo.stdout, demo.stdout
     pg_name = None
@@ -341,6 +357,14 @@ def _cost(page: Path) -> int:
     return page.read_text(encoding="utf-8").count("zhangben ")
 
 
+def _shim(page: Path, request) -> Path | None:
+    """Where the page's ``zhangben`` is, when it runs forked from the zygote: every page but
+    the README (run as from a fresh ``make run``), unless ``ZHANGBEN_DOCS_FORK=0``."""
+    if not FORK or str(page.relative_to(ROOT)) in MAKE_RUN_PAGES:
+        return None
+    return request.getfixturevalue("zygote").bin
+
+
 #: longest first, so that the longest pages start first (also on pytest-xdist's workers)
 BY_COST = sorted(PAGES, key=lambda p: -_cost(p))
 PAGE_IDS = [str(p.relative_to(ROOT)) for p in BY_COST]
@@ -362,7 +386,9 @@ def page_runs(request, tmp_path_factory):
     pool = ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="docs")
     try:
         yield {
-            page: pool.submit(run_page, page, tmp_path_factory.mktemp(page.stem), pg_base)
+            page: pool.submit(
+                run_page, page, tmp_path_factory.mktemp(page.stem), pg_base, _shim(page, request)
+            )
             for page in longest_first
         }
     finally:  # pages not started yet (after -x, say) are not run
@@ -378,6 +404,6 @@ def test_examples_run_as_written(page: Path, request, tmp_path):
     if hasattr(request.config, "workerinput"):  # pytest-xdist spreads the pages over workers
         postgres = any("postgres" in b.needs for b in found)
         pg_base = request.getfixturevalue("pg_base_url") if postgres else None
-        print(run_page(page, tmp_path, pg_base))  # shown with -rP
+        print(run_page(page, tmp_path, pg_base, _shim(page, request)))  # shown with -rP
     else:
         print(request.getfixturevalue("page_runs")[page].result())

@@ -197,6 +197,35 @@ def test_every_grouping_and_range_is_the_sum_of_the_entries(ledger):
     assert ledger.verify().ok
 
 
+def test_a_report_of_flows_only_is_the_report_without_its_balances(ledger):
+    """``flows_only`` (the console's figures of a day or a month): the same income, expense
+    and counts, in the same order, without an opening or a closing anywhere."""
+    build(ledger)
+    for start, end in RANGES:
+        for dims in GROUPINGS:
+            full = ledger.report(start, end, dims)
+            flows = ledger.report(start, end, dims, flows_only=True)
+            assert flows.flows_only and not flows.balances and not full.flows_only
+            by_time_alone = len(dims) == 1 and dims[0] in ("day", "month")
+            moved = {t.currency for t in flows.totals}
+
+            def figures(rows, keep=lambda r: True):
+                return [(r.day, r.month, r.shop, r.account, r.type, r.platform, r.category_id,
+                         r.subject_id, r.currency, r.entries, r.income, r.expense)
+                        for r in rows if keep(r)]  # fmt: skip
+
+            # a group without flows in the range is there only for its balance
+            kept = figures(
+                full.rows, lambda r: r.entries or (by_time_alone and r.currency in moved)
+            )
+            assert figures(flows.rows) == kept, (start, end, dims)
+            assert all(r.opening is None and r.closing is None for r in flows.rows)
+            totals = [(t.currency, t.entries, t.income, t.expense) for t in full.totals
+                      if t.entries]  # fmt: skip
+            assert [(t.currency, t.entries, t.income, t.expense) for t in flows.totals] == totals
+            assert all(t.opening is None and t.closing is None for t in flows.totals)
+
+
 def _sortable(value):
     return (value is None, value if value is not None else 0)
 

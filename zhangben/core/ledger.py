@@ -373,17 +373,21 @@ class Ledger:
         start: date,
         end: date,
         group_by: Sequence[str] | str = ("day",),
+        *,
+        flows_only: bool = False,
         **scope,
     ) -> reports.Report:
         """Opening, income, expense, closing and counts of the business days ``start`` to
         ``end`` (both included), grouped by ``group_by`` (of ``reports.GROUPINGS``). Scope
-        keywords: ``shop_codes``, ``numbers``, ``types``, ``owner_user_id``, ``status``."""
+        keywords: ``shop_codes``, ``numbers``, ``types``, ``owner_user_id``, ``status``.
+        ``flows_only``: without the balances (no opening or closing), which is cheaper: the
+        figures of a day or a month on a ledger of years."""
         dims = reports.parse_group_by(group_by)
         reports.check_range(start, end)
         where = reports.Scope(**scope)
         summaries.ensure_fresh(self.engine, self.zone)
         with read_snapshot(self.engine) as conn:
-            return reports.report(conn, self.zone, start, end, dims, where)
+            return reports.report(conn, self.zone, start, end, dims, where, flows_only=flows_only)
 
     def reports(
         self, start: date, end: date, groupings: Sequence[Sequence[str]], **scope

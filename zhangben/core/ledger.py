@@ -140,7 +140,20 @@ class Ledger:
         return self._read_one(lambda c: acc.get_account(c, ref))
 
     def accounts(self, **filters) -> list[Account]:
+        """Every account matching ``filters``: ``numbers``, ``type`` or ``types``,
+        ``shop_codes``, ``owner_user_id``, ``owned`` (has an owner), ``status``, ``ids``,
+        ``find`` (in the number or name, any case)."""
         return self._read_one(lambda c: acc.list_accounts(c, **filters))
+
+    def account_page(self, *, after_id: int | None = None, limit: int = 100, **filters) -> Page:
+        """A keyset page of the accounts matching ``filters`` (those of :meth:`accounts`), by
+        id after ``after_id``, with the total of every match and the next page's cursor."""
+        return self._read(lambda c: acc.account_page(c, after_id=after_id, limit=limit, **filters))
+
+    def balance_groups(self, **filters) -> list[tuple[str | None, str, int, Decimal]]:
+        """``(shop code, type, accounts, their balances' sum)`` of the accounts matching
+        ``filters``, by shop and type (one aggregate)."""
+        return self._read_one(lambda c: acc.balance_groups(c, **filters))
 
     def chart(self) -> list[ChartItem]:
         return self._read(chart_mod.list_chart)

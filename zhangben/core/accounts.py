@@ -93,7 +93,7 @@ def get_account(conn: Connection, ref: int | str) -> Account:
     return account_from_row(row)
 
 
-def _filtered(
+def where_matching(
     query: sa.Select,
     *,
     numbers: Sequence[str] | None = None,
@@ -135,8 +135,8 @@ def _filtered(
 
 
 def list_accounts(conn: Connection, **filters) -> list[Account]:
-    """Every account that matches ``filters`` (those of :func:`_filtered`), by id."""
-    query = _filtered(sa.select(accounts).order_by(accounts.c.id), **filters)
+    """Every account that matches ``filters`` (those of :func:`where_matching`), by id."""
+    query = where_matching(sa.select(accounts).order_by(accounts.c.id), **filters)
     return [account_from_row(r) for r in conn.execute(query)]
 
 
@@ -146,11 +146,11 @@ def account_page(
     """One page of the accounts that match ``filters``, by id, from after ``after_id``
     (keyset): ``Page(items, total of every match, next_cursor)``, the cursor being the id to
     give as ``after_id`` for the next page (None on the last)."""
-    query = _filtered(sa.select(accounts), **filters)
+    query = where_matching(sa.select(accounts), **filters)
     if after_id is not None:
         query = query.where(accounts.c.id > after_id)
     rows = conn.execute(query.order_by(accounts.c.id).limit(limit + 1)).all()
-    count = _filtered(sa.select(sa.func.count()).select_from(accounts), **filters)
+    count = where_matching(sa.select(sa.func.count()).select_from(accounts), **filters)
     items = [account_from_row(r) for r in rows[:limit]]
     more = len(rows) > limit
     return Page(items, int(conn.execute(count).scalar_one()), items[-1].id if more else None)
@@ -165,7 +165,7 @@ def balance_groups(conn: Connection, **filters) -> list[tuple[str | None, str, i
     ``filters``, by shop and type: one aggregate, however many accounts."""
     split = sa.literal_column(str(_SPLIT), sa.BigInteger)  # inline, a constant
     balance = accounts.c.balance
-    query = _filtered(
+    query = where_matching(
         sa.select(
             accounts.c.shop_code,
             accounts.c.type,

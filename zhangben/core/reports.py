@@ -202,8 +202,11 @@ def report(
         raise _too_many()
     balance_dims = tuple(rest) if balances else ()
     layout, params = _layout(start, end, time)
-    shape = (conn.dialect.name, time, dims, balance_dims, _scope_keys(scope), layout, flows_only)
+    opening = None if flows_only else _opening_side(conn, start)
+    shape = (conn.dialect.name, time, dims, balance_dims, _scope_keys(scope), layout, opening)
     params.update(_scope_params(scope), zb_zone=zone, zb_watermark=summaries.watermark(conn))
+    if opening == "after":
+        params["zb_after_month"] = summaries.next_month(summaries.month_of(start))
     result = _run(conn, shape, params)
 
     flows: dict[tuple, list[int]] = {}
@@ -231,6 +234,25 @@ def report(
     built.sort(key=lambda r: _order(r, dims))
     totals = _totals(flows, base, with_opening=not flows_only)
     return Report(start, end, dims, zone, built, totals, flows_only)
+
+
+def _opening_side(conn: Connection, start: date) -> str:
+    """How the opening balance of ``start`` is read, both exact: ``"before"``, the flows of
+    every day before it (the monthly rows of the months before, the daily rows of its month
+    before it); or ``"after"``, the accounts' balances (what every entry adds up to, in the
+    same snapshot) less the flows of ``start`` and every day after it. The side with fewer
+    months of summaries is read: a report of a recent month does not read the ledger's
+    years before it."""
+    first, last = conn.execute(
+        sa.select(sa.func.min(monthly_summaries.c.month), sa.func.max(monthly_summaries.c.month))
+    ).one()
+    if first is None:
+        return "before"
+    month = summaries.month_of(start)
+    first, last = _when(first, "month"), _when(last, "month")
+    before = (month.year - first.year) * 12 + month.month - first.month
+    after = (last.year - month.year) * 12 + last.month - month.month + 1
+    return "after" if after < before else "before"
 
 
 def _too_many() -> ValidationError:
@@ -325,7 +347,7 @@ def _bind(name: str, type_=sa.Date):
 def _statement(shape: tuple) -> sa.CompoundSelect | sa.Select:
     """The flows (grouped by every dimension) and the opening balances (grouped by the
     balance dimensions) of one report, as one statement: one snapshot, one round trip."""
-    dialect, time, dims, balance_dims, scope_keys, layout, flows_only = shape
+    dialect, time, dims, balance_dims, scope_keys, layout, opening_side = shape
     src = summaries.Sources(
         _bind("zb_zone", sa.String),
         dialect,
@@ -372,12 +394,24 @@ def _statement(shape: tuple) -> sa.CompoundSelect | sa.Select:
     # the flows at most MAX_ROWS + 1 (a member of a UNION ALL with a LIMIT is a subquery:
     # SQLite allows no parentheses around a member)
     limited = sa.select(sa.select(flow_part.subquery("f")).limit(MAX_ROWS + 1).subquery("fl"))
-    if flows_only:
+    if opening_side is None:  # flows only
         return limited
-    opening = [src.summary(monthly_summaries, None, m.month < start_month)]
-    if layout[-1]:
-        opening.append(src.summary(daily_summaries, None, d.day >= start_month, d.day < start))
-    opening.append(src.tail(None, day < start))
+    if opening_side == "before":
+        opening = [src.summary(monthly_summaries, None, m.month < start_month)]
+        if layout[-1]:
+            opening.append(src.summary(daily_summaries, None, d.day >= start_month, d.day < start))
+        opening.append(src.tail(None, day < start))
+    else:  # the balances, less every flow from the start on
+        after_month = _bind("zb_after_month")
+        opening = [src.balances()]
+        if layout[-1]:  # the start's month from the start (from its daily rows) …
+            opening.append(
+                src.summary(daily_summaries, None, d.day >= start, d.day < after_month, minus=True)
+            )
+        # … and every month after (all of the start's month when it starts on the 1st)
+        from_month = after_month if layout[-1] else start_month
+        opening.append(src.summary(monthly_summaries, None, m.month >= from_month, minus=True))
+        opening.append(src.tail(None, day >= start, minus=True))
 
     opening_part = _grouped("o", summaries.union(opening, "opening"), balance_dims)
     return sa.union_all(limited, opening_part)

@@ -279,26 +279,21 @@ def _local_midnight(console: Console, when: datetime) -> datetime:
 
 
 def _day_and_month(console: Console, viewer: Viewer, day: date, through: date):
-    """The figures of business day ``day`` and of its month up to ``through``: one report by
-    day from the summaries, without balances (it reads only that month's summary rows), all
-    currencies added up as the entries' own totals are."""
-    report = console.ledger.report(
-        day.replace(day=1),
-        through,
-        ("day",),
-        flows_only=True,
-        **viewer.scope.account_filters(),
-    )
+    """The figures of business day ``day`` and of its month up to ``through``: two reports
+    from the summaries without balances (they read only those days' or that month's summary
+    rows: a whole month's are its monthly rows), all currencies added up as the entries' own
+    totals are."""
+    scope = viewer.scope.account_filters()
 
-    def added(rows) -> Totals:
-        rows = list(rows)
+    def totals(start: date, end: date) -> Totals:
+        rows = console.ledger.report(start, end, (), flows_only=True, **scope).totals
         return Totals(
             sum(r.entries for r in rows),
             sum((r.income for r in rows), Decimal(0)),
             sum((r.expense for r in rows), Decimal(0)),
         )
 
-    return added(r for r in report.rows if r.day == day), added(report.totals)
+    return totals(day, day), totals(day.replace(day=1), through)
 
 
 def _recent_figures(console: Console, viewer: Viewer) -> dict:

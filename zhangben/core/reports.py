@@ -243,8 +243,14 @@ def _opening_side(conn: Connection, start: date) -> str:
     same snapshot) less the flows of ``start`` and every day after it. The side with fewer
     months of summaries is read: a report of a recent month does not read the ledger's
     years before it."""
+    column = monthly_summaries.c.month
+    # each bound its own subquery: SQLite answers a lone min() or max() from the index, but
+    # both in one SELECT by reading every row
     first, last = conn.execute(
-        sa.select(sa.func.min(monthly_summaries.c.month), sa.func.max(monthly_summaries.c.month))
+        sa.select(
+            sa.select(sa.func.min(column)).scalar_subquery(),
+            sa.select(sa.func.max(column)).scalar_subquery(),
+        )
     ).one()
     if first is None:
         return "before"

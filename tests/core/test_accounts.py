@@ -55,6 +55,8 @@ def test_a_page_of_accounts_keyset_with_filters_and_the_total(ledger):
         assert after == page.items[-1].id
     assert [n for p in pages for n in p] == [a.number for a in every]
     assert [len(p) for p in pages] == [3, 3]
+    past = ledger.account_page(after_id=10**18 - 1)  # past every id, and past int4
+    assert past.items == [] and past.total == len(every) and past.next_cursor is None
     exact = ledger.account_page(limit=6)  # a page that holds the rest: no next page
     assert len(exact.items) == 6 and exact.next_cursor is None
     # filters narrow the page and the total alike

@@ -147,8 +147,8 @@ def account_page(
     (keyset): ``Page(items, total of every match, next_cursor)``, the cursor being the id to
     give as ``after_id`` for the next page (None on the last)."""
     query = where_matching(sa.select(accounts), **filters)
-    if after_id is not None:
-        query = query.where(accounts.c.id > after_id)
+    if after_id is not None:  # any cursor a URL can carry, past the ids' int4 range too
+        query = query.where(accounts.c.id > sa.literal(after_id, sa.BigInteger))
     rows = conn.execute(query.order_by(accounts.c.id).limit(limit + 1)).all()
     count = where_matching(sa.select(sa.func.count()).select_from(accounts), **filters)
     items = [account_from_row(r) for r in rows[:limit]]

@@ -237,6 +237,43 @@ def test_filter_flows_check_totals_against_the_api_and_export(page, live, shots,
     assert page.locator("#filters").is_visible() and page.locator("nav").is_visible()
 
 
+def test_the_accounts_list_pages_keeping_its_filters(page, live, shots, monkeypatch):
+    from zhangben.console import pages
+
+    monkeypatch.setattr(pages, "ACCOUNTS_PAGE", 2)  # the demo's accounts on three pages
+    every = [a.number for a in live["ledger"].accounts()]
+    _login(page, "finance")
+    page.click("nav >> text=账户")
+    page.wait_for_url("**/console/accounts")
+
+    def listed() -> list[str]:
+        return page.locator("#accounts tbody tr td:first-child").all_inner_texts()
+
+    seen = listed()
+    assert page.locator("#accounts-total").inner_text() == str(len(every))
+    while page.locator("#next-page").count():
+        page.click("#next-page")
+        page.wait_for_load_state()
+        assert "after=" in page.url and page.locator("#first-page").is_visible()
+        seen += listed()
+    assert seen == every
+    # a filter from the form: the URL keeps it, and so does the next page
+    page.fill("input[name=shop]", "S001")
+    page.click("#account-filters button:has-text('筛选')")
+    page.wait_for_url("**shop=S001**")
+    assert page.locator("#accounts-total").inner_text() == "3"
+    first = listed()
+    page.click("#next-page")
+    page.wait_for_url("**after=**")
+    assert "shop=S001" in page.url and page.locator("input[name=shop]").input_value() == "S001"
+    assert first + listed() == [n for n in every if n in first + listed()]
+    assert len(first + listed()) == 3
+    _shot(page, shots, live, "accounts-page-2")
+    page.click("#first-page")
+    page.wait_for_load_state()
+    assert "after=" not in page.url and listed() == first
+
+
 def test_upload_a_bill_with_a_bad_row(page, live, shots, tmp_path):
     _login(page, "finance")
     page.click("nav >> text=导入")

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,6 +21,7 @@ from zhangben.app import create_app
 from zhangben.console.http import CSP, STATIC
 from zhangben.console.pages import UNAVAILABLE
 from zhangben.console.session import COOKIE, STALE_FORM
+from zhangben.core.queries import EntryFilter
 from zhangben.web import outage
 
 VENDOR = STATIC / "vendor"
@@ -303,3 +305,91 @@ def test_a_database_outage_is_a_chinese_page_with_503(app_client, engine, caplog
         assert int(answer.headers["Retry-After"]) >= 1
     assert all(r.exc_info is None for r in caplog.records if r.name.startswith("zhangben"))
     assert app_client.get("/console/").status_code == 200  # and back
+
+
+def _listed(html: str) -> list[str]:
+    table = re.search(r'<table class="grid" id="accounts">.*?<tbody>(.*?)</tbody>', html, re.S)
+    return re.findall(r'<a href="/console/accounts/[^"]+">([^<]+)</a>', table.group(1))
+
+
+def test_the_accounts_list_is_paged_by_keyset_with_its_filters_in_the_url(
+    app_client, demo, monkeypatch
+):
+    from zhangben.console import pages
+
+    monkeypatch.setattr(pages, "ACCOUNTS_PAGE", 2)
+    login(app_client, "finance")
+    every = [a.number for a in demo.accounts()]
+    seen, url = [], "/console/accounts"
+    while url:
+        page = app_client.get(url)
+        assert page.status_code == 200
+        assert re.search(r'id="accounts-total">(\d+)<', page.text).group(1) == str(len(every))
+        listed = _listed(page.text)
+        assert len(listed) == (2 if len(seen) + 2 <= len(every) else len(every) - len(seen))
+        seen += listed
+        found = re.search(r'id="next-page" href="\?([^"]+)"', page.text)
+        url = f"/console/accounts?{found.group(1).replace('&amp;', '&')}" if found else None
+        assert ("第一页" in page.text) == (len(seen) > 2)
+    assert seen == every  # by id, each once
+    # the filters narrow the page and the total, and the next page keeps them
+    bills = app_client.get("/console/accounts?type=alipay")
+    assert _listed(bills.text) == ["ALIPAY-S001"] and 'id="accounts-total">1<' in bills.text
+    shop = app_client.get("/console/accounts?shop=S001")
+    assert _listed(shop.text) == ["0000000000000002", "ACC001"]
+    assert 'id="accounts-total">3<' in shop.text
+    following = re.search(r'id="next-page" href="\?([^"]+)"', shop.text).group(1)
+    assert "shop=S001" in following
+    rest = app_client.get(f"/console/accounts?{following.replace('&amp;', '&')}")
+    assert _listed(rest.text) == ["ALIPAY-S001"] and 'id="next-page"' not in rest.text
+    found = app_client.get("/console/accounts?q=%E5%A4%87%E7%94%A8")  # 备用: in the name
+    assert _listed(found.text) == ["ACC002"]
+    assert _listed(app_client.get("/console/accounts?q=jd-s").text) == ["JD-S002"]
+    demo.close_account("ACC002")
+    assert _listed(app_client.get("/console/accounts?status=closed").text) == ["ACC002"]
+    for query, message in (("status=gone", "未知的状态「gone」"), ("after=x1", "翻页参数无效"),
+                           ("q=" + "x" * 80, "筛选条件「q」无效")):  # fmt: skip
+        bad = app_client.get(f"/console/accounts?{query}")
+        assert bad.status_code == 400 and message in bad.text, query
+        assert 'id="account-filters"' in bad.text and 'id="accounts"' not in bad.text
+    # a user's list is their own accounts, whatever the filters say
+    with TestClient(app_client.app) as merchant:
+        login(merchant, "merchant")
+        mine = merchant.get("/console/accounts?shop=S001")
+        assert _listed(mine.text) == ["0000000000000002"]
+        assert 'id="accounts-total">1<' in mine.text
+
+
+def test_the_overview_adds_up_the_accounts_and_the_days_entries(app_client, demo):
+    login(app_client, "finance")
+    home = app_client.get("/console/").text
+    expected: dict = {}
+    for a in demo.accounts():
+        group = expected.setdefault((a.shop_code or "（未分店铺）", a.type), [0, Decimal(0)])
+        group[0] += 1
+        group[1] += a.balance
+    table = re.search(r'<table class="grid" id="balances">.*?<tbody>(.*?)</tbody>', home, re.S)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in
+            re.findall(r"<tr>(.*?)</tr>", table.group(1))]  # fmt: skip
+    assert len(rows) == len(expected)
+    channel = {"main": "主账户", "merchant": "商户", "backup": "备用", "alipay": "支付宝",
+               "jd_wallet": "京东钱包"}  # fmt: skip
+    for shop, kind in expected:
+        row = next(r for r in rows if r[0] == shop and r[1] == channel[kind])
+        assert int(row[2]) == expected[(shop, kind)][0]
+        assert _money(row[3]) == expected[(shop, kind)][1]
+    total = sum(a.balance for a in demo.accounts())
+    assert _money(re.search(r'id="total-balance">([^<]+)<', home).group(1)) == total
+    # 今日: the entries of today (demo_ledger posts 1234.56 today), as the entries sum them
+    card = re.search(r"<h2>今日</h2>(.*?)</dl>", home, re.S).group(1)
+    figures = re.findall(r'<dd class="[^"]*">([^<]+)</dd>', card)
+    today = datetime.now(demo.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    sums = demo.entry_totals(EntryFilter(start=today, end=today + timedelta(days=1)))
+    assert (_money(figures[0]), _money(figures[1]), int(figures[3])) == (
+        sums.income,
+        sums.expense,
+        sums.count,
+    )
+    # the bill accounts, each with its last import (none yet)
+    imports = re.search(r'id="last-imports">.*?<tbody>(.*?)</tbody>', home, re.S).group(1)
+    assert imports.count("尚未导入") == 2 and "ALIPAY-S001" in imports

@@ -197,6 +197,63 @@ def test_every_grouping_and_range_is_the_sum_of_the_entries(ledger):
     assert ledger.verify().ok
 
 
+@pytest.mark.parametrize("side", ["before", "after"])
+def test_the_opening_is_the_same_read_from_either_side(ledger, monkeypatch, side):
+    """The opening from the flows before the start, or from the accounts' balances less the
+    flows from the start on (what a report of a recent month reads): the same figures, with
+    a tail of unfolded entries and without."""
+    build(ledger, seed=21, postings=160, folds=(60,))
+    monkeypatch.setattr(reports, "_opening_side", lambda conn, start: side)
+    for final in (False, True):
+        if final:
+            ledger.refresh_summaries()
+        for start, end in RANGES:
+            for dims in GROUPINGS:
+                report = ledger.report(start, end, dims)
+                assert got(report) == model(ledger, start, end, dims), (side, start, end, dims)
+        shops = ledger.report(date(2024, 2, 3), date(2024, 3, 9), ("day",), shop_codes=["S002"])
+        assert got(shops) == model(ledger, date(2024, 2, 3), date(2024, 3, 9), ("day",), ["S002"])
+
+
+def test_a_report_reads_the_opening_from_the_side_with_fewer_months(ledger):
+    build(ledger, seed=4, postings=60, folds=())
+    ledger.refresh_summaries()  # months 2023-12 … 2024-04
+    with ledger.engine.connect() as conn:
+        sides = {m: reports._opening_side(conn, date(*m, 1)) for m in
+                 ((2023, 12), (2024, 2), (2024, 3), (2024, 4), (2025, 1), (2020, 1))}  # fmt: skip
+    assert sides == {(2023, 12): "before", (2024, 2): "before", (2024, 3): "after",
+                     (2024, 4): "after", (2025, 1): "after", (2020, 1): "before"}  # fmt: skip
+
+
+def test_a_report_of_flows_only_is_the_report_without_its_balances(ledger):
+    """``flows_only`` (the console's figures of a day or a month): the same income, expense
+    and counts, in the same order, without an opening or a closing anywhere."""
+    build(ledger)
+    for start, end in RANGES:
+        for dims in GROUPINGS:
+            full = ledger.report(start, end, dims)
+            flows = ledger.report(start, end, dims, flows_only=True)
+            assert flows.flows_only and not flows.balances and not full.flows_only
+            by_time_alone = len(dims) == 1 and dims[0] in ("day", "month")
+            moved = {t.currency for t in flows.totals}
+
+            def figures(rows, keep=lambda r: True):
+                return [(r.day, r.month, r.shop, r.account, r.type, r.platform, r.category_id,
+                         r.subject_id, r.currency, r.entries, r.income, r.expense)
+                        for r in rows if keep(r)]  # fmt: skip
+
+            # a group without flows in the range is there only for its balance
+            kept = figures(
+                full.rows, lambda r: r.entries or (by_time_alone and r.currency in moved)
+            )
+            assert figures(flows.rows) == kept, (start, end, dims)
+            assert all(r.opening is None and r.closing is None for r in flows.rows)
+            totals = [(t.currency, t.entries, t.income, t.expense) for t in full.totals
+                      if t.entries]  # fmt: skip
+            assert [(t.currency, t.entries, t.income, t.expense) for t in flows.totals] == totals
+            assert all(t.opening is None and t.closing is None for t in flows.totals)
+
+
 def _sortable(value):
     return (value is None, value if value is not None else 0)
 

@@ -41,6 +41,18 @@ class Scope:
             return False
         return self.owner_id is None or account.owner_user_id == self.owner_id
 
+    def account_filters(self) -> dict:
+        """This scope as the filters of ``Ledger.accounts`` (its pages and groups, and of a
+        report): only the limits it has."""
+        filters: dict = {}
+        if self.shops is not None:
+            filters["shop_codes"] = sorted(self.shops)
+        if self.accounts is not None:
+            filters["numbers"] = sorted(self.accounts)
+        if self.owner_id is not None:
+            filters["owner_user_id"] = self.owner_id
+        return filters
+
     def entries(self) -> EntryFilter:
         """The entries of the accounts in this scope, as a filter to narrow further."""
         return EntryFilter(

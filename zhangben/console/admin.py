@@ -64,9 +64,8 @@ def render_settings(
 ) -> HTMLResponse:
     console = _console(request)
     owned: dict[int, list[str]] = defaultdict(list)
-    for a in console.ledger.accounts():
-        if a.owner_user_id is not None:
-            owned[a.owner_user_id].append(a.number)
+    for a in console.ledger.accounts(owned=True):  # only the accounts a user owns
+        owned[a.owner_user_id].append(a.number)
     rules, names = console.imports.rules()
     if notice is None:
         notice = DONE.get(request.query_params.get("done") or "")

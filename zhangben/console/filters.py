@@ -82,3 +82,55 @@ def parse(params, tz: tzinfo, account_id: int) -> FlowQuery:
         else:
             errors.append("翻页参数无效，已回到第一页。")
     return FlowQuery(values, f, errors, before)
+
+
+#: the accounts list's query parameters, in the order of its form
+ACCOUNT_FIELDS = ("q", "shop", "type", "status")
+ACCOUNT_STATUSES = {"open": "正常", "closed": "已关闭"}
+
+
+@dataclass
+class AccountQuery:
+    """The accounts list's URL: ``q`` (in the number or name), ``shop``, ``type`` (the
+    channel), ``status`` and the keyset cursor ``after`` (an account id); ``filters`` are
+    those of ``Ledger.account_page``; ``errors`` in Chinese."""
+
+    values: dict[str, str]
+    filters: dict
+    errors: list[str] = field(default_factory=list)
+    after: int | None = None
+
+    def query(self, **extra) -> str:
+        pairs = {k: v for k, v in self.values.items() if v}
+        pairs.update({k: v for k, v in extra.items() if v is not None})
+        return urlencode(pairs)
+
+
+def parse_accounts(params) -> AccountQuery:
+    values = {name: (params.get(name) or "").strip() for name in ACCOUNT_FIELDS}
+    errors: list[str] = []
+    for name, value in values.items():
+        problem = text_problem(value, 64) if value else None
+        if problem:
+            errors.append(f"筛选条件「{name}」无效：{problem}")
+            values[name] = ""
+    filters: dict = {}
+    if values["q"]:
+        filters["find"] = values["q"]
+    if values["shop"]:
+        filters["shop_codes"] = [values["shop"]]
+    if values["type"]:
+        filters["type"] = values["type"]
+    if values["status"]:
+        if values["status"] in ACCOUNT_STATUSES:
+            filters["status"] = values["status"]
+        else:
+            errors.append(f"未知的状态「{values['status']}」。")
+    after = None
+    cursor = params.get("after") or ""
+    if cursor:
+        if cursor.isdigit() and len(cursor) < 19:
+            after = int(cursor)
+        else:
+            errors.append("翻页参数无效，已回到第一页。")
+    return AccountQuery(values, filters, errors, after)

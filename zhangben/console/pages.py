@@ -12,8 +12,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +39,7 @@ from zhangben.console.session import (
     new_login_csrf,
     same,
 )
+from zhangben.core import reports
 from zhangben.core.errors import LedgerError, NotFound
 from zhangben.core.ledger import Ledger
 from zhangben.core.queries import ENTRY_TYPES, Totals
@@ -164,10 +164,10 @@ def refused(request: Request, exc: Refused) -> HTMLResponse:
     )
 
 
-def _visible_accounts(console: Console, viewer: Viewer) -> list[Account]:
-    scope = viewer.scope
-    found = console.ledger.accounts(owner_user_id=scope.owner_id)
-    return [a for a in found if scope.may_see(a)]
+def _visible_accounts(console: Console, viewer: Viewer, **filters) -> list[Account]:
+    """The accounts in the viewer's scope that match ``filters``: chosen by the database
+    (the scope's limits are filters of the query), not by loading every account."""
+    return console.ledger.accounts(**viewer.scope.account_filters(), **filters)
 
 
 def _account(console: Console, viewer: Viewer, number: str) -> Account:
@@ -278,31 +278,43 @@ def _local_midnight(console: Console, when: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _day_and_month(console: Console, viewer: Viewer, day: date, through: date):
+    """The figures of business day ``day`` and of its month up to ``through``: two reports
+    from the summaries without balances (they read only those days' or that month's summary
+    rows: a whole month's are its monthly rows), all currencies added up as the entries' own
+    totals are."""
+    scope = viewer.scope.account_filters()
+
+    def totals(start: date, end: date) -> Totals:
+        rows = console.ledger.report(start, end, (), flows_only=True, **scope).totals
+        return Totals(
+            sum(r.entries for r in rows),
+            sum((r.income for r in rows), Decimal(0)),
+            sum((r.expense for r in rows), Decimal(0)),
+        )
+
+    return totals(day, day), totals(day.replace(day=1), through)
+
+
 def _recent_figures(console: Console, viewer: Viewer) -> dict:
     """今日 and 本月; when today (or this month) has no entries, the latest business day (or
     month) that has, and the label says which."""
-    ledger, scoped = console.ledger, viewer.scope.entries()
-    today = _local_midnight(console, datetime.now(UTC))
-    month = today.replace(day=1)
-    day_totals = ledger.entry_totals(replace(scoped, start=today))
-    month_totals = ledger.entry_totals(replace(scoped, start=month))
+    today = _local_midnight(console, datetime.now(UTC)).date()
+    day_totals, month_totals = _day_and_month(console, viewer, today, today)
     figures = {"今日": day_totals, "本月": month_totals}
     if day_totals.count and month_totals.count:
         return figures
-    newest = ledger.entries(scoped, limit=1, with_total=False).items
+    newest = console.ledger.entries(viewer.scope.entries(), limit=1, with_total=False).items
     if not newest:
         return figures
-    day = _local_midnight(console, newest[0].trade_time)
-    first = day.replace(day=1)
+    day = _local_midnight(console, newest[0].trade_time).date()
+    latest_day, latest_month = _day_and_month(console, viewer, day, reports.month_end(day))
     if not day_totals.count:
         figures.pop("今日")
-        span = replace(scoped, start=day, end=day + timedelta(days=1))
-        figures[f"最近营业日 {day:%Y-%m-%d}（今日无流水）"] = ledger.entry_totals(span)
+        figures[f"最近营业日 {day:%Y-%m-%d}（今日无流水）"] = latest_day
     if not month_totals.count:
         figures.pop("本月")
-        following = (first + timedelta(days=32)).replace(day=1)
-        span = replace(scoped, start=first, end=following)
-        figures[f"最近有流水的月份 {first:%Y-%m}（本月无流水）"] = ledger.entry_totals(span)
+        figures[f"最近有流水的月份 {day:%Y-%m}（本月无流水）"] = latest_month
     return figures
 
 
@@ -310,27 +322,29 @@ def _recent_figures(console: Console, viewer: Viewer) -> dict:
 def overview(request: Request) -> HTMLResponse:
     console = _console(request)
     viewer = viewer_of(request)
-    accounts = _visible_accounts(console, viewer)
-    groups: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal(0)])
-    for a in accounts:
-        group = groups[(a.shop_code or "（未分店铺）", a.type)]
-        group[0] += 1
-        group[1] += a.balance
+    scope = viewer.scope.account_filters()
+    # the balances by shop and channel: one aggregate in the database, however many accounts
+    groups = sorted(
+        ((shop or "（未分店铺）", kind), (count, balance))
+        for shop, kind, count, balance in console.ledger.balance_groups(**scope)
+    )
     figures = _recent_figures(console, viewer)
-    last_imports = []
-    for a in accounts:
-        if a.type in PLATFORMS:
-            records = console.imports.records(account_number=a.number, limit=1)
-            last_imports.append((a, records[0] if records else None))
+    bill_accounts = _visible_accounts(console, viewer, types=PLATFORMS)
+    latest = {}
+    if bill_accounts:  # each bill account's newest import: one query for them all
+        records = console.imports.records(
+            latest=True, limit=len(bill_accounts), types=PLATFORMS, **scope
+        )
+        latest = {r.account_number: r for r in records}
     return render(
         request,
         "overview.html",
         viewer=viewer,
         nav="overview",
-        groups=sorted(groups.items()),
-        total=sum((a.balance for a in accounts), Decimal(0)),
+        groups=groups,
+        total=sum((balance for _, (_, balance) in groups), Decimal(0)),
         figures=figures,
-        last_imports=last_imports,
+        last_imports=[(a, latest.get(a.number)) for a in bill_accounts],
     )
 
 
@@ -345,7 +359,10 @@ def daily(request: Request) -> JSONResponse:
     scoped = viewer.scope.entries()
     ledger = console.ledger
     end = _local_midnight(console, datetime.now(UTC)) + timedelta(days=1)
-    if not ledger.entry_totals(replace(scoped, start=end - timedelta(days=CHART_DAYS))).count:
+    since = (end - timedelta(days=CHART_DAYS)).date()
+    # any entry on the chart's days or after them (from the summaries, no balances: cheap)
+    recent = ledger.report(since, _EVER[1], (), flows_only=True, **viewer.scope.account_filters())
+    if not any(t.entries for t in recent.totals):
         newest = ledger.entries(scoped, limit=1, with_total=False).items
         if newest:
             end = _local_midnight(console, newest[0].trade_time) + timedelta(days=1)
@@ -377,16 +394,35 @@ def daily(request: Request) -> JSONResponse:
 # -- 账户 ---------------------------------------------------------------------------------------
 
 
+#: accounts a page of the accounts list
+ACCOUNTS_PAGE = 100
+
+
 @router.get("/accounts")
 def accounts_page(request: Request) -> HTMLResponse:
+    """The accounts in scope, :data:`ACCOUNTS_PAGE` a page by id (keyset: ``?after=<id>``),
+    with the filters of :func:`filters.parse_accounts` kept in the URL and the total."""
     console = _console(request)
     viewer = viewer_of(request)
+    query = filters.parse_accounts(request.query_params)
+    page = None
+    if not query.errors:
+        page = console.ledger.account_page(
+            after_id=query.after,
+            limit=ACCOUNTS_PAGE,
+            **viewer.scope.account_filters(),
+            **query.filters,
+        )
     return render(
         request,
         "accounts.html",
+        400 if query.errors else 200,
         viewer=viewer,
         nav="accounts",
-        accounts=_visible_accounts(console, viewer),
+        query=query,
+        page=page,
+        channels=CHANNEL_LABELS,
+        statuses=filters.ACCOUNT_STATUSES,
     )
 
 
@@ -523,22 +559,23 @@ def _reverse(request: Request, number: str, form: dict):
 
 
 def _bill_accounts(console: Console, viewer: Viewer) -> list[Account]:
-    return [a for a in _visible_accounts(console, viewer) if a.type in PLATFORMS and a.is_open]
+    """The open bill accounts in the viewer's scope (the database picks them)."""
+    return _visible_accounts(console, viewer, types=PLATFORMS, status="open")
 
 
 def _imports_page(request: Request, viewer: Viewer, status: int = 200, **result):
     console = _console(request)
-    visible = _visible_accounts(console, viewer)
-    numbers = {a.number for a in visible}
-    records = [r for r in console.imports.records(limit=200) if r.account_number in numbers]
+    # the last 30 imports of the accounts in scope: the scope is the query's, not a filter
+    # over every account loaded here
+    records = console.imports.records(limit=30, **viewer.scope.account_filters())
     return render(
         request,
         "imports.html",
         status,
         viewer=viewer,
         nav="imports",
-        accounts=[a for a in visible if a.type in PLATFORMS and a.is_open],
-        records=records[:30],
+        accounts=_bill_accounts(console, viewer),
+        records=records,
         max_mib=console.settings.console_max_upload_bytes // (1024 * 1024),
         **result,
     )

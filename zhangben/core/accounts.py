@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhangben.core.errors import AccountNotFound, Conflict, ValidationError
 from zhangben.core.money import from_minor
-from zhangben.core.records import Account
+from zhangben.core.records import Account, Page
 from zhangben.store.engine import sync_sequence
 from zhangben.store.tables import accounts
 
@@ -92,30 +93,92 @@ def get_account(conn: Connection, ref: int | str) -> Account:
     return account_from_row(row)
 
 
-def list_accounts(
-    conn: Connection,
+def where_matching(
+    query: sa.Select,
     *,
     numbers: Sequence[str] | None = None,
     type: str | None = None,
+    types: Sequence[str] | None = None,
     shop_codes: Sequence[str] | None = None,
     owner_user_id: int | None = None,
+    owned: bool = False,
     status: str | None = None,
     ids: Sequence[int] | None = None,
-) -> list[Account]:
-    query = sa.select(accounts).order_by(accounts.c.id)
+    find: str | None = None,
+) -> sa.Select:
+    """``query`` narrowed to the accounts that match every filter given: ``owned`` those
+    with an owner; ``find`` a number or name that contains it (any case)."""
     if numbers is not None:
         query = query.where(accounts.c.number.in_(list(numbers)))
     if ids is not None:
         query = query.where(accounts.c.id.in_(list(ids)))
     if type:
         query = query.where(accounts.c.type == type)
+    if types is not None:
+        query = query.where(accounts.c.type.in_(list(types)))
     if shop_codes is not None:
         query = query.where(accounts.c.shop_code.in_(list(shop_codes)))
     if owner_user_id is not None:
         query = query.where(accounts.c.owner_user_id == owner_user_id)
+    if owned:
+        query = query.where(accounts.c.owner_user_id.is_not(None))
     if status:
         query = query.where(accounts.c.status == status)
+    if find:
+        query = query.where(
+            sa.or_(
+                accounts.c.number.icontains(find, autoescape=True),
+                accounts.c.name.icontains(find, autoescape=True),
+            )
+        )
+    return query
+
+
+def list_accounts(conn: Connection, **filters) -> list[Account]:
+    """Every account that matches ``filters`` (those of :func:`where_matching`), by id."""
+    query = where_matching(sa.select(accounts).order_by(accounts.c.id), **filters)
     return [account_from_row(r) for r in conn.execute(query)]
+
+
+def account_page(
+    conn: Connection, *, after_id: int | None = None, limit: int = 100, **filters
+) -> Page:
+    """One page of the accounts that match ``filters``, by id, from after ``after_id``
+    (keyset): ``Page(items, total of every match, next_cursor)``, the cursor being the id to
+    give as ``after_id`` for the next page (None on the last)."""
+    query = where_matching(sa.select(accounts), **filters)
+    if after_id is not None:  # any cursor a URL can carry, past the ids' int4 range too
+        query = query.where(accounts.c.id > sa.literal(after_id, sa.BigInteger))
+    rows = conn.execute(query.order_by(accounts.c.id).limit(limit + 1)).all()
+    count = where_matching(sa.select(sa.func.count()).select_from(accounts), **filters)
+    items = [account_from_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return Page(items, int(conn.execute(count).scalar_one()), items[-1].id if more else None)
+
+
+#: sums of balances split as high × 10⁹ + low: no overflow on SQLite
+_SPLIT = 10**9
+
+
+def balance_groups(conn: Connection, **filters) -> list[tuple[str | None, str, int, Decimal]]:
+    """``(shop code, type, accounts, sum of their balances)`` of the accounts that match
+    ``filters``, by shop and type: one aggregate, however many accounts."""
+    split = sa.literal_column(str(_SPLIT), sa.BigInteger)  # inline, a constant
+    balance = accounts.c.balance
+    query = where_matching(
+        sa.select(
+            accounts.c.shop_code,
+            accounts.c.type,
+            sa.func.count(),
+            sa.func.sum(balance // split),
+            sa.func.sum(balance % split),
+        ).group_by(accounts.c.shop_code, accounts.c.type),
+        **filters,
+    )
+    return [
+        (shop, type_, int(n), from_minor(int(high) * _SPLIT + int(low)))
+        for shop, type_, n, high, low in conn.execute(query)
+    ]
 
 
 def close_account(conn: Connection, ref: int | str) -> Account:

@@ -140,7 +140,20 @@ class Ledger:
         return self._read_one(lambda c: acc.get_account(c, ref))
 
     def accounts(self, **filters) -> list[Account]:
+        """Every account matching ``filters``: ``numbers``, ``type`` or ``types``,
+        ``shop_codes``, ``owner_user_id``, ``owned`` (has an owner), ``status``, ``ids``,
+        ``find`` (in the number or name, any case)."""
         return self._read_one(lambda c: acc.list_accounts(c, **filters))
+
+    def account_page(self, *, after_id: int | None = None, limit: int = 100, **filters) -> Page:
+        """A keyset page of the accounts matching ``filters`` (those of :meth:`accounts`), by
+        id after ``after_id``, with the total of every match and the next page's cursor."""
+        return self._read(lambda c: acc.account_page(c, after_id=after_id, limit=limit, **filters))
+
+    def balance_groups(self, **filters) -> list[tuple[str | None, str, int, Decimal]]:
+        """``(shop code, type, accounts, their balances' sum)`` of the accounts matching
+        ``filters``, by shop and type (one aggregate)."""
+        return self._read_one(lambda c: acc.balance_groups(c, **filters))
 
     def chart(self) -> list[ChartItem]:
         return self._read(chart_mod.list_chart)
@@ -373,17 +386,21 @@ class Ledger:
         start: date,
         end: date,
         group_by: Sequence[str] | str = ("day",),
+        *,
+        flows_only: bool = False,
         **scope,
     ) -> reports.Report:
         """Opening, income, expense, closing and counts of the business days ``start`` to
         ``end`` (both included), grouped by ``group_by`` (of ``reports.GROUPINGS``). Scope
-        keywords: ``shop_codes``, ``numbers``, ``types``, ``owner_user_id``, ``status``."""
+        keywords: ``shop_codes``, ``numbers``, ``types``, ``owner_user_id``, ``status``.
+        ``flows_only``: without the balances (no opening or closing), which is cheaper: the
+        figures of a day or a month on a ledger of years."""
         dims = reports.parse_group_by(group_by)
         reports.check_range(start, end)
         where = reports.Scope(**scope)
         summaries.ensure_fresh(self.engine, self.zone)
         with read_snapshot(self.engine) as conn:
-            return reports.report(conn, self.zone, start, end, dims, where)
+            return reports.report(conn, self.zone, start, end, dims, where, flows_only=flows_only)
 
     def reports(
         self, start: date, end: date, groupings: Sequence[Sequence[str]], **scope

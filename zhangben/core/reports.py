@@ -95,11 +95,14 @@ class Report:
     rows: list[ReportRow] = field(default_factory=list)
     #: per currency, over every account of the scope: opening at the start, closing at the end
     totals: list[ReportRow] = field(default_factory=list)
+    #: asked for without balances (``report(..., flows_only=True)``): no opening or closing
+    #: anywhere, the totals' included
+    flows_only: bool = False
 
     @property
     def balances(self) -> bool:
         """Whether the rows carry opening and closing balances."""
-        return not set(self.group_by) & set(FLOWS_ONLY)
+        return not self.flows_only and not set(self.group_by) & set(FLOWS_ONLY)
 
 
 # -- input: months, days, ranges, groupings ----------------------------------------------------
@@ -182,21 +185,28 @@ def report(
     end: date,
     group_by: Sequence[str],
     scope: Scope = Scope(),  # noqa: B008 - frozen dataclass, safe default
+    *,
+    flows_only: bool = False,
 ) -> Report:
     """The figures of the business days ``start``..``end`` (both included) by ``group_by``
-    (validated with :func:`parse_group_by` first)."""
+    (validated with :func:`parse_group_by` first). ``flows_only``: income, expense and counts
+    alone, no opening or closing balance: the statement then reads only the range's summary
+    rows, not every monthly row before it (what a balance costs)."""
     dims = parse_group_by(group_by)
     check_range(start, end)
     time = next((d for d in dims if d in TIME), None)
     rest = [d for d in dims if d not in TIME]
-    balances = not set(dims) & set(FLOWS_ONLY)
+    balances = not flows_only and not set(dims) & set(FLOWS_ONLY)
     periods = _periods(start, end, time) if time else []
     if time and not rest and len(periods) > MAX_ROWS:
         raise _too_many()
     balance_dims = tuple(rest) if balances else ()
     layout, params = _layout(start, end, time)
-    shape = (conn.dialect.name, time, dims, balance_dims, _scope_keys(scope), layout)
+    opening = None if flows_only else _opening_side(conn, start)
+    shape = (conn.dialect.name, time, dims, balance_dims, _scope_keys(scope), layout, opening)
     params.update(_scope_params(scope), zb_zone=zone, zb_watermark=summaries.watermark(conn))
+    if opening == "after":
+        params["zb_after_month"] = summaries.next_month(summaries.month_of(start))
     result = _run(conn, shape, params)
 
     flows: dict[tuple, list[int]] = {}
@@ -222,7 +232,33 @@ def report(
     built = [_row(key, when, figures, time, rest, account_names, names) for key, when, figures
              in rows]  # fmt: skip
     built.sort(key=lambda r: _order(r, dims))
-    return Report(start, end, dims, zone, built, _totals(flows, base, balances))
+    totals = _totals(flows, base, with_opening=not flows_only)
+    return Report(start, end, dims, zone, built, totals, flows_only)
+
+
+def _opening_side(conn: Connection, start: date) -> str:
+    """How the opening balance of ``start`` is read, both exact: ``"before"``, the flows of
+    every day before it (the monthly rows of the months before, the daily rows of its month
+    before it); or ``"after"``, the accounts' balances (what every entry adds up to, in the
+    same snapshot) less the flows of ``start`` and every day after it. The side with fewer
+    months of summaries is read: a report of a recent month does not read the ledger's
+    years before it."""
+    column = monthly_summaries.c.month
+    # each bound its own subquery: SQLite answers a lone min() or max() from the index, but
+    # both in one SELECT by reading every row
+    first, last = conn.execute(
+        sa.select(
+            sa.select(sa.func.min(column)).scalar_subquery(),
+            sa.select(sa.func.max(column)).scalar_subquery(),
+        )
+    ).one()
+    if first is None:
+        return "before"
+    month = summaries.month_of(start)
+    first, last = _when(first, "month"), _when(last, "month")
+    before = (month.year - first.year) * 12 + month.month - first.month
+    after = (last.year - month.year) * 12 + last.month - month.month + 1
+    return "after" if after < before else "before"
 
 
 def _too_many() -> ValidationError:
@@ -314,10 +350,10 @@ def _bind(name: str, type_=sa.Date):
 
 
 @lru_cache(maxsize=256)
-def _statement(shape: tuple) -> sa.CompoundSelect:
+def _statement(shape: tuple) -> sa.CompoundSelect | sa.Select:
     """The flows (grouped by every dimension) and the opening balances (grouped by the
     balance dimensions) of one report, as one statement: one snapshot, one round trip."""
-    dialect, time, dims, balance_dims, scope_keys, layout = shape
+    dialect, time, dims, balance_dims, scope_keys, layout, opening_side = shape
     src = summaries.Sources(
         _bind("zb_zone", sa.String),
         dialect,
@@ -360,16 +396,30 @@ def _statement(shape: tuple) -> sa.CompoundSelect:
             )
     day = src.day()
     parts.append(src.tail(time, day >= start, day <= end))
-    opening = [src.summary(monthly_summaries, None, m.month < start_month)]
-    if layout[-1]:
-        opening.append(src.summary(daily_summaries, None, d.day >= start_month, d.day < start))
-    opening.append(src.tail(None, day < start))
-
     flow_part = _grouped("f", summaries.union(parts, "flows"), dims)
-    opening_part = _grouped("o", summaries.union(opening, "opening"), balance_dims)
     # the flows at most MAX_ROWS + 1 (a member of a UNION ALL with a LIMIT is a subquery:
     # SQLite allows no parentheses around a member)
     limited = sa.select(sa.select(flow_part.subquery("f")).limit(MAX_ROWS + 1).subquery("fl"))
+    if opening_side is None:  # flows only
+        return limited
+    if opening_side == "before":
+        opening = [src.summary(monthly_summaries, None, m.month < start_month)]
+        if layout[-1]:
+            opening.append(src.summary(daily_summaries, None, d.day >= start_month, d.day < start))
+        opening.append(src.tail(None, day < start))
+    else:  # the balances, less every flow from the start on
+        after_month = _bind("zb_after_month")
+        opening = [src.balances()]
+        if layout[-1]:  # the start's month from the start (from its daily rows) …
+            opening.append(
+                src.summary(daily_summaries, None, d.day >= start, d.day < after_month, minus=True)
+            )
+        # … and every month after (all of the start's month when it starts on the 1st)
+        from_month = after_month if layout[-1] else start_month
+        opening.append(src.summary(monthly_summaries, None, m.month >= from_month, minus=True))
+        opening.append(src.tail(None, day >= start, minus=True))
+
+    opening_part = _grouped("o", summaries.union(opening, "opening"), balance_dims)
     return sa.union_all(limited, opening_part)
 
 
@@ -524,7 +574,7 @@ def _order(row: ReportRow, dims: Sequence[str]) -> tuple:
     return (*key, row.currency)
 
 
-def _totals(flows, base, balances) -> list[ReportRow]:
+def _totals(flows, base, *, with_opening: bool = True) -> list[ReportRow]:
     by_currency: dict[str, list[int]] = {}
     for (key, _when), (n, income, expense) in flows.items():
         t = by_currency.setdefault(key[-1], [0, 0, 0, 0])
@@ -539,8 +589,8 @@ def _totals(flows, base, balances) -> list[ReportRow]:
             income=from_minor(income),
             expense=from_minor(expense),
             entries=n,
-            opening=from_minor(opening),
-            closing=from_minor(opening + income - expense),
+            opening=from_minor(opening) if with_opening else None,
+            closing=from_minor(opening + income - expense) if with_opening else None,
         )
         for currency, (opening, n, income, expense) in sorted(by_currency.items())
     ]

@@ -139,27 +139,38 @@ class Sources:
             return [column == sa.any_(ids)]
         return [column.in_(self.accounts)]
 
-    def summary(self, table: sa.Table, period, *conditions) -> sa.Select:
+    def summary(self, table: sa.Table, period, *conditions, minus: bool = False) -> sa.Select:
         """Rows of ``daily_summaries`` or ``monthly_summaries``; ``period``: their column, a
-        value, or None (no time)."""
+        value, or None (no time). ``minus``: inflows and outflows swapped, so that adding
+        the rows takes their flow away (an opening from the balances: :meth:`balances`)."""
         t = table.c
+        into, out = (t.income_hi, t.income_lo), (t.expense_hi, t.expense_lo)
+        if minus:
+            into, out = out, into
         columns = (t.account_id, _period(period), t.category_id, t.subject_id, t.entries,
-                   t.income_hi, t.income_lo, t.expense_hi, t.expense_lo)  # fmt: skip
+                   *into, *out)  # fmt: skip
         return _labelled(columns).where(*conditions, *self._scoped(t.account_id))
+
+    def balances(self) -> sa.Select:
+        """Each account's balance (``accounts.balance``, what all its entries add up to) as a
+        flow row: an inflow when positive, an outflow when negative."""
+        return _amount_rows(
+            accounts.c.balance, accounts.c.id, _period(None), sa.literal(0), sa.literal(0), 0
+        ).where(*self._scoped(accounts.c.id))
 
     def day(self):
         """The business day of an entry (its trade time in ``zone``)."""
         return days.local_day(entries.c.trade_time, self.zone, self.dialect)
 
-    def tail(self, period: str | None, *conditions) -> sa.Select:
+    def tail(self, period: str | None, *conditions, minus: bool = False) -> sa.Select:
         """The entries not folded yet, one row each, by ``period`` (None, ``day`` or
-        ``month``); ``conditions`` may use :meth:`day`."""
+        ``month``); ``conditions`` may use :meth:`day`; ``minus`` as in :meth:`summary`."""
         by = {
             None: None,
             "day": self.day(),
             "month": days.local_month(entries.c.trade_time, self.zone, self.dialect),
         }[period]
-        return _entry_rows(_period(by)).where(
+        return _entry_rows(_period(by), minus=minus).where(
             entries.c.id > self.watermark, *conditions, *self._scoped(entries.c.account_id)
         )
 
@@ -195,14 +206,25 @@ def _period(value):
     return sa.type_coerce(value, sa.Date)
 
 
-def _entry_rows(period) -> sa.Select:
-    """Entries as flow rows, one each."""
-    amount = entries.c.amount
+def _entry_rows(period, *, minus: bool = False) -> sa.Select:
+    """Entries as flow rows, one each (``minus``: inflows and outflows swapped)."""
+    amount = -entries.c.amount if minus else entries.c.amount
+    return _amount_rows(
+        amount,
+        entries.c.account_id,
+        period,
+        sa.func.coalesce(entries.c.category_id, 0),
+        sa.func.coalesce(entries.c.subject_id, 0),
+        1,
+    )
+
+
+def _amount_rows(amount, account_id, period, category, subject, n: int) -> sa.Select:
+    """Flow rows of ``amount`` (positive: an inflow, negative: an outflow), split."""
     inflow = sa.case((amount > 0, amount), else_=0)
     outflow = sa.case((amount < 0, -amount), else_=0)
     return _labelled((
-        entries.c.account_id, period, sa.func.coalesce(entries.c.category_id, 0),
-        sa.func.coalesce(entries.c.subject_id, 0), sa.literal(1, sa.BigInteger),
+        account_id, period, category, subject, sa.literal(n, sa.BigInteger),
         inflow // SPLIT, inflow % SPLIT, outflow // SPLIT, outflow % SPLIT,
     ))  # fmt: skip
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from zhangben.core.accounts import where_matching
 from zhangben.core.money import from_minor
 from zhangben.store.bills_tables import bill_rows, import_batches
 from zhangben.store.tables import accounts, users
@@ -198,9 +199,16 @@ def _record(r) -> BillRecord:
 
 
 def list_imports(
-    conn: Connection, *, account_number: str | None = None, limit: int = 50
+    conn: Connection,
+    *,
+    account_number: str | None = None,
+    limit: int = 50,
+    latest: bool = False,
+    **accounts_matching,
 ) -> list[ImportRecord]:
-    """Import records, newest first."""
+    """Import records, newest first: of the accounts matching ``accounts_matching`` (the
+    filters of :func:`zhangben.core.accounts.where_matching`: a viewer's scope, bill account
+    types); ``latest``: only each account's newest record."""
     b = import_batches.c
     query = (
         sa.select(
@@ -228,6 +236,10 @@ def list_imports(
     )
     if account_number:
         query = query.where(accounts.c.number == account_number)
+    if latest:
+        newest = sa.select(sa.func.max(b.id)).group_by(b.account_id)
+        query = query.where(b.id.in_(newest))
+    query = where_matching(query, **accounts_matching)
     return [ImportRecord(*row) for row in conn.execute(query)]
 
 

@@ -38,7 +38,9 @@ class Imports:
         return runner.import_file(self.ledger, path, **kw)
 
     def records(self, **kw) -> list[ImportRecord]:
-        """The import records, newest first (``account_number``, ``limit``)."""
+        """The import records, newest first (``account_number``, ``limit``, ``latest``: each
+        account's newest only, and filters of the accounts: ``types``, ``shop_codes``,
+        ``numbers``, ``owner_user_id``, …)."""
         return self._read(lambda c: bills.list_imports(c, **kw))
 
     def bills(

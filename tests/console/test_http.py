@@ -360,12 +360,34 @@ def test_the_accounts_list_is_paged_by_keyset_with_its_filters_in_the_url(
         assert 'id="accounts-total">1<' in mine.text
 
 
+def test_the_overview_never_adds_two_currencies(app_client, demo):
+    cny = sum(a.balance for a in demo.accounts())
+    demo.open_account(number="USD-S001", name="美元账户", shop_code="S001", currency="USD")
+    demo.income("USD-S001", "100.00")
+    login(app_client, "finance")
+    home = app_client.get("/console/").text
+    totals = dict(re.findall(r'data-currency="([A-Z]{3})">([^<]+)<', home))
+    assert _money(totals["CNY"]) == cny and _money(totals["USD"]) == Decimal("100.00")
+    assert re.search(r"<td>S001</td><td>主账户</td><td>USD</td><td[^>]*>1</td>", home)
+    # today's figures: a card a currency, the other currency's named
+    usd = re.search(r"<h2>今日（USD）</h2>(.*?)</dl>", home, re.S).group(1)
+    assert _money(re.findall(r'<dd class="[^"]*">([^<]+)</dd>', usd)[0]) == Decimal("100.00")
+    cny_today = re.search(r"<h2>今日</h2>(.*?)</dl>", home, re.S).group(1)
+    income = _money(re.findall(r'<dd class="[^"]*">([^<]+)</dd>', cny_today)[0])
+    today = datetime.now(demo.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = EntryFilter(start=today, end=today + timedelta(days=1))
+    assert income == demo.entry_totals(span).income - Decimal("100.00")
+    chart = app_client.get("/console/overview/daily.json").json()  # CNY's, not USD's too
+    assert chart["days"][-1] == f"{today:%Y-%m-%d}" and chart["income"][-1] == float(income)
+
+
 def test_the_overview_adds_up_the_accounts_and_the_days_entries(app_client, demo):
     login(app_client, "finance")
     home = app_client.get("/console/").text
     expected: dict = {}
     for a in demo.accounts():
-        group = expected.setdefault((a.shop_code or "（未分店铺）", a.type), [0, Decimal(0)])
+        key = (a.shop_code or "（未分店铺）", a.type, a.currency)
+        group = expected.setdefault(key, [0, Decimal(0)])
         group[0] += 1
         group[1] += a.balance
     table = re.search(r'<table class="grid" id="balances">.*?<tbody>(.*?)</tbody>', home, re.S)
@@ -374,12 +396,13 @@ def test_the_overview_adds_up_the_accounts_and_the_days_entries(app_client, demo
     assert len(rows) == len(expected)
     channel = {"main": "主账户", "merchant": "商户", "backup": "备用", "alipay": "支付宝",
                "jd_wallet": "京东钱包"}  # fmt: skip
-    for shop, kind in expected:
-        row = next(r for r in rows if r[0] == shop and r[1] == channel[kind])
-        assert int(row[2]) == expected[(shop, kind)][0]
-        assert _money(row[3]) == expected[(shop, kind)][1]
+    for shop, kind, currency in expected:
+        row = next(r for r in rows if r[:3] == [shop, channel[kind], currency])
+        assert int(row[3]) == expected[(shop, kind, currency)][0]
+        assert _money(row[4]) == expected[(shop, kind, currency)][1]
+    assert {a.currency for a in demo.accounts()} == {"CNY"}
     total = sum(a.balance for a in demo.accounts())
-    assert _money(re.search(r'id="total-balance">([^<]+)<', home).group(1)) == total
+    assert _money(re.search(r'id="total-balance"[^>]*>([^<]+)<', home).group(1)) == total
     # 今日: the entries of today (demo_ledger posts 1234.56 today), as the entries sum them
     card = re.search(r"<h2>今日</h2>(.*?)</dl>", home, re.S).group(1)
     figures = re.findall(r'<dd class="[^"]*">([^<]+)</dd>', card)

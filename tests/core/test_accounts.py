@@ -88,13 +88,18 @@ def test_balance_groups_are_the_sums_of_the_accounts(ledger):
     for filters in ({}, {"shop_codes": ["S002"]}, {"owner_user_id": owner.id}, {"numbers": []}):
         expected = {}
         for a in ledger.accounts(**filters):
-            group = expected.setdefault((a.shop_code, a.type), [0, Decimal(0)])
+            group = expected.setdefault((a.shop_code, a.type, a.currency), [0, Decimal(0)])
             group[0] += 1
             group[1] += a.balance
-        got = {(shop, kind): [n, total] for shop, kind, n, total in
+        got = {(shop, kind, cur): [n, total] for shop, kind, cur, n, total in
                ledger.balance_groups(**filters)}  # fmt: skip
         assert got == expected, filters
-    groups = {(s, t): total for s, t, _, total in ledger.balance_groups()}
+    groups = {(s, t): total for s, t, c, _, total in ledger.balance_groups() if c == "CNY"}
     assert groups[("S009", "main")] == Decimal("999999999999999.9990")
     assert groups[("S002", "main")] == Decimal(0)  # B-002, closed
     assert groups[("S001", "main")] == Decimal("-30.00")
+    # another currency: a group of its own, never added to the CNY accounts of its shop
+    ledger.open_account(number="USD1", name="美元", shop_code="S009", currency="USD")
+    ledger.income("USD1", "12.34")
+    by_currency = {c: total for s, t, c, _, total in ledger.balance_groups(shop_codes=["S009"])}
+    assert by_currency == {"CNY": Decimal("999999999999999.9990"), "USD": Decimal("12.34")}

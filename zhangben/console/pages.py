@@ -278,43 +278,56 @@ def _local_midnight(console: Console, when: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+#: the currency whose figures carry a plain label; another currency's label names it
+HOME_CURRENCY = "CNY"
+_NONE = Totals(0, Decimal(0), Decimal(0))
+
+
 def _day_and_month(console: Console, viewer: Viewer, day: date, through: date):
-    """The figures of business day ``day`` and of its month up to ``through``: two reports
-    from the summaries without balances (they read only those days' or that month's summary
-    rows: a whole month's are its monthly rows), all currencies added up as the entries' own
-    totals are."""
+    """The figures of business day ``day`` and of its month up to ``through``, each as
+    ``{currency: Totals}`` (money of two currencies is never added): two reports from the
+    summaries without balances (they read only those days' or that month's summary rows: a
+    whole month's are its monthly rows)."""
     scope = viewer.scope.account_filters()
 
-    def totals(start: date, end: date) -> Totals:
+    def totals(start: date, end: date) -> dict[str, Totals]:
         rows = console.ledger.report(start, end, (), flows_only=True, **scope).totals
-        return Totals(
-            sum(r.entries for r in rows),
-            sum((r.income for r in rows), Decimal(0)),
-            sum((r.expense for r in rows), Decimal(0)),
-        )
+        return {r.currency: Totals(r.entries, r.income, r.expense) for r in rows if r.entries}
 
     return totals(day, day), totals(day.replace(day=1), through)
 
 
+def _cards(label: str, per_currency: dict[str, Totals]) -> dict[str, Totals]:
+    """One card per currency: ``label`` for the home currency, ``label（USD）`` for another."""
+    if not per_currency:
+        return {label: _NONE}
+    return {
+        (label if cur == HOME_CURRENCY else f"{label}（{cur}）"): t
+        for cur, t in sorted(per_currency.items(), key=lambda kv: kv[0] != HOME_CURRENCY)
+    }
+
+
 def _recent_figures(console: Console, viewer: Viewer) -> dict:
-    """今日 and 本月; when today (or this month) has no entries, the latest business day (or
-    month) that has, and the label says which."""
+    """今日 and 本月, a card a currency; when today (or this month) has no entries, the
+    latest business day (or month) that has, and the label says which."""
     today = _local_midnight(console, datetime.now(UTC)).date()
     day_totals, month_totals = _day_and_month(console, viewer, today, today)
-    figures = {"今日": day_totals, "本月": month_totals}
-    if day_totals.count and month_totals.count:
-        return figures
+    if day_totals and month_totals:
+        return _cards("今日", day_totals) | _cards("本月", month_totals)
     newest = console.ledger.entries(viewer.scope.entries(), limit=1, with_total=False).items
     if not newest:
-        return figures
+        return _cards("今日", day_totals) | _cards("本月", month_totals)
     day = _local_midnight(console, newest[0].trade_time).date()
     latest_day, latest_month = _day_and_month(console, viewer, day, reports.month_end(day))
-    if not day_totals.count:
-        figures.pop("今日")
-        figures[f"最近营业日 {day:%Y-%m-%d}（今日无流水）"] = latest_day
-    if not month_totals.count:
-        figures.pop("本月")
-        figures[f"最近有流水的月份 {day:%Y-%m}（本月无流水）"] = latest_month
+    figures = {}
+    if day_totals:
+        figures |= _cards("今日", day_totals)
+    else:
+        figures |= _cards(f"最近营业日 {day:%Y-%m-%d}（今日无流水）", latest_day)
+    if month_totals:
+        figures |= _cards("本月", month_totals)
+    else:
+        figures |= _cards(f"最近有流水的月份 {day:%Y-%m}（本月无流水）", latest_month)
     return figures
 
 
@@ -325,9 +338,12 @@ def overview(request: Request) -> HTMLResponse:
     scope = viewer.scope.account_filters()
     # the balances by shop and channel: one aggregate in the database, however many accounts
     groups = sorted(
-        ((shop or "（未分店铺）", kind), (count, balance))
-        for shop, kind, count, balance in console.ledger.balance_groups(**scope)
+        ((shop or "（未分店铺）", kind, currency), (count, balance))
+        for shop, kind, currency, count, balance in console.ledger.balance_groups(**scope)
     )
+    totals: dict[str, Decimal] = {}
+    for (_, _, currency), (_, balance) in groups:
+        totals[currency] = totals.get(currency, Decimal(0)) + balance
     figures = _recent_figures(console, viewer)
     bill_accounts = _visible_accounts(console, viewer, types=PLATFORMS)
     latest = {}
@@ -342,7 +358,7 @@ def overview(request: Request) -> HTMLResponse:
         viewer=viewer,
         nav="overview",
         groups=groups,
-        total=sum((balance for _, (_, balance) in groups), Decimal(0)),
+        totals=sorted(totals.items(), key=lambda kv: (kv[0] != HOME_CURRENCY, kv[0])),
         figures=figures,
         last_imports=[(a, latest.get(a.number)) for a in bill_accounts],
     )
@@ -352,8 +368,9 @@ def overview(request: Request) -> HTMLResponse:
 def daily(request: Request) -> JSONResponse:
     """Daily income, expense and closing balance of the viewer's accounts over the last
     :data:`CHART_DAYS` days (up to today, or up to the last day with entries when the recent
-    days have none), in the first currency: one report by day (``Ledger.report``, from the
-    summaries). Income and expense are entries by sign (transfers included)."""
+    days have none), in one currency (:data:`HOME_CURRENCY` if it has entries there): one
+    report by day (``Ledger.report``, from the summaries). Income and expense are entries by
+    sign (transfers included)."""
     console = _console(request)
     viewer = viewer_of(request)
     scoped = viewer.scope.entries()
@@ -375,7 +392,8 @@ def daily(request: Request) -> JSONResponse:
         numbers=scoped.account_numbers,
         owner_user_id=scoped.owner_user_id,
     )
-    currency = report.totals[0].currency if report.totals else None
+    currencies = [t.currency for t in report.totals]
+    currency = HOME_CURRENCY if HOME_CURRENCY in currencies else next(iter(currencies), None)
     rows = [r for r in report.rows if r.currency == currency]
     starts = [datetime.combine(r.day, time(0), ledger.tz) for r in rows]
     return JSONResponse(

@@ -160,24 +160,26 @@ def account_page(
 _SPLIT = 10**9
 
 
-def balance_groups(conn: Connection, **filters) -> list[tuple[str | None, str, int, Decimal]]:
-    """``(shop code, type, accounts, sum of their balances)`` of the accounts that match
-    ``filters``, by shop and type: one aggregate, however many accounts."""
+def balance_groups(conn: Connection, **filters) -> list[tuple[str | None, str, str, int, Decimal]]:
+    """``(shop code, type, currency, accounts, sum of their balances)`` of the accounts that
+    match ``filters``, by shop, type and currency (money of two currencies is never added):
+    one aggregate, however many accounts."""
     split = sa.literal_column(str(_SPLIT), sa.BigInteger)  # inline, a constant
     balance = accounts.c.balance
     query = where_matching(
         sa.select(
             accounts.c.shop_code,
             accounts.c.type,
+            accounts.c.currency,
             sa.func.count(),
             sa.func.sum(balance // split),
             sa.func.sum(balance % split),
-        ).group_by(accounts.c.shop_code, accounts.c.type),
+        ).group_by(accounts.c.shop_code, accounts.c.type, accounts.c.currency),
         **filters,
     )
     return [
-        (shop, type_, int(n), from_minor(int(high) * _SPLIT + int(low)))
-        for shop, type_, n, high, low in conn.execute(query)
+        (shop, type_, currency, int(n), from_minor(int(high) * _SPLIT + int(low)))
+        for shop, type_, currency, n, high, low in conn.execute(query)
     ]
 
 

@@ -150,9 +150,9 @@ class Ledger:
         id after ``after_id``, with the total of every match and the next page's cursor."""
         return self._read(lambda c: acc.account_page(c, after_id=after_id, limit=limit, **filters))
 
-    def balance_groups(self, **filters) -> list[tuple[str | None, str, int, Decimal]]:
-        """``(shop code, type, accounts, their balances' sum)`` of the accounts matching
-        ``filters``, by shop and type (one aggregate)."""
+    def balance_groups(self, **filters) -> list[tuple[str | None, str, str, int, Decimal]]:
+        """``(shop code, type, currency, accounts, their balances' sum)`` of the accounts
+        matching ``filters``, by shop, type and currency (one aggregate)."""
         return self._read_one(lambda c: acc.balance_groups(c, **filters))
 
     def chart(self) -> list[ChartItem]:

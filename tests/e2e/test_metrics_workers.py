@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.test_rest_concurrency import _free_port, stop_server
+from zhangben.cli.serve import WORKER_HEALTHCHECK_S
 from zhangben.store.engine import make_engine
 
 ZHANGBEN = Path(sys.executable).with_name("zhangben")
@@ -102,7 +103,9 @@ def test_every_scrape_counts_every_worker(db_url, tmp_path):
         # a worker killed: its counts stay, its pool gauge leaves the sum when it is replaced
         victim = max(healthz_pids(log))
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 60
+        # uvicorn may ping the worker just killed before it is reaped, and then waits the whole
+        # healthcheck timeout for its answer before it replaces it; then a boot on a busy host
+        deadline = time.monotonic() + WORKER_HEALTHCHECK_S + 60
         while time.monotonic() < deadline:
             started = [
                 line["message"]

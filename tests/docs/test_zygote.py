@@ -250,9 +250,10 @@ WAITING = """
     exec 3<>in.fifo
     zhangben user add waiter --role clerk < in.fifo > out.txt 2> err.txt &
     pid=$!
-    # until it waits on its prompt (a minute: the console script starts slowly on a busy machine)
-    for _ in $(seq 1200); do grep -q Password err.txt && break; sleep 0.05; done
-    grep -q Password err.txt || {{ echo "no prompt"; exit 1; }}
+    # until it waits on its prompt (a minute: the console script starts slowly on a busy
+    # machine); -s: err.txt may not be there yet, the background job opens it
+    for _ in $(seq 1200); do grep -qs Password err.txt && break; sleep 0.05; done
+    grep -qs Password err.txt || {{ echo "no prompt"; exit 1; }}
     {kills}
     wait $pid && echo "status 0" || echo "status $?"
     cat out.txt err.txt

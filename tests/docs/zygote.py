@@ -259,6 +259,15 @@ class Server:
                 else:  # the caller's connection: closed (or spoke) before its child ended
                     self.abandon(call)
 
+    def exec_instead(self, conn: socket.socket, fds: list[int], request: dict, why: str) -> None:
+        """Answer ``exec``: the shim runs the real console script for this call."""
+        _log(f"exec {request['argv']}: {why}")
+        self.execed += 1
+        self._send(conn, struct.pack("!ii", EXEC, 0))
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
     def accept(self) -> None:
         try:
             conn, _ = self.listener.accept()
@@ -278,12 +287,7 @@ class Server:
             return
         why = self.cannot_fork(request)
         if why:
-            _log(f"exec {request['argv']}: {why}")
-            self.execed += 1
-            self._send(conn, struct.pack("!ii", EXEC, 0))
-            for fd in fds:
-                os.close(fd)
-            conn.close()
+            self.exec_instead(conn, fds, request, why)
             return
         call = Call(conn, fds, request)
         sys.stdout.flush()
@@ -295,12 +299,7 @@ class Server:
             pid = os.fork()
         except OSError as exc:  # no memory, too many processes: the caller runs the script
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SERVER_SIGNALS)
-            _log(f"exec {request['argv']}: fork failed ({exc})")
-            self.execed += 1
-            self._send(conn, struct.pack("!ii", EXEC, 0))
-            for fd in fds:
-                os.close(fd)
-            conn.close()
+            self.exec_instead(conn, fds, request, f"fork failed ({exc})")
             return
         if pid == 0:  # the child never returns
             self.child(call)

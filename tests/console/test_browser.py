@@ -404,7 +404,8 @@ def test_recon_workspace_sums_the_ticked_lines(page, live, shots, tmp_path):
     page.click("nav >> text=对账")
     page.click("#queue-amount_difference a >> nth=0")
     page.click(f"#queue-rows a:has-text('{PLANTED.difference}')")
-    page.wait_for_selector("#match-form")
+    # the deferred script must have set up the sums before the ticks, or they are not counted
+    page.wait_for_selector("#match-form[data-ready='1']")
     assert page.locator("#sum-diff").inner_text() == "0.00"
     page.locator("#match-form input[data-amount]").evaluate_all("bs => bs.forEach(b => b.click())")
     diff = Decimal(sum(a.remaining for a in actual) - sum(e.remaining for e in expected)) / 10_000

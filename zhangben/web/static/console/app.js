@@ -100,6 +100,7 @@
     form.addEventListener("change", sums);
     form.addEventListener("input", sums);
     sums();
+    form.dataset.ready = "1";  // the sums follow the ticks from here on (tests wait for it)
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     #: after reading it, so a revoked key or a changed app takes effect within this time in
     #: every process; 0 reads the database on every request.
     auth_cache_seconds: float = Field(5.0, ge=0, le=60)
+    #: REST API: an Idempotency-Key claim still in progress after this many seconds is taken
+    #: to be dead (its worker was killed, or the database went away) and a retry may take it
+    #: over; until then a retry gets 409 ``idempotency_in_progress``. Safe at any value: the
+    #: ledger core's own key replays a posting that was written.
+    idempotency_stale_seconds: float = Field(15.0, ge=1, le=3600)
     #: Reconciliation: a forced match whose absolute difference is above this many yuan is
     #: stored pending, its lines held, until a second person with the force right approves
     #: or rejects it (docs/reconciliation.md#a-second-approver).

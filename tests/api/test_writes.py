@@ -128,6 +128,40 @@ def test_a_stale_claim_is_taken_over_and_the_core_key_prevents_a_double_post(two
     assert count(api) == before and caller.startswith("key:")
 
 
+def test_how_long_a_claim_lives_is_a_setting(settings, ledger, make_key, two_accounts):
+    """ZHANGBEN_IDEMPOTENCY_STALE_SECONDS: a claim 5 s old is alive at the default (15 s), a
+    retry gets 409 in progress; at 2 s it is dead and the retry takes it over."""
+    from fastapi.testclient import TestClient
+
+    from zhangben.app import create_app
+    from zhangben.store.access_tables import idempotency_records as rec
+
+    api = two_accounts
+    engine = api.app.state.zb_api.ledger.engine
+
+    def orphan_claim(key: str) -> None:  # a worker killed after its claim, before its answer
+        first = api.post(f"{V1}/transfers", json=TRANSFER, headers={"Idempotency-Key": key})
+        assert first.status_code == 201
+        with engine.begin() as conn:
+            conn.execute(
+                rec.update()
+                .where(rec.c.key == key)
+                .values(status=None, body=None, created_at=datetime.now(UTC) - timedelta(seconds=5))
+            )
+
+    orphan_claim("slow")
+    busy = api.post(f"{V1}/transfers", json=TRANSFER, headers={"Idempotency-Key": "slow"})
+    assert busy.status_code == 409 and busy.json()["code"] == "idempotency_in_progress"
+    short = settings.model_copy(update={"idempotency_stale_seconds": 2})
+    with TestClient(create_app(short, ledger), headers=dict(api.headers)) as quick:
+        assert quick.app.state.zb_api.idempotency_stale == timedelta(seconds=2)
+        before = count(quick)
+        again = quick.post(f"{V1}/transfers", json=TRANSFER, headers={"Idempotency-Key": "slow"})
+        assert again.status_code == 200 and again.json()["replayed"] is True
+        assert count(quick) == before
+    assert api.app.state.zb_api.idempotency_stale == timedelta(seconds=15)
+
+
 @pytest.mark.both_backends  # PostgreSQL's writers race; SQLite's queue
 def test_concurrent_duplicates_write_once(two_accounts):
     api = two_accounts

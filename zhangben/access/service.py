@@ -10,7 +10,7 @@ stay the place to read the rules.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from zhangben.access import apikeys, idempotency, ratelimit, replay, sessions
@@ -224,11 +224,17 @@ class Access:
         return self._statements(lambda c: ratelimit.hit(c, key, limit, now_ts))
 
     def claim_idempotency_key(
-        self, caller: str, key: str, request_hash: str
+        self,
+        caller: str,
+        key: str,
+        request_hash: str,
+        stale_after: timedelta = idempotency.STALE_AFTER,
     ) -> idempotency.StoredResponse | None:
         """Claim ``key``; the stored response when it was answered before
         (see :func:`idempotency.begin`)."""
-        return self._statements(lambda c: idempotency.begin(c, caller, key, request_hash))
+        return self._statements(
+            lambda c: idempotency.begin(c, caller, key, request_hash, stale_after=stale_after)
+        )
 
     def release_idempotency_key(self, caller: str, key: str) -> None:
         self._statements(lambda c: idempotency.release(c, caller, key))

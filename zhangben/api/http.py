@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -50,6 +51,7 @@ def mount(app: FastAPI, ledger: Ledger, settings: Settings) -> None:
         tz=ledger.tz,
         keys=TtlCache(settings.auth_cache_seconds),
         recon_force_approval_above=to_minor(settings.recon_force_approval_above),
+        idempotency_stale=timedelta(seconds=settings.idempotency_stale_seconds),
     )
     app.include_router(build_router())
     bodylimit.limit(app, [PREFIX], MAX_BODY_BYTES, too_large)

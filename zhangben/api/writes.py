@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,8 @@ class ApiContext:
     keys: TtlCache = field(default_factory=lambda: TtlCache(5.0))
     #: reconciliation: a forced match above this (minor units) waits for a second approver
     recon_force_approval_above: int | None = None
+    #: an in-progress Idempotency-Key claim older than this may be taken over by a retry
+    idempotency_stale: timedelta = idempotency.STALE_AFTER
 
 
 async def context(request: Request) -> ApiContext:
@@ -94,7 +97,7 @@ def idempotent(
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
     digest = idempotency.request_hash(request.method, request.url.path, payload)
-    stored = access.claim_idempotency_key(who.caller, key, digest)
+    stored = access.claim_idempotency_key(who.caller, key, digest, ctx.idempotency_stale)
     if stored is not None:
         return Response(
             stored.body,
@@ -108,7 +111,7 @@ def idempotent(
         response = from_exception(exc, request.url.path)
     except Exception:
         # best effort: with the database gone the release fails too, and the claim goes
-        # stale instead (idempotency.STALE_AFTER); the original error is what is answered
+        # stale instead (ZHANGBEN_IDEMPOTENCY_STALE_SECONDS); the original error is what is answered
         with contextlib.suppress(Exception):
             access.release_idempotency_key(who.caller, key)
         raise

@@ -3,6 +3,12 @@
 ``initdb`` and ``postgres`` refuse to run as root, so as root the cluster is created and run
 as the ``postgres`` system user (``runuser``) in a directory that user owns. Set
 ``ZHANGBEN_TEST_DATABASE_URL`` to use an existing server instead.
+
+A test cluster (not durable) keeps its files in memory, on ``/dev/shm``, when that is a
+tmpfs with room: creating a database copies about 1,000 files, which took 0.5 s on the
+CI machines' ext4 (mounted ``discard``) and 0.03 s on tmpfs, and the suite creates one per
+PostgreSQL test. ``ZHANGBEN_TEST_PG_DIR`` names another parent directory; a durable cluster
+(the restart test, the benchmarks) stays on disk, in ``TMPDIR``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,23 @@ def find_bindir() -> str:
         "PostgreSQL server binaries (pg_ctl) not found: run `make test`, "
         "which installs them, or `apt-get install -y postgresql`"
     )
+
+
+#: a test cluster goes to /dev/shm only when this much is free there
+SHM_MIN_FREE = 2 * 1024**3
+
+
+def cluster_parent(durable: bool) -> str | None:
+    """The directory a cluster's directory is made in (None: ``TMPDIR``'s)."""
+    given = os.environ.get("ZHANGBEN_TEST_PG_DIR")
+    if given:
+        return given
+    if durable or not os.access("/dev/shm", os.W_OK):
+        return None
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        tmpfs = any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in mounts)
+    st = os.statvfs("/dev/shm")
+    return "/dev/shm" if tmpfs and st.f_bavail * st.f_frsize >= SHM_MIN_FREE else None
 
 
 def _free_port() -> int:
@@ -89,7 +112,7 @@ def start(*, durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
     tests (a crash loses the throwaway cluster anyway), never for benchmarks."""
     bindir = find_bindir()
     as_user = "postgres" if os.geteuid() == 0 else None
-    root = tempfile.mkdtemp(prefix="zb-pg-")
+    root = tempfile.mkdtemp(prefix="zb-pg-", dir=cluster_parent(durable))
     datadir = os.path.join(root, "data")
     if as_user:
         shutil.chown(root, user=as_user)

@@ -303,6 +303,7 @@ def run_page(page: Path, workdir: Path, pg_base: str | None, shim: Path | None =
         )  # fmt: skip
         assert demo.returncode == 0 and "demo ledger loaded" in demo.stdout, demo.stdout
     pg_name = None
+    took: list[tuple[float, Block]] = []
     try:
         for block in found:
             if make_run:
@@ -322,6 +323,7 @@ def run_page(page: Path, workdir: Path, pg_base: str | None, shim: Path | None =
             script = workdir / f"block{block.number}.sh"
             script.write_text(_script(block, sys.executable), encoding="utf-8")
             out = workdir / f"block{block.number}.out"
+            began = time.monotonic()
             try:
                 with out.open("w") as sink:
                     run = subprocess.run(
@@ -341,7 +343,9 @@ def run_page(page: Path, workdir: Path, pg_base: str | None, shim: Path | None =
                 if server.running:
                     where += f"\n--- the server's log ---\n{server.log_text()}"
                 pytest.fail(where, pytrace=False)
-        return f"{len(found)} blocks in {time.monotonic() - started:.0f} s"
+            took.append((time.monotonic() - began, block))
+        slowest = ", ".join(f"{b} {s:.1f} s" for s, b in sorted(took, key=lambda t: -t[0])[:5])
+        return f"{len(found)} blocks in {time.monotonic() - started:.0f} s; slowest: {slowest}"
     finally:
         server.stop()
         if pg_name:

@@ -32,13 +32,13 @@ PAGE = DOCS_PAGES + "::test_examples_run_as_written"
 #: of tests/reliability, tests/e2e and the browser tests; a group: the sum of its tests). Only
 #: their order matters: keep those above a minute or so, and add a unit that grows past them.
 SLOW = {
-    "reliability": 221,
-    BROWSER: 104,
+    "reliability": 175,
+    BROWSER: 96,
     # the README's calls are real processes (a fresh `make run`); the other pages' `zhangben`
     # runs forked from the docs test's zygote (tests/docs/zygote.py), cli.md's 113 calls too
-    f"{PAGE}[README.md]": 110,
-    f"{PAGE}[docs/cli.md]": 64,
-    "tests/e2e/test_rest_concurrency.py": 64,
+    f"{PAGE}[README.md]": 59,
+    f"{PAGE}[docs/cli.md]": 50,
+    "tests/e2e/test_rest_concurrency.py": 47,
 }
 #: a docs page not in SLOW: after those, before the tests that are not pages
 PAGE_SECONDS = 30

@@ -6,9 +6,9 @@ as the ``postgres`` system user (``runuser``) in a directory that user owns. Set
 
 A test cluster (not durable) keeps its files in memory, on ``/dev/shm``, when that is a
 tmpfs with room: creating a database copies about 1,000 files, which took 0.5 s on the
-development machine's ext4 (mounted ``discard``) and 0.03 s on tmpfs, and the suite creates one per
-PostgreSQL test. ``ZHANGBEN_TEST_PG_DIR`` names another parent directory; a durable cluster
-(the restart test, the benchmarks) stays on disk, in ``TMPDIR``.
+development machine's ext4 (mounted ``discard``) and 0.03 s on tmpfs, and the suite creates
+one per PostgreSQL test. ``ZHANGBEN_TEST_PG_DIR`` names another parent directory; a durable
+cluster (the restart test, the benchmarks) stays on disk, in ``TMPDIR``.
 """
 
 from __future__ import annotations

@@ -379,6 +379,12 @@ def test_the_overview_never_adds_two_currencies(app_client, demo):
     assert income == demo.entry_totals(span).income - Decimal("100.00")
     chart = app_client.get("/console/overview/daily.json").json()  # CNY's, not USD's too
     assert chart["days"][-1] == f"{today:%Y-%m-%d}" and chart["income"][-1] == float(income)
+    # the reports screen's chart draws the same currency, also beside one named before it
+    demo.open_account(number="AUD-S001", name="澳元账户", shop_code="S001", currency="AUD")
+    demo.income("AUD-S001", "7.00")
+    day = app_client.get(f"/console/reports/chart.json?month={today:%Y-%m}&by=day").json()
+    assert day["income"][day["days"].index(f"{today:%Y-%m-%d}")] == float(income)
+    assert app_client.get("/console/overview/daily.json").json()["income"][-1] == float(income)
 
 
 def test_the_overview_adds_up_the_accounts_and_the_days_entries(app_client, demo):

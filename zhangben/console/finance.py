@@ -20,6 +20,7 @@ from zhangben.console.pages import (
     ConsoleRoute,
     Refused,
     _console,
+    chart_currency,
     render,
     viewer_of,
 )
@@ -135,7 +136,7 @@ def report_chart(request: Request) -> JSONResponse:
         return JSONResponse({"errors": query.errors}, status_code=400)
     by = "month" if query.by == "month" else "day"
     report = query.report(console, viewer, by)
-    currency = report.totals[0].currency if report.totals else "CNY"
+    currency = chart_currency(report.totals)
     rows = [r for r in report.rows if r.currency == currency]
     starts = [
         datetime.combine(

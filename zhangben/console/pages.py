@@ -278,9 +278,17 @@ def _local_midnight(console: Console, when: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-#: the currency whose figures carry a plain label; another currency's label names it
+#: the currency whose figures carry a plain label (another currency's label names it) and
+#: that a chart draws when it has entries
 HOME_CURRENCY = "CNY"
 _NONE = Totals(0, Decimal(0), Decimal(0))
+
+
+def chart_currency(totals) -> str | None:
+    """The one currency a chart of a report draws (its totals' currencies): the home currency
+    when it has entries there, else the first; None for an empty report."""
+    currencies = [t.currency for t in totals]
+    return HOME_CURRENCY if HOME_CURRENCY in currencies else next(iter(currencies), None)
 
 
 def _day_and_month(console: Console, viewer: Viewer, day: date, through: date):
@@ -359,6 +367,7 @@ def overview(request: Request) -> HTMLResponse:
         nav="overview",
         groups=groups,
         totals=sorted(totals.items(), key=lambda kv: (kv[0] != HOME_CURRENCY, kv[0])),
+        home_currency=HOME_CURRENCY,
         figures=figures,
         last_imports=[(a, latest.get(a.number)) for a in bill_accounts],
     )
@@ -392,8 +401,7 @@ def daily(request: Request) -> JSONResponse:
         numbers=scoped.account_numbers,
         owner_user_id=scoped.owner_user_id,
     )
-    currencies = [t.currency for t in report.totals]
-    currency = HOME_CURRENCY if HOME_CURRENCY in currencies else next(iter(currencies), None)
+    currency = chart_currency(report.totals)
     rows = [r for r in report.rows if r.currency == currency]
     starts = [datetime.combine(r.day, time(0), ledger.tz) for r in rows]
     return JSONResponse(

@@ -105,8 +105,9 @@ def render_vouchers(
         notice = f"已生成凭证批次 {done}（草稿）。"
     if notice is None and done == "rules":
         notice = "规则已保存。"
-    if notice is None and done.startswith("defaults-") and done[9:].isdigit():
-        n = int(done[9:])
+    added = done.removeprefix("defaults-")
+    if notice is None and added != done and added.isdigit():
+        n = int(added)
         notice = (f"已补充 {n} 条默认规则，排在原有规则之后。" if n
                   else "默认规则都已在账套中，未作任何修改。")  # fmt: skip
     return render(
